@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+// npm run bench — throughput and memory of flowscope against the established peers, from one run.
+//
+// For each generated capture (1M and 10M packets by default; BENCH_SIZES=1000000,10000000 to choose):
+//   - flowscope ingest, whole process under /usr/bin/time: packets/s, flows/s, wall, CPU, peak RSS
+//   - ../shared/bench/peers.sh with PEERS (default "limit nfpcapd"): the same figures per peer
+//   - the ratio flowscope/nfpcapd of packets/s
+// Results: a table on stdout and bench/out/results.json. Generated captures are cached in bench/out/.
+import {execFileSync, spawnSync} from 'node:child_process'
+import {existsSync, mkdirSync, rmSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const OUT = path.join(ROOT, 'bench/out')
+const PEERS_SH = path.resolve(ROOT, '../shared/bench/peers.sh')
+const CLI = path.join(ROOT, 'bin/run.js')
+const sizes = (process.env.BENCH_SIZES ?? '1000000,10000000').split(',').map(Number)
+const peers = process.env.PEERS ?? 'limit nfpcapd'
+mkdirSync(OUT, {recursive: true})
+
+const haveTime = existsSync('/usr/bin/time')
+const results = {date: new Date().toISOString(), node: process.version, cores: (await import('node:os')).cpus().length, ingest: []}
+
+function timed(cmd, args) {
+  // whole-process wall, CPU (user+sys) and peak RSS, as peers.sh measures its peers
+  const tfile = path.join(OUT, 'time.txt')
+  const full = haveTime ? ['/usr/bin/time', ['-f', '%e %U %S %M', '-o', tfile, cmd, ...args]] : [cmd, args]
+  const t0 = performance.now()
+  const r = spawnSync(full[0], full[1], {encoding: 'utf8', maxBuffer: 256 << 20})
+  const wall = (performance.now() - t0) / 1000
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`)
+  let cpu = NaN
+  let rssMB = NaN
+  let w = wall
+  if (haveTime) {
+    const [e, u, s, m] = execFileSync('tail', ['-1', tfile], {encoding: 'utf8'}).trim().split(/\s+/).map(Number)
+    w = e
+    cpu = u + s
+    rssMB = m / 1024
+  }
+  return {stdout: r.stdout, wall: w, cpu, rssMB}
+}
+
+function fmt(n, d = 0) {
+  return Number.isFinite(n) ? n.toLocaleString('en-US', {maximumFractionDigits: d, minimumFractionDigits: d}) : '-'
+}
+
+for (const packets of sizes) {
+  const pcap = path.join(OUT, `gen-${packets}.pcap`)
+  if (!existsSync(pcap)) {
+    process.stderr.write(`generating ${pcap} …\n`)
+    const g = timed(process.execPath, [CLI, 'gen', '--packets', String(packets), '--seed', '7', '--out', pcap, '--json'])
+    const gj = JSON.parse(g.stdout).result
+    process.stderr.write(`  ${gj.packets} packets in ${fmt(g.wall, 1)} s (${fmt(gj.packets / g.wall)} packets/s, peak RSS ${fmt(g.rssMB)} MB)\n`)
+  }
+  const db = path.join(OUT, `bench-${packets}.duckdb`)
+  rmSync(db, {force: true})
+  rmSync(`${db}.wal`, {force: true})
+  process.stderr.write(`ingest ${pcap} …\n`)
+  const r = timed(process.execPath, [CLI, 'ingest', pcap, '--db', db, '--json'])
+  const f = JSON.parse(r.stdout).result.files[0]
+  rmSync(db, {force: true})
+  const row = {
+    capture: path.basename(pcap),
+    packets: f.packets,
+    flows: f.flows,
+    flowscope: {wall: r.wall, cpu: r.cpu, rssMB: r.rssMB, packetsPerSec: f.packets / r.wall, flowsPerSec: f.flows / r.wall, inProcessPacketsPerSec: f.packetsPerSec},
+    peers: [],
+  }
+  if (existsSync(PEERS_SH)) {
+    process.stderr.write(`peers (${peers}) …\n`)
+    const p = spawnSync('bash', [PEERS_SH, pcap], {env: {...process.env, PEERS: peers, TSV: '1'}, encoding: 'utf8', maxBuffer: 64 << 20})
+    const lines = p.stdout.trim().split('\n').slice(1).filter(Boolean)
+    for (const line of lines) {
+      const [peer, pps, flows, wall, cpu, rss, note] = line.split('\t')
+      row.peers.push({peer, packetsPerSec: Number(pps), flows: Number(flows), wall: Number(wall), cpu: Number(cpu), rssMB: Number(rss), note})
+    }
+  }
+  const nf = row.peers.find((x) => x.peer.startsWith('nfpcapd'))
+  row.ratioVsNfpcapd = nf ? row.flowscope.packetsPerSec / nf.packetsPerSec : null
+  results.ingest.push(row)
+}
+
+const lines = []
+lines.push('ingest: whole-process figures (wall includes start-up, hashing and the DuckDB commit)')
+lines.push(['capture', 'tool', 'packets/s', 'flows', 'wall s', 'cpu s', 'peak RSS MB'].join('\t'))
+for (const r of results.ingest) {
+  lines.push([r.capture, 'flowscope ingest', fmt(r.flowscope.packetsPerSec), r.flows, fmt(r.flowscope.wall, 2), fmt(r.flowscope.cpu, 2), fmt(r.flowscope.rssMB)].join('\t'))
+  for (const p of r.peers) lines.push([r.capture, p.peer, fmt(p.packetsPerSec), p.flows, fmt(p.wall, 2), fmt(p.cpu, 2), fmt(p.rssMB)].join('\t'))
+  lines.push([r.capture, 'ratio flowscope/nfpcapd (packets/s)', r.ratioVsNfpcapd === null ? 'nfpcapd not installed' : `${r.ratioVsNfpcapd.toFixed(2)}x`].join('\t'))
+}
+const text = lines.join('\n')
+process.stdout.write(`${text}\n`)
+writeFileSync(path.join(OUT, 'results.json'), JSON.stringify(results, null, 2))
+process.stderr.write(`results: ${path.join(OUT, 'results.json')}\n`)

@@ -1,0 +1,38 @@
+/**
+ * Packets as a capture reader hands them over: a batch of records over one backing buffer (a chunk of
+ * the file), described by parallel typed arrays. No object per packet: the decoder reads straight out
+ * of `buf` at `offset[i]`.
+ */
+export interface PacketBatch {
+  count: number
+  /** backing bytes; packet i is buf[offset[i] .. offset[i] + caplen[i]) */
+  buf: Uint8Array
+  offset: Uint32Array
+  caplen: Uint32Array
+  /** length on the wire (pcap orig_len, pcapng original packet length) */
+  origLen: Uint32Array
+  /** capture time, µs since the Unix epoch (ns captures are truncated to µs) */
+  tsMicros: Float64Array
+  /** LINKTYPE_* of the interface the packet came from */
+  linktype: Uint16Array
+  /** byte offset of the record header in the file, for error messages */
+  fileOffset: Float64Array
+}
+
+export type CaptureFormat = 'pcap' | 'pcapng'
+
+export interface CaptureReadOptions {
+  /** skip and count bad records instead of throwing CaptureFormatError */
+  skipBad?: boolean
+  /** called with the number of file bytes consumed so far, at most once per chunk */
+  onProgress?: (bytesRead: number) => void
+  /** read-chunk size in bytes (default 4 MiB) */
+  chunkSize?: number
+}
+
+export interface CaptureReadStats {
+  format: CaptureFormat | undefined
+  records: number
+  badRecords: number
+  bytesRead: number
+}

@@ -1,0 +1,126 @@
+import {DuckDBAppender, DuckDBConnection, DuckDBInstance, DuckDBTimestampValue} from '@duckdb/node-api'
+import {mkdir} from 'node:fs/promises'
+import path from 'node:path'
+
+import {StoreError, StoreLockedError} from '../errors.js'
+import type {FlowBatch} from './flow-batch.js'
+import {addrToBigInt, addrToString} from './ip.js'
+import {SCHEMA_SQL, SCHEMA_VERSION} from './schema.js'
+
+export interface StoreOpenOptions {
+  readOnly?: boolean
+}
+
+/**
+ * The embedded DuckDB store. One process writes at a time: DuckDB's own file lock refuses a second
+ * writer, and that refusal is reported as `StoreLockedError`.
+ */
+export class FlowStore {
+  private constructor(
+    readonly path: string,
+    private readonly instance: DuckDBInstance,
+    readonly connection: DuckDBConnection,
+    readonly readOnly: boolean,
+  ) {}
+
+  static async open(file: string, options: StoreOpenOptions = {}): Promise<FlowStore> {
+    const readOnly = options.readOnly ?? false
+    if (file !== ':memory:' && !readOnly) await mkdir(path.dirname(path.resolve(file)), {recursive: true})
+    let instance: DuckDBInstance
+    try {
+      instance = await DuckDBInstance.create(file, readOnly ? {access_mode: 'READ_ONLY'} : {})
+    } catch (error) {
+      throw translateOpenError(file, error)
+    }
+    const connection = await instance.connect()
+    const store = new FlowStore(file, instance, connection, readOnly)
+    if (!readOnly) await store.migrate()
+    return store
+  }
+
+  private async migrate(): Promise<void> {
+    await this.connection.run(SCHEMA_SQL)
+    await this.connection.run(`INSERT OR IGNORE INTO meta VALUES ('schema_version', '${SCHEMA_VERSION}')`)
+  }
+
+  async close(): Promise<void> {
+    this.connection.closeSync()
+    this.instance.closeSync()
+  }
+
+  async run(sql: string, params?: Record<string, unknown> | unknown[]): Promise<void> {
+    await this.connection.run(sql, params as never)
+  }
+
+  /** Rows as plain objects (bigints for 64-bit columns). */
+  async all<T = Record<string, unknown>>(sql: string, params?: Record<string, unknown> | unknown[]): Promise<T[]> {
+    const reader = await this.connection.runAndReadAll(sql, params as never)
+    return reader.getRowObjectsJS() as T[]
+  }
+
+  /** Runs `fn` in one transaction: everything it wrote is committed together, or nothing is. */
+  async transaction<R>(fn: () => Promise<R>): Promise<R> {
+    await this.connection.run('BEGIN TRANSACTION')
+    try {
+      const result = await fn()
+      await this.connection.run('COMMIT')
+      return result
+    } catch (error) {
+      try {
+        await this.connection.run('ROLLBACK')
+      } catch {
+        // the transaction may already be aborted; the original error is what matters
+      }
+      throw error
+    }
+  }
+
+  async createFlowAppender(): Promise<FlowAppender> {
+    return new FlowAppender(await this.connection.createAppender('flows'))
+  }
+}
+
+/** Appends FlowBatches to `flows` in the column order of `FLOW_COLUMNS`. */
+export class FlowAppender {
+  constructor(private readonly appender: DuckDBAppender) {}
+
+  append(batch: FlowBatch, network: string, sourceId: number): void {
+    const a = this.appender
+    for (let i = 0; i < batch.length; i++) {
+      const family = batch.family[i] ?? 4
+      a.appendVarchar(network)
+      const exporter = batch.exporter[i]
+      if (exporter) a.appendVarchar(exporter)
+      else a.appendNull()
+      a.appendTimestamp(new DuckDBTimestampValue(BigInt(Math.floor(batch.tsStart[i] ?? 0))))
+      a.appendTimestamp(new DuckDBTimestampValue(BigInt(Math.floor(batch.tsEnd[i] ?? 0))))
+      a.appendVarchar(addrToString(batch.srcAddr, i, family))
+      a.appendVarchar(addrToString(batch.dstAddr, i, family))
+      a.appendUSmallInt(batch.srcPort[i] ?? 0)
+      a.appendUSmallInt(batch.dstPort[i] ?? 0)
+      a.appendUTinyInt(batch.proto[i] ?? 0)
+      a.appendUTinyInt(batch.tcpFlags[i] ?? 0)
+      a.appendUBigInt(BigInt(batch.packets[i] ?? 0))
+      a.appendUBigInt(BigInt(batch.bytes[i] ?? 0))
+      a.appendUInteger(batch.samplingRate[i] || 1)
+      a.appendInteger(sourceId)
+      a.appendUTinyInt(family)
+      a.appendUHugeInt(addrToBigInt(batch.srcAddr, i))
+      a.appendUHugeInt(addrToBigInt(batch.dstAddr, i))
+      a.endRow()
+    }
+  }
+
+  close(): void {
+    this.appender.closeSync()
+  }
+}
+
+function translateOpenError(file: string, error: unknown): Error {
+  const message = error instanceof Error ? error.message : String(error)
+  if (/lock/i.test(message)) return new StoreLockedError(file, {cause: error})
+  return new StoreError(`${file}: cannot open the store: ${message}`, {
+    cause: error,
+    hint: 'check the --db path; a store written by a newer DuckDB cannot be opened by an older one',
+  })
+}

@@ -1,0 +1,5 @@
+export {createProgress} from './progress.js'
+export type {Progress} from './progress.js'
+export {humanBytes, humanCount, protoName, renderTable} from './table.js'
+export type {Column} from './table.js'
+export {renderSummary} from './summary-view.js'

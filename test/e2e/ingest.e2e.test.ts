@@ -1,0 +1,126 @@
+import {copyFileSync, readFileSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+import {describe, expect, it} from 'vitest'
+
+import {FIXTURES, runCli, tempDir} from '../helpers/cli.js'
+
+const SMALL = path.join(FIXTURES, 'small.pcapng')
+const DEMO = path.join(FIXTURES, 'demo.pcap')
+
+function storeCounts(db: string): {flows: number; sources: number} {
+  const r = runCli(['summary', '--db', db, '--json'])
+  expect(r.code).toBe(0)
+  return {flows: r.json!.result.flows, sources: r.json!.result.sources}
+}
+
+describe('flowscope ingest (CLI)', () => {
+  it('ingests a capture, prints the JSON envelope, and a second run is a no-op', () => {
+    const db = path.join(tempDir(), 'a.duckdb')
+    const first = runCli(['ingest', SMALL, '--db', db, '--json'])
+    expect(first.code, first.stderr).toBe(0)
+    expect(first.json?.status).toBe(0)
+    const f = first.json!.result.files[0]
+    expect(f.status).toBe('ingested')
+    expect(f.format).toBe('pcapng')
+    expect(f.packets).toBeGreaterThan(100)
+    expect(f.flows).toBeGreaterThan(10)
+    expect(f.bytes).toBeGreaterThan(f.packets * 20)
+    expect(first.json!.warnings).toEqual([])
+
+    const again = runCli(['ingest', SMALL, '--db', db, '--json'])
+    expect(again.code).toBe(0)
+    expect(again.json!.result.files[0].status).toBe('unchanged')
+    expect(again.json!.warnings.join(' ')).toMatch(/already in the store/)
+    expect(storeCounts(db)).toEqual({flows: f.flows, sources: 1})
+  })
+
+  it('the same capture under another network label is stored again', () => {
+    const db = path.join(tempDir(), 'a.duckdb')
+    expect(runCli(['ingest', SMALL, '--db', db]).code).toBe(0)
+    const r = runCli(['ingest', SMALL, '--db', db, '--network', 'lab', '--json'])
+    expect(r.json!.result.files[0].status).toBe('ingested')
+    expect(storeCounts(db).sources).toBe(2)
+  })
+
+  it('rejects a file that is not a capture with exit 3, naming file and offset, and leaves the store as it was', () => {
+    const dir = tempDir()
+    const db = path.join(dir, 'a.duckdb')
+    expect(runCli(['ingest', SMALL, '--db', db]).code).toBe(0)
+    const before = storeCounts(db)
+    const bad = path.join(dir, 'notes.txt')
+    writeFileSync(bad, 'this is not a capture file at all\n')
+    const r = runCli(['ingest', bad, '--db', db, '--json'])
+    expect(r.code).toBe(3)
+    expect(r.json!.status).toBe(3)
+    expect(r.json!.error.file).toBe(bad)
+    expect(r.json!.error.offset).toBe(0)
+    expect(r.json!.error.message).toContain(bad)
+    expect(storeCounts(db)).toEqual(before)
+    const human = runCli(['ingest', bad, '--db', db])
+    expect(human.code).toBe(3)
+    expect(human.stderr).toMatch(/byte offset 0/)
+    expect(human.stdout).toBe('')
+  })
+
+  it('a truncated last record fails the whole file (store unchanged); --skip-bad ingests the rest and counts it', () => {
+    const dir = tempDir()
+    const db = path.join(dir, 'a.duckdb')
+    const cut = path.join(dir, 'cut.pcap')
+    const bytes = readFileSync(DEMO)
+    writeFileSync(cut, bytes.subarray(0, bytes.length - 7))
+    const r = runCli(['ingest', cut, '--db', db, '--json'])
+    expect(r.code).toBe(3)
+    expect(r.json!.error.message).toMatch(/truncated/)
+    expect(r.json!.error.offset).toBeGreaterThan(24)
+    expect(storeCounts(db)).toEqual({flows: 0, sources: 0})
+
+    const skip = runCli(['ingest', cut, '--db', db, '--json', '--skip-bad'])
+    expect(skip.code, skip.stderr).toBe(0)
+    expect(skip.json!.result.files[0].badRecords).toBe(1)
+    expect(skip.json!.warnings.join(' ')).toMatch(/skipped 1 bad record/)
+    expect(storeCounts(db).sources).toBe(1)
+  })
+
+  it('stops at the first bad file: earlier files stay committed, the bad one adds nothing', () => {
+    const dir = tempDir()
+    const db = path.join(dir, 'a.duckdb')
+    const bad = path.join(dir, 'bad.pcap')
+    writeFileSync(bad, Buffer.from([0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0]))
+    const r = runCli(['ingest', SMALL, bad, '--db', db])
+    expect(r.code).toBe(3)
+    expect(r.stderr).toContain(bad)
+    expect(storeCounts(db).sources).toBe(1)
+  })
+
+  it('a missing file is bad input (exit 3); an unknown flag is a usage error (exit 2)', () => {
+    const db = path.join(tempDir(), 'a.duckdb')
+    const missing = runCli(['ingest', '/nonexistent/x.pcap', '--db', db, '--json'])
+    expect(missing.code).toBe(3)
+    expect(missing.json!.error.message).toMatch(/nonexistent/)
+    const usage = runCli(['ingest', SMALL, '--db', db, '--no-such-flag'])
+    expect(usage.code).toBe(2)
+    expect(usage.stderr).toMatch(/no-such-flag/)
+  })
+
+  it('copies of the demo capture ingest with consistent totals', () => {
+    const dir = tempDir()
+    const db = path.join(dir, 'a.duckdb')
+    const copy = path.join(dir, 'demo-copy.pcap')
+    copyFileSync(DEMO, copy)
+    const r = runCli(['ingest', copy, '--db', db, '--json'])
+    expect(r.code, r.stderr).toBe(0)
+    const s = runCli(['summary', '--db', db, '--json']).json!.result
+    expect(s.flows).toBe(r.json!.result.files[0].flows)
+    expect(s.bytes).toBe(r.json!.result.files[0].bytes)
+    expect(s.byProto.map((p: {proto: number}) => p.proto).sort()).toEqual(expect.arrayContaining([1, 6, 17]))
+  })
+
+  it('every command has --help with examples', () => {
+    for (const cmd of ['ingest', 'summary']) {
+      const r = runCli([cmd, '--help'])
+      expect(r.code).toBe(0)
+      expect(r.stdout).toMatch(/EXAMPLES/)
+      expect(r.stdout).toMatch(/--json/)
+    }
+  })
+})
