@@ -1,0 +1,30 @@
+import {describe, expect, it} from 'vitest'
+
+import {addrToBigInt, addrToString, ipv6ToString, parseIp} from '../../src/io/ip.js'
+
+describe('address text and numbers', () => {
+  it('formats IPv6 per RFC 5952 (longest zero run, first on ties, no single-group ::)', () => {
+    expect(ipv6ToString(0x20010db8, 0, 0, 1)).toBe('2001:db8::1')
+    expect(ipv6ToString(0, 0, 0, 0)).toBe('::')
+    expect(ipv6ToString(0, 0, 0, 1)).toBe('::1')
+    expect(ipv6ToString(0x20010db8, 0x00000001, 0x00010001, 0x00010001)).toBe('2001:db8:0:1:1:1:1:1')
+    expect(ipv6ToString(0x20010000, 0x00000001, 0, 0x00000001)).toBe('2001:0:0:1::1')
+    expect(ipv6ToString(0xfe800000, 0, 0x02000000, 0x00000001)).toBe('fe80::200:0:0:1')
+  })
+
+  it('round-trips text -> number -> text for both families', () => {
+    for (const text of ['10.1.2.3', '255.255.255.255', '0.0.0.0', '2001:db8::1', 'fd00:1::abcd:1', '::', 'fe80::1:2:3:4']) {
+      const p = parseIp(text)!
+      const words = new Uint32Array(4)
+      for (let i = 0; i < 4; i++) words[i] = Number((p.value >> BigInt(96 - 32 * i)) & 0xffffffffn)
+      expect(addrToBigInt(words, 0)).toBe(p.value)
+      expect(addrToString(words, 0, p.family)).toBe(text)
+    }
+  })
+
+  it('maps IPv4 into ::ffff:0:0/96 and rejects non-addresses', () => {
+    expect(parseIp('10.0.0.1')).toEqual({family: 4, value: 0xffff0a000001n})
+    expect(parseIp('::ffff:10.0.0.1')).toEqual({family: 6, value: 0xffff0a000001n})
+    for (const bad of ['10.0.0.256', '1.2.3', 'abc', '1::2::3', '12345::', "10.0.0.1'; DROP", '']) expect(parseIp(bad)).toBeUndefined()
+  })
+})
