@@ -13,6 +13,7 @@ export interface CliRun {
   stdout: string
   stderr: string
   /** stdout parsed as JSON when it is JSON */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary result shapes
   json: {status: number; result: any; warnings: string[]; error?: any} | undefined
 }
 
