@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import {DEFAULT_ACTIVE_TIMEOUT_SEC, DEFAULT_IDLE_TIMEOUT_SEC, FlowStore, ingestCapture} from '../io/index.js'
+import {DECODE_MODES, DEFAULT_ACTIVE_TIMEOUT_SEC, DEFAULT_IDLE_TIMEOUT_SEC, FlowStore, ingestCapture} from '../io/index.js'
 import type {IngestResult} from '../io/index.js'
 import {createProgress, humanBytes, humanCount, renderTable} from '../report/index.js'
 
@@ -22,6 +22,7 @@ Each file is one transaction: its flows are stored together with a row in the so
     {description: 'Ingest the bundled demo capture', command: '<%= config.bin %> <%= command.id %> fixtures/demo.pcap'},
     {description: 'Ingest captures of one network into a chosen store', command: '<%= config.bin %> <%= command.id %> --db /var/lib/flowscope/lab.duckdb --network lab captures/*.pcapng'},
     {description: 'Skip damaged records instead of failing, and print a JSON summary', command: '<%= config.bin %> <%= command.id %> --skip-bad --json damaged.pcap'},
+    {description: 'A capture of NetFlow/IPFIX/sFlow export traffic: stores the exported records', command: '<%= config.bin %> <%= command.id %> --network core exports.pcap'},
   ]
 
   static args = {
@@ -35,6 +36,12 @@ Each file is one transaction: its flows are stored together with a row in the so
     'skip-bad': Flags.boolean({summary: 'Skip and count bad records instead of failing the file.', default: false}),
     'idle-timeout': Flags.integer({summary: 'Seconds of silence that end a flow.', default: DEFAULT_IDLE_TIMEOUT_SEC, min: 1}),
     'active-timeout': Flags.integer({summary: 'Seconds after which a long flow is cut into another record.', default: DEFAULT_ACTIVE_TIMEOUT_SEC, min: 1}),
+    decode: Flags.option({
+      summary: 'Make flows from packets, or decode the NetFlow/IPFIX/sFlow datagrams a capture of export traffic carries.',
+      description: "auto (default) decodes exports when export datagrams are at least half of the UDP packets at the start of the file; detection is by content, not port.",
+      options: DECODE_MODES,
+      default: 'auto' as const,
+    })(),
   }
 
   async run(): Promise<IngestCommandResult> {
@@ -50,6 +57,7 @@ Each file is one transaction: its flows are stored together with a row in the so
             skipBad: this.flags['skip-bad'],
             idleTimeoutSec: this.flags['idle-timeout'],
             activeTimeoutSec: this.flags['active-timeout'],
+            decode: this.flags.decode,
             onProgress: (done, size) => progress.update(done, size),
           })
           results.push(r)
@@ -59,6 +67,9 @@ Each file is one transaction: its flows are stored together with a row in the so
         const r = results.at(-1)!
         if (r.status === 'unchanged') this.note(`${file}: already in the store (source ${r.sourceId}, same content); nothing to do`)
         if (r.badRecords > 0) this.note(`${file}: skipped ${r.badRecords} bad record(s)`)
+        const x = r.flowExport
+        if (x && x.undecodableSets > 0) this.note(`${file}: ${x.undecodableSets} data set(s) could not be decoded (their template never arrived)`)
+        if (x && x.malformed > 0) this.note(`${file}: ${x.malformed} malformed export structure(s), first: ${x.problems[0]?.exporter} offset ${x.problems[0]?.offset}: ${x.problems[0]?.detail}`)
       }
     } finally {
       await store.close()
@@ -82,7 +93,7 @@ Each file is one transaction: its flows are stored together with a row in the so
         [
           {header: 'file', value: (r: IngestResult) => r.file},
           {header: 'status', value: (r) => r.status},
-          {header: 'format', value: (r) => r.format},
+          {header: 'format', value: (r) => (r.content === 'flow-export' ? `${r.format}/export` : r.format)},
           {header: 'packets', value: (r) => r.packets, align: 'right'},
           {header: 'flows', value: (r) => r.flows, align: 'right'},
           {header: 'bytes', value: (r) => humanBytes(r.bytes), align: 'right'},

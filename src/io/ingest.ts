@@ -5,8 +5,10 @@ import path from 'node:path'
 
 import {InputDataError} from '../errors.js'
 import {readCapture} from './capture-reader.js'
+import {ExportRecordCollector, looksLikeExportCapture} from './export-records.js'
 import type {FlowBatch} from './flow-batch.js'
 import {FlowAssembler} from './flow-assembler.js'
+import type {FlowExportProblem} from './flowexport/index.js'
 import type {CaptureReadStats} from './packet-batch.js'
 import type {FlowStore} from './store.js'
 
@@ -19,11 +21,34 @@ export interface IngestOptions {
   /** bytes of the file consumed so far, and its size */
   onProgress?: (bytesRead: number, size: number) => void
   now?: () => Date
+  /**
+   * What to make flows from: 'packets' assembles flows from every packet; 'exports' decodes the
+   * NetFlow/IPFIX/sFlow datagrams the capture carries; 'auto' (default) picks 'exports' when export
+   * datagrams are at least half of the UDP packets at the start of the file.
+   */
+  decode?: DecodeMode
+}
+
+export const DECODE_MODES = ['auto', 'packets', 'exports'] as const
+export type DecodeMode = (typeof DECODE_MODES)[number]
+
+export interface FlowExportSummary {
+  datagrams: number
+  records: number
+  /** packets that were not export datagrams */
+  otherPackets: number
+  templates: number
+  undecodableSets: number
+  malformed: number
+  problems: FlowExportProblem[]
+  samplingRates: number[]
 }
 
 export interface IngestResult {
   file: string
   status: 'ingested' | 'unchanged'
+  /** flows assembled from packets, or records decoded from flow-export datagrams */
+  content: 'packets' | 'flow-export'
   sourceId: number
   format: string
   sha256: string
@@ -41,6 +66,7 @@ export interface IngestResult {
   seconds: number
   packetsPerSec: number
   flowsPerSec: number
+  flowExport?: FlowExportSummary
 }
 
 export const DEFAULT_IDLE_TIMEOUT_SEC = 15
@@ -69,8 +95,8 @@ export async function ingestCapture(store: FlowStore, file: string, options: Ing
     throw new InputDataError(`${file}: cannot read: ${(error as Error).message}`, {cause: error})
   }
   const sha256 = await sha256File(file)
-  const existing = await store.all<{source_id: number; format: string; packets: bigint; flows: bigint; bytes: bigint}>(
-    'SELECT source_id, format, packets, flows, bytes FROM sources WHERE sha256 = $1 AND network = $2',
+  const existing = await store.all<{source_id: number; format: string; content: string; packets: bigint; flows: bigint; bytes: bigint}>(
+    'SELECT source_id, format, content, packets, flows, bytes FROM sources WHERE sha256 = $1 AND network = $2',
     [sha256, options.network],
   )
   const base = {file, sha256, sizeBytes: size}
@@ -79,6 +105,7 @@ export async function ingestCapture(store: FlowStore, file: string, options: Ing
     return {
       ...base,
       status: 'unchanged',
+      content: prior.content === 'flow-export' ? 'flow-export' : 'packets',
       sourceId: prior.source_id,
       format: prior.format,
       packets: Number(prior.packets),
@@ -100,6 +127,10 @@ export async function ingestCapture(store: FlowStore, file: string, options: Ing
     idleTimeoutMicros: (options.idleTimeoutSec ?? DEFAULT_IDLE_TIMEOUT_SEC) * 1e6,
     activeTimeoutMicros: (options.activeTimeoutSec ?? DEFAULT_ACTIVE_TIMEOUT_SEC) * 1e6,
   })
+  let collector: ExportRecordCollector | undefined
+  let producer: FlowAssembler | ExportRecordCollector | undefined
+  const mode = options.decode ?? 'auto'
+  let maxRate = 1
   const readStats: CaptureReadStats = {format: undefined, records: 0, badRecords: 0, bytesRead: 0}
   const totals = {flows: 0, bytes: 0, tsFirst: Infinity, tsLast: -Infinity}
 
@@ -111,6 +142,7 @@ export async function ingestCapture(store: FlowStore, file: string, options: Ing
         appender.append(b, options.network, id)
         totals.flows += b.length
         for (let i = 0; i < b.length; i++) {
+          if ((b.samplingRate[i] ?? 1) > maxRate) maxRate = b.samplingRate[i] ?? 1
           totals.bytes += b.bytes[i] ?? 0
           const s = b.tsStart[i] ?? 0
           const e = b.tsEnd[i] ?? 0
@@ -126,10 +158,15 @@ export async function ingestCapture(store: FlowStore, file: string, options: Ing
         ...(onProgress ? {onProgress: (n: number) => onProgress(n, size)} : {}),
       }
       for await (const batch of readCapture(file, readOptions, readStats)) {
-        assembler.push(batch)
-        sink(assembler.takeReady())
+        if (!producer) {
+          const exports = mode === 'exports' || (mode === 'auto' && looksLikeExportCapture(batch))
+          if (exports) collector = new ExportRecordCollector()
+          producer = collector ?? assembler
+        }
+        producer.push(batch)
+        sink(producer.takeReady())
       }
-      sink(assembler.flush())
+      if (producer) sink(producer.flush())
     } finally {
       appender.close()
     }
@@ -139,8 +176,9 @@ export async function ingestCapture(store: FlowStore, file: string, options: Ing
     const now = options.now?.() ?? new Date()
     await store.run(
       `INSERT INTO sources (source_id, path, size, sha256, format, network, packets, flows, bytes, skipped,
-         ts_first, ts_last, sampling_rate, parent_source, ingested_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, make_timestamp($11::BIGINT), make_timestamp($12::BIGINT), 1, NULL, make_timestamp($13::BIGINT))`,
+         ts_first, ts_last, sampling_rate, parent_source, ingested_at, content)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, make_timestamp($11::BIGINT), make_timestamp($12::BIGINT), $14, NULL,
+               make_timestamp($13::BIGINT), $15)`,
       [
         id,
         path.resolve(file),
@@ -155,12 +193,16 @@ export async function ingestCapture(store: FlowStore, file: string, options: Ing
         tsFirst === null ? null : Math.floor(tsFirst),
         tsLast === null ? null : Math.floor(tsLast),
         now.getTime() * 1000,
+        maxRate,
+        collector ? 'flow-export' : 'packets',
       ],
     )
     const seconds = (performance.now() - started) / 1000
+    const x = collector?.exportStats
     return {
       ...base,
       status: 'ingested' as const,
+      content: collector ? ('flow-export' as const) : ('packets' as const),
       sourceId: id,
       format: readStats.format ?? 'unknown',
       packets: readStats.records,
@@ -175,6 +217,20 @@ export async function ingestCapture(store: FlowStore, file: string, options: Ing
       seconds,
       packetsPerSec: seconds > 0 ? readStats.records / seconds : 0,
       flowsPerSec: seconds > 0 ? totals.flows / seconds : 0,
+      ...(collector && x
+        ? {
+            flowExport: {
+              datagrams: collector.stats.exportDatagrams,
+              records: x.records,
+              otherPackets: collector.stats.otherPackets,
+              templates: x.templates,
+              undecodableSets: x.undecodableSets,
+              malformed: x.malformed,
+              problems: x.problems.slice(0, 10),
+              samplingRates: [...new Set([...x.sflowSources.values()].flatMap((s) => s.samplingRates))].sort((a, b) => a - b),
+            },
+          }
+        : {}),
     }
   })
 }

@@ -30,6 +30,9 @@ export interface DecodedPacket {
   fragment: number
   /** IPv4 identification / IPv6 fragment header identification */
   fragmentId: number
+  /** where the transport header starts in the buffer (0 when not reached), and where the captured IP payload ends */
+  l4Offset: number
+  l4End: number
 }
 
 export function createDecodedPacket(): DecodedPacket {
@@ -44,6 +47,8 @@ export function createDecodedPacket(): DecodedPacket {
     ipLength: 0,
     fragment: 0,
     fragmentId: 0,
+    l4Offset: 0,
+    l4End: 0,
   }
 }
 
@@ -118,6 +123,8 @@ export function decodePacket(
   out.ipLength = 0
   out.fragment = 0
   out.fragmentId = 0
+  out.l4Offset = 0
+  out.l4End = 0
 
   const end = offset + caplen
   let p = offset
@@ -352,6 +359,8 @@ function chainCut(headerEnd: number, capturedEnd: number): number {
 
 function decodeL4(buf: Uint8Array, q: number, limit: number, proto: number, out: DecodedPacket): void {
   const avail = limit - q
+  out.l4Offset = q
+  out.l4End = limit
   switch (proto) {
     case IPPROTO_TCP:
       if (avail < 20) return

@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS sources (
   sampling_rate UINTEGER NOT NULL DEFAULT 1,
   parent_source INTEGER,
   ingested_at   TIMESTAMP NOT NULL,
+  content       VARCHAR NOT NULL DEFAULT 'packets',
   UNIQUE (sha256, network)
 );
 CREATE TABLE IF NOT EXISTS flows (
