@@ -1,9 +1,7 @@
 import {Flags} from '@oclif/core'
-import {existsSync} from 'node:fs'
 
 import {BaseCommand} from '../base-command.js'
-import {UsageError} from '../errors.js'
-import {FlowStore, summarizeStore} from '../io/index.js'
+import {openStoreForReading, summarizeStore} from '../io/index.js'
 import type {StoreSummary} from '../io/index.js'
 import {renderSummary} from '../report/index.js'
 
@@ -21,10 +19,7 @@ export default class Summary extends BaseCommand<typeof Summary> {
   }
 
   async run(): Promise<StoreSummary> {
-    if (!existsSync(this.flags.db)) {
-      throw new UsageError(`${this.flags.db}: no such store`, {hint: 'ingest a capture first: flowscope ingest FILE'})
-    }
-    const store = await FlowStore.open(this.flags.db, {readOnly: true})
+    const store = await openStoreForReading(this.flags.db)
     let s: StoreSummary
     try {
       s = await summarizeStore(store, {...(this.flags.network === undefined ? {} : {network: this.flags.network}), top: this.flags.top})

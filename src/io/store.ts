@@ -1,8 +1,9 @@
 import {DuckDBAppender, DuckDBConnection, DuckDBInstance, DuckDBTimestampValue} from '@duckdb/node-api'
+import {existsSync} from 'node:fs'
 import {mkdir} from 'node:fs/promises'
 import path from 'node:path'
 
-import {StoreError, StoreLockedError} from '../errors.js'
+import {StoreError, StoreLockedError, UsageError} from '../errors.js'
 import type {FlowBatch} from './flow-batch.js'
 import {addrToBigInt, addrToString} from './ip.js'
 import {SCHEMA_SQL, SCHEMA_VERSION} from './schema.js'
@@ -123,4 +124,12 @@ function translateOpenError(file: string, error: unknown): Error {
     cause: error,
     hint: 'check the --db path; a store written by a newer DuckDB cannot be opened by an older one',
   })
+}
+
+/** Opens an existing store read-only, with a clear error when there is none yet. */
+export async function openStoreForReading(file: string): Promise<FlowStore> {
+  if (file !== ':memory:' && !existsSync(file)) {
+    throw new UsageError(`${file}: no such store`, {hint: 'ingest a capture first (flowscope ingest FILE), or name the store with --db'})
+  }
+  return FlowStore.open(file, {readOnly: true})
 }

@@ -1,0 +1,190 @@
+/**
+ * Why a window was flagged: the features whose standardised reconstruction error is largest, and a
+ * guess at the attack type from simple rules on the feature values themselves.
+ *
+ * The rules read volumes as estimates (scaled by the sampling rate, so their thresholds hold at any
+ * rate) and counts of peers/ports/flows as sampled statistics (so they shrink under sampling: the
+ * count thresholds are deliberately low). They run only on windows the model already flagged, in
+ * this order, first match wins: flood, amplification, brute force, scan, exfiltration, beaconing.
+ * The ports of the address's most frequent outbound and inbound destination (context columns of the
+ * feature matrix, not model inputs) let brute force be told apart from other single-port traffic.
+ */
+import type {FeatureName} from './features.js'
+import {FEATURE_INDEX} from './features.js'
+import type {ErrorNormalisation} from './normalisation.js'
+import {standardisedErrors} from './normalisation.js'
+
+export const ATTACK_TYPES = ['scan', 'flood', 'amplification', 'brute_force', 'beaconing', 'exfiltration', 'unknown'] as const
+export type AttackType = (typeof ATTACK_TYPES)[number]
+
+/** Login services that brute-force tools target. */
+export const AUTH_PORTS: ReadonlySet<number> = new Set([21, 22, 23, 110, 143, 445, 993, 995, 1433, 3306, 3389, 5432, 5900])
+
+/** Rule thresholds, in natural units (per window). */
+export const RULES = {
+  /** estimated packets in a window that make a flood (≈ 100 pps over 5 minutes) */
+  floodPackets: 30_000,
+  /** one direction this many times the other */
+  dominance: 10,
+  /** distinct destination ports or peers (sampled) that make a scan */
+  scanFanOut: 10,
+  /** SYN-only or small-packet share of outbound flows typical of probes */
+  probeShare: 0.5,
+  /** bytes per packet of amplified UDP responses */
+  amplificationBpp: 400,
+  /** peers (reflectors, sampled) of an amplification victim */
+  amplificationPeers: 10,
+  /** share of inbound flows that are UDP at an amplification victim */
+  amplificationUdp: 0.5,
+  /** outbound flows (sampled) of a brute-force window */
+  bruteForceFlows: 10,
+  /** estimated outbound bytes that make exfiltration */
+  exfiltrationBytes: 10_000_000,
+  /** at most this many peers for one-to-one patterns (brute force, exfiltration) */
+  fewPeers: 3,
+  /** a beacon talks to one or two peers, on one port, in most sub-bins of the window, with little data */
+  beaconPeers: 2,
+  beaconActivity: 0.8,
+  beaconTopShare: 0.9,
+  beaconFlows: 5,
+  beaconBytes: 1_000_000,
+} as const
+
+export interface FeatureContribution {
+  name: string
+  /** the feature's value in the window */
+  value: number
+  /** (absolute error − benign median) / benign MAD scale */
+  standardisedError: number
+}
+
+export interface Explanation {
+  topFeatures: FeatureContribution[]
+  attackType: AttackType
+  /** the rule that matched, in words with the numbers it saw */
+  reason: string
+}
+
+export interface ExplainOptions {
+  /** how many features to report (default 3) */
+  topK?: number
+  /** most frequent outbound destination port, -1 when none (FeatureMatrix.topDstPort) */
+  topDstPort?: number
+  /** most frequent inbound destination port, -1 when none (FeatureMatrix.topInPort) */
+  topInPort?: number
+  /** share of inbound flows that are UDP (FeatureMatrix.udpInFraction); unknown when absent */
+  udpInFraction?: number
+}
+
+/** Top contributing features and an attack-type guess for one window. */
+export function explain(
+  featureNames: readonly string[],
+  normalisation: ErrorNormalisation,
+  values: ArrayLike<number>,
+  sqError: ArrayLike<number>,
+  options: ExplainOptions = {},
+): Explanation {
+  const z = standardisedErrors(sqError, normalisation)
+  const order = Array.from(z, (_, f) => f).sort((a, b) => (z[b] as number) - (z[a] as number) || a - b)
+  const topFeatures = order.slice(0, options.topK ?? 3).map((f) => ({
+    name: featureNames[f] ?? `f${f}`,
+    value: values[f] as number,
+    standardisedError: z[f] as number,
+  }))
+  const guess = guessAttackType(values, options)
+  return {topFeatures, ...guess}
+}
+
+/** The attack-type rules on a feature vector of this feature set. */
+export function guessAttackType(values: ArrayLike<number>, context: Omit<ExplainOptions, 'topK'> = {}): {attackType: AttackType; reason: string} {
+  const v = (name: FeatureName): number => values[FEATURE_INDEX[name]] as number
+  const count = (name: FeatureName): number => Math.expm1(v(name))
+  const bytesOut = count('bytes_out_log1p')
+  const bytesIn = count('bytes_in_log1p')
+  const packetsOut = count('packets_out_log1p')
+  const packetsIn = count('packets_in_log1p')
+  const flowsOut = count('flows_out_log1p')
+  const flowsIn = count('flows_in_log1p')
+  const peers = count('peers_log1p')
+  const ports = count('dst_ports_log1p')
+  const synOnly = v('syn_only_fraction')
+  const udp = v('udp_fraction')
+  const small = v('small_packet_fraction')
+  const topShare = v('top_dst_port_share')
+  const r = RULES
+  const n = (x: number): string => (x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(2).replace(/\.?0+$/, ''))
+  const pct = (x: number): string => `${Math.round(x * 100)}%`
+
+  if (packetsIn >= r.floodPackets && packetsIn >= r.dominance * (packetsOut + 1) && v('bpp_in') < r.amplificationBpp) {
+    return {attackType: 'flood', reason: `≈${n(packetsIn)} packets in against ${n(packetsOut)} out, from ${n(peers)} peers (flood victim)`}
+  }
+  if (packetsOut >= r.floodPackets && packetsOut >= r.dominance * (packetsIn + 1) && peers <= r.fewPeers && (synOnly >= r.probeShare || udp >= r.probeShare)) {
+    return {attackType: 'flood', reason: `≈${n(packetsOut)} packets out to ${n(peers)} peers, ${pct(Math.max(synOnly, udp))} SYN-only/UDP (flood source)`}
+  }
+  // reflected answers arrive unasked: many more flows in than out (a download has both directions)
+  const udpIn = context.udpInFraction
+  if (
+    v('bpp_in') >= r.amplificationBpp &&
+    bytesIn >= r.dominance * (bytesOut + 1) &&
+    peers >= r.amplificationPeers &&
+    flowsIn >= r.dominance * (flowsOut + 1) &&
+    (udpIn === undefined || udpIn >= r.amplificationUdp)
+  ) {
+    return {attackType: 'amplification', reason: `≈${n(bytesIn)} bytes in at ${n(v('bpp_in'))} bytes/packet from ${n(peers)} peers, unanswered (victim)`}
+  }
+  if (udp >= r.probeShare && v('bpp_out') >= r.amplificationBpp && bytesOut >= r.dominance * (bytesIn + 1)) {
+    return {attackType: 'amplification', reason: `${pct(udp)} UDP out at ${n(v('bpp_out'))} bytes/packet, ${n(bytesOut / (bytesIn + 1))}× the bytes in (reflector)`}
+  }
+  const outPort = context.topDstPort ?? -1
+  const inPort = context.topInPort ?? -1
+  if (AUTH_PORTS.has(outPort) && topShare >= 0.8 && flowsOut >= r.bruteForceFlows && peers <= r.fewPeers) {
+    return {attackType: 'brute_force', reason: `${n(flowsOut)} flows to port ${outPort} of ${n(peers)} peer(s) (attacker)`}
+  }
+  if (AUTH_PORTS.has(inPort) && flowsIn >= r.bruteForceFlows && peers <= r.fewPeers) {
+    return {attackType: 'brute_force', reason: `${n(flowsIn)} flows in to port ${inPort} from ${n(peers)} peer(s) (target)`}
+  }
+  if ((ports >= r.scanFanOut || peers >= r.scanFanOut) && flowsOut >= r.scanFanOut && (synOnly >= r.probeShare || small >= r.probeShare) && flowsOut >= flowsIn) {
+    return {attackType: 'scan', reason: `${n(ports)} ports on ${n(peers)} peers, ${pct(synOnly)} SYN-only, ${pct(small)} small-packet flows`}
+  }
+  if (bytesOut >= r.exfiltrationBytes && bytesOut >= r.dominance * (bytesIn + 1) && peers <= r.fewPeers) {
+    return {attackType: 'exfiltration', reason: `≈${n(bytesOut)} bytes out to ${n(peers)} peer(s), ${n(bytesOut / (bytesIn + 1))}× the bytes in`}
+  }
+  if (
+    v('active_subbin_share') >= r.beaconActivity &&
+    peers <= r.beaconPeers &&
+    topShare >= r.beaconTopShare &&
+    flowsOut >= r.beaconFlows &&
+    bytesOut + bytesIn <= r.beaconBytes
+  ) {
+    return {attackType: 'beaconing', reason: `small regular traffic to ${n(peers)} peer(s): active in ${pct(v('active_subbin_share'))} of sub-bins, ≈${n(bytesOut + bytesIn)} bytes`}
+  }
+  return {attackType: 'unknown', reason: 'no attack rule matched; see the top features'}
+}
+
+/** Rows of a feature matrix and their score result, as `explainRow` reads them. */
+export interface ExplainableRows {
+  values: ArrayLike<number>
+  featureCount: number
+  topDstPort?: ArrayLike<number>
+  topInPort?: ArrayLike<number>
+  udpInFraction?: ArrayLike<number>
+}
+
+/** `explain` for row `i` of a scored feature matrix. */
+export function explainRow(
+  featureNames: readonly string[],
+  normalisation: ErrorNormalisation,
+  features: ExplainableRows,
+  sqErrors: Float32Array,
+  i: number,
+  topK = 3,
+): Explanation {
+  const F = features.featureCount
+  const values = Array.from({length: F}, (_, f) => features.values[i * F + f] as number)
+  return explain(featureNames, normalisation, values, sqErrors.subarray(i * F, (i + 1) * F), {
+    topK,
+    topDstPort: features.topDstPort?.[i] ?? -1,
+    topInPort: features.topInPort?.[i] ?? -1,
+    ...(features.udpInFraction === undefined ? {} : {udpInFraction: features.udpInFraction[i] ?? 0}),
+  })
+}

@@ -1,0 +1,343 @@
+/**
+ * Per-(network, address, window) behaviour features, computed in DuckDB from `flows` in one query.
+ * Definitions, units and the reasons behind them are in `FEATURES.md` next to this file; a change to
+ * any definition or to the order of `FEATURE_NAMES` must bump `FEATURE_SET_VERSION`, because a model
+ * records the version it was trained on and refuses vectors of another.
+ */
+import type {DuckDBDataChunk} from '@duckdb/node-api'
+import {listValue} from '@duckdb/node-api'
+
+import {UsageError} from '../errors.js'
+import type {FlowStore} from '../io/store.js'
+
+export const FEATURE_SET_VERSION = 1
+
+/** Model input order. See FEATURES.md for each definition. */
+export const FEATURE_NAMES = [
+  'bytes_out_log1p',
+  'bytes_in_log1p',
+  'packets_out_log1p',
+  'packets_in_log1p',
+  'bpp_out',
+  'bpp_in',
+  'byte_ratio_log',
+  'flows_out_log1p',
+  'flows_in_log1p',
+  'peers_log1p',
+  'dst_ports_log1p',
+  'peer_entropy',
+  'dst_port_entropy',
+  'top_dst_port_share',
+  'syn_only_fraction',
+  'udp_fraction',
+  'small_packet_fraction',
+  'active_subbin_share',
+] as const
+
+export type FeatureName = (typeof FEATURE_NAMES)[number]
+
+export const FEATURE_COUNT = FEATURE_NAMES.length
+
+/** Index of each feature in a vector, for rules and tests that read features by name. */
+export const FEATURE_INDEX = Object.fromEntries(FEATURE_NAMES.map((name, i) => [name, i])) as Record<FeatureName, number>
+
+export const DEFAULT_WINDOW_SEC = 300
+export const DEFAULT_HOP_SEC = 60
+export const DEFAULT_SUBBIN_SEC = 30
+
+/** A flow whose bytes per packet is below this counts as a small-packet flow (≈ headers only). */
+export const SMALL_PACKET_BYTES = 100
+
+/** More windows per flow than this (window / hop) is almost surely a unit mistake. */
+const MAX_WINDOWS_PER_FLOW = 1440
+
+export interface FeatureOptions {
+  /** only this tenant; all networks when absent */
+  network?: string
+  /** first window start to emit, µs since the epoch (inclusive; windows start on multiples of the hop) */
+  since?: number
+  /** last window start to emit, µs since the epoch (exclusive) */
+  until?: number
+  windowSec?: number
+  hopSec?: number
+  /** activity sub-bin length for `active_subbin_share` */
+  subBinSec?: number
+  /** only these addresses (text form as stored in `src_ip`/`dst_ip`) */
+  addresses?: readonly string[]
+}
+
+/**
+ * Feature vectors in columns: row `i` is (`networks[i]`, `addresses[i]`, `windowStart[i]`) and its
+ * vector is `values[i * featureCount .. (i + 1) * featureCount)`. Rows are ordered by network, address
+ * and window start.
+ */
+export interface FeatureMatrix {
+  length: number
+  featureCount: number
+  featureSetVersion: number
+  networks: string[]
+  addresses: string[]
+  /** window start, µs since the epoch */
+  windowStart: Float64Array
+  /**
+   * the most frequent destination port of the address's outbound flows (lowest port on ties), -1 when
+   * it has none; context for explanations (brute force on 22/3389), not a model input
+   */
+  topDstPort: Int32Array
+  /** the most frequent destination port of its inbound flows (its own service port under attack), -1 when none */
+  topInPort: Int32Array
+  /** share of its inbound flows that are UDP (amplification victims receive UDP), 0 when none */
+  udpInFraction: Float32Array
+  values: Float32Array
+  windowSec: number
+  hopSec: number
+}
+
+/** The vector of row `i` (a view, not a copy). */
+export function featureRow(matrix: Pick<FeatureMatrix, 'values' | 'featureCount'>, i: number): Float32Array {
+  return matrix.values.subarray(i * matrix.featureCount, (i + 1) * matrix.featureCount)
+}
+
+/** Resolves defaults and checks the window geometry; shared by `computeFeatures` and its callers' flags. */
+export function resolveWindowing(options: Pick<FeatureOptions, 'windowSec' | 'hopSec' | 'subBinSec'>): {
+  windowUs: number
+  hopUs: number
+  subBinUs: number
+} {
+  const windowSec = options.windowSec ?? DEFAULT_WINDOW_SEC
+  const hopSec = options.hopSec ?? DEFAULT_HOP_SEC
+  const subBinSec = options.subBinSec ?? DEFAULT_SUBBIN_SEC
+  const windowUs = Math.round(windowSec * 1e6)
+  const hopUs = Math.round(hopSec * 1e6)
+  const subBinUs = Math.round(subBinSec * 1e6)
+  if (!(windowUs > 0) || !(hopUs > 0) || !(subBinUs > 0)) {
+    throw new UsageError(`window (${windowSec} s), hop (${hopSec} s) and sub-bin (${subBinSec} s) must be positive`)
+  }
+  if (hopUs > windowUs) {
+    throw new UsageError(`hop (${hopSec} s) is longer than the window (${windowSec} s): flows between windows would be lost`, {
+      hint: 'use a hop no longer than the window (hop = window gives tumbling windows)',
+    })
+  }
+  if (windowUs / hopUs > MAX_WINDOWS_PER_FLOW) {
+    throw new UsageError(`window / hop = ${windowSec}/${hopSec} puts each flow in more than ${MAX_WINDOWS_PER_FLOW} windows`)
+  }
+  if (subBinUs > windowUs) throw new UsageError(`sub-bin (${subBinSec} s) is longer than the window (${windowSec} s)`)
+  return {windowUs, hopUs, subBinUs}
+}
+
+/**
+ * Builds the feature query. Integers (µs) are validated numbers and inlined; strings are bound.
+ *
+ * Plan: each flow becomes two "ends" (the source's outbound view, the destination's inbound view),
+ * each end is repeated into every sliding window covering its `ts_start`, then three aggregations run
+ * over that: volumes and counts per (network, address, window); flow counts per peer (peer entropy);
+ * flow counts per destination port of outbound ends (port entropy, top port). `floordiv` is exact
+ * integer floor division (DuckDB's `//` truncates toward zero).
+ */
+export function featureSql(options: FeatureOptions): {sql: string; params: Record<string, unknown>} {
+  const {windowUs, hopUs, subBinUs} = resolveWindowing(options)
+  const params: Record<string, unknown> = {}
+  const flowFilters: string[] = []
+  const windowFilters: string[] = []
+  if (options.network !== undefined) {
+    flowFilters.push('network = $network')
+    params.network = options.network
+  }
+  if (options.since !== undefined) {
+    const since = checkedMicros(options.since, 'since')
+    flowFilters.push(`ts_start >= make_timestamp(${since}::BIGINT)`)
+    windowFilters.push(`wstart >= ${since}`)
+  }
+  if (options.until !== undefined) {
+    const until = checkedMicros(options.until, 'until')
+    // a window starting just before `until` still covers flows up to until + window
+    flowFilters.push(`ts_start < make_timestamp(${until + windowUs}::BIGINT)`)
+    windowFilters.push(`wstart < ${until}`)
+  }
+  let addressFilter = ''
+  if (options.addresses !== undefined) {
+    addressFilter = 'WHERE list_contains($addresses, address)'
+    params.addresses = listValue([...options.addresses])
+  }
+  const subBins = Math.ceil(windowUs / subBinUs)
+  const where = (clauses: string[]): string => (clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '')
+  const sql = `
+WITH base AS (
+  SELECT network, src_ip, dst_ip, dst_port, proto,
+         epoch_us(ts_start) AS ts,
+         CAST(bytes AS DOUBLE) * sampling_rate AS est_bytes,
+         CAST(packets AS DOUBLE) * sampling_rate AS est_packets,
+         (packets > 0 AND bytes < ${SMALL_PACKET_BYTES} * packets) AS small,
+         (proto = 6 AND (tcp_flags & 2) <> 0 AND (tcp_flags & 16) = 0) AS syn_only
+  FROM flows ${where(flowFilters)}
+),
+ends AS (
+  SELECT * FROM (
+    SELECT network, src_ip AS address, dst_ip AS peer, TRUE AS outbound, dst_port, proto, ts,
+           est_bytes, est_packets, small, syn_only FROM base
+    UNION ALL
+    SELECT network, dst_ip AS address, src_ip AS peer, FALSE AS outbound, dst_port, proto, ts,
+           est_bytes, est_packets, small, syn_only FROM base
+  ) ${addressFilter}
+),
+windowed AS (
+  SELECT * FROM (
+    SELECT *, k * ${hopUs} AS wstart
+    FROM (
+      SELECT *, unnest(range(
+        (ts - ${windowUs} - (((ts - ${windowUs}) % ${hopUs}) + ${hopUs}) % ${hopUs}) // ${hopUs} + 1,
+        (ts - ((ts % ${hopUs}) + ${hopUs}) % ${hopUs}) // ${hopUs} + 1
+      )) AS k
+      FROM ends
+    )
+  ) ${where(windowFilters)}
+),
+volumes AS (
+  SELECT network, address, wstart,
+    coalesce(sum(est_bytes) FILTER (WHERE outbound), 0) AS bytes_out,
+    coalesce(sum(est_bytes) FILTER (WHERE NOT outbound), 0) AS bytes_in,
+    coalesce(sum(est_packets) FILTER (WHERE outbound), 0) AS packets_out,
+    coalesce(sum(est_packets) FILTER (WHERE NOT outbound), 0) AS packets_in,
+    count(*) FILTER (WHERE outbound) AS flows_out,
+    count(*) FILTER (WHERE NOT outbound) AS flows_in,
+    count(*) AS flows_all,
+    count(DISTINCT peer) AS peers,
+    count(DISTINCT dst_port) FILTER (WHERE outbound) AS dst_ports,
+    count(*) FILTER (WHERE outbound AND proto = 6) AS tcp_out,
+    count(*) FILTER (WHERE outbound AND syn_only) AS syn_only_out,
+    count(*) FILTER (WHERE outbound AND proto = 17) AS udp_out,
+    count(*) FILTER (WHERE NOT outbound AND proto = 17) AS udp_in,
+    count(*) FILTER (WHERE small) AS small_flows,
+    count(DISTINCT (ts - wstart) // ${subBinUs}) AS active_subbins
+  FROM windowed GROUP BY network, address, wstart
+),
+peer_counts AS (
+  SELECT network, address, wstart, count(*)::DOUBLE AS c FROM windowed GROUP BY network, address, wstart, peer
+),
+peer_stats AS (
+  SELECT network, address, wstart, sum(c) AS n, count(*) AS k, sum(c * ln(c)) AS c_ln_c
+  FROM peer_counts GROUP BY network, address, wstart
+),
+port_counts AS (
+  SELECT network, address, wstart, outbound, dst_port, count(*)::DOUBLE AS c
+  FROM windowed GROUP BY network, address, wstart, outbound, dst_port
+),
+port_stats AS (
+  SELECT network, address, wstart,
+         sum(c) FILTER (WHERE outbound) AS n,
+         count(*) FILTER (WHERE outbound) AS k,
+         sum(c * ln(c)) FILTER (WHERE outbound) AS c_ln_c,
+         max(c) FILTER (WHERE outbound) AS top,
+         -- most flows first, then the lowest port, so ties resolve the same way every run
+         arg_max(dst_port, c * 65536 + (65535 - dst_port)) FILTER (WHERE outbound) AS top_port,
+         arg_max(dst_port, c * 65536 + (65535 - dst_port)) FILTER (WHERE NOT outbound) AS top_in_port
+  FROM port_counts GROUP BY network, address, wstart
+)
+SELECT v.network, v.address, v.wstart,
+  coalesce(ps.top_port::INTEGER, -1) AS top_port,
+  coalesce(ps.top_in_port::INTEGER, -1) AS top_in_port,
+  CASE WHEN v.flows_in > 0 THEN v.udp_in / v.flows_in ELSE 0 END AS udp_in_fraction,
+  ln(1 + v.bytes_out) AS f0,
+  ln(1 + v.bytes_in) AS f1,
+  ln(1 + v.packets_out) AS f2,
+  ln(1 + v.packets_in) AS f3,
+  CASE WHEN v.packets_out > 0 THEN v.bytes_out / v.packets_out ELSE 0 END AS f4,
+  CASE WHEN v.packets_in > 0 THEN v.bytes_in / v.packets_in ELSE 0 END AS f5,
+  ln(1 + v.bytes_out) - ln(1 + v.bytes_in) AS f6,
+  ln(1 + v.flows_out) AS f7,
+  ln(1 + v.flows_in) AS f8,
+  ln(1 + v.peers) AS f9,
+  ln(1 + v.dst_ports) AS f10,
+  CASE WHEN pe.k > 1 THEN greatest(0, ln(pe.n) - pe.c_ln_c / pe.n) / ln(pe.k) ELSE 0 END AS f11,
+  CASE WHEN ps.k > 1 THEN greatest(0, ln(ps.n) - ps.c_ln_c / ps.n) / ln(ps.k) ELSE 0 END AS f12,
+  CASE WHEN ps.n > 0 THEN ps.top / ps.n ELSE 0 END AS f13,
+  CASE WHEN v.tcp_out > 0 THEN v.syn_only_out / v.tcp_out ELSE 0 END AS f14,
+  CASE WHEN v.flows_out > 0 THEN v.udp_out / v.flows_out ELSE 0 END AS f15,
+  v.small_flows / v.flows_all AS f16,
+  v.active_subbins / ${subBins} AS f17
+FROM volumes v
+JOIN peer_stats pe USING (network, address, wstart)
+JOIN port_stats ps USING (network, address, wstart)
+ORDER BY v.network, v.address, v.wstart`
+  return {sql, params}
+}
+
+function checkedMicros(value: number, name: string): number {
+  if (!Number.isFinite(value)) throw new UsageError(`${name} must be a finite time in µs since the epoch`)
+  return Math.floor(value)
+}
+
+/**
+ * Feature vectors for every (network, address, window) with at least one flow, in one query. A flow
+ * belongs to every window `[k·hop, k·hop + window)` that covers its `ts_start`.
+ */
+export async function computeFeatures(store: FlowStore, options: FeatureOptions = {}): Promise<FeatureMatrix> {
+  const {sql, params} = featureSql(options)
+  const result = await store.connection.stream(sql, params as never)
+  const networks: string[] = []
+  const addresses: string[] = []
+  const windowStart: number[] = []
+  const topDstPort: number[] = []
+  const topInPort: number[] = []
+  const udpInFraction: number[] = []
+  let values = new Float32Array(1024 * FEATURE_COUNT)
+  let length = 0
+  const firstFeatureColumn = 6
+  for (let chunk = await result.fetchChunk(); chunk !== null && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+    const rows = chunk.rowCount
+    if ((length + rows) * FEATURE_COUNT > values.length) {
+      const grown = new Float32Array(Math.max(values.length * 2, (length + rows) * FEATURE_COUNT))
+      grown.set(values.subarray(0, length * FEATURE_COUNT))
+      values = grown
+    }
+    readKeys(chunk, {networks, addresses, windowStart, topDstPort, topInPort, udpInFraction})
+    for (let f = 0; f < FEATURE_COUNT; f++) {
+      const vector = chunk.getColumnVector(firstFeatureColumn + f)
+      for (let r = 0; r < rows; r++) {
+        values[(length + r) * FEATURE_COUNT + f] = Number(vector.getItem(r) ?? 0)
+      }
+    }
+    length += rows
+  }
+  const {windowUs, hopUs} = resolveWindowing(options)
+  return {
+    length,
+    featureCount: FEATURE_COUNT,
+    featureSetVersion: FEATURE_SET_VERSION,
+    networks,
+    addresses,
+    windowStart: Float64Array.from(windowStart),
+    topDstPort: Int32Array.from(topDstPort),
+    topInPort: Int32Array.from(topInPort),
+    udpInFraction: Float32Array.from(udpInFraction),
+    values: values.slice(0, length * FEATURE_COUNT),
+    windowSec: windowUs / 1e6,
+    hopSec: hopUs / 1e6,
+  }
+}
+
+interface KeyColumns {
+  networks: string[]
+  addresses: string[]
+  windowStart: number[]
+  topDstPort: number[]
+  topInPort: number[]
+  udpInFraction: number[]
+}
+
+function readKeys(chunk: DuckDBDataChunk, out: KeyColumns): void {
+  const net = chunk.getColumnVector(0)
+  const addr = chunk.getColumnVector(1)
+  const start = chunk.getColumnVector(2)
+  const port = chunk.getColumnVector(3)
+  const inPort = chunk.getColumnVector(4)
+  const udpIn = chunk.getColumnVector(5)
+  for (let r = 0; r < chunk.rowCount; r++) {
+    out.networks.push(String(net.getItem(r)))
+    out.addresses.push(String(addr.getItem(r)))
+    out.windowStart.push(Number(start.getItem(r)))
+    out.topDstPort.push(Number(port.getItem(r)))
+    out.topInPort.push(Number(inPort.getItem(r)))
+    out.udpInFraction.push(Number(udpIn.getItem(r)))
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * The detection model layer (design §5): features per (address, window), the autoencoder trainer,
+ * ONNX export and loading, per-network calibration, scoring and explanations.
+ */
+export {
+  DEFAULT_HOP_SEC,
+  DEFAULT_SUBBIN_SEC,
+  DEFAULT_WINDOW_SEC,
+  FEATURE_COUNT,
+  FEATURE_INDEX,
+  FEATURE_NAMES,
+  FEATURE_SET_VERSION,
+  computeFeatures,
+  featureRow,
+  featureSql,
+  resolveWindowing,
+} from './features.js'
+export type {FeatureMatrix, FeatureName, FeatureOptions} from './features.js'
+export {ACTIVATIONS, DEFAULT_HIDDEN_SIZES} from './autoencoder.js'
+export type {Activation, Autoencoder, DenseLayer} from './autoencoder.js'
+export type {FeatureScaler} from './scaler.js'
+export {reconstructionErrors, trainAutoencoder} from './train.js'
+export type {EpochStats, FeatureVectors, TrainOptions, TrainResult, TrainedModel} from './train.js'
+export {DEFAULT_FP_BUDGET, fitCalibration, normalisedScores, standardisedErrors} from './normalisation.js'
+export type {Calibration, CalibrationOptions, ErrorNormalisation} from './normalisation.js'
+export {INPUT_NAME, ONNX_OPSET, SCORE_OUTPUT, SQ_ERROR_OUTPUT, buildOnnxModel, exportOnnx, trainedModelMetadata} from './onnx-export.js'
+export type {ExportInfo} from './onnx-export.js'
+export type {ModelCalibration, ModelMetadata} from './model-metadata.js'
+export {closeModel, loadModel} from './model-file.js'
+export type {LoadModelOptions, LoadedModel} from './model-file.js'
+export {calibrate} from './calibrate.js'
+export type {CalibrateOptions, CalibrateResult} from './calibrate.js'
+export {DEFAULT_SCORE_BATCH, runSqErrors, scoreFeatures} from './score.js'
+export type {ScoreOptions, ScoreResult} from './score.js'
+export {ATTACK_TYPES, explain, explainRow, guessAttackType} from './explain.js'
+export type {AttackType, Explanation, ExplainOptions, FeatureContribution} from './explain.js'

@@ -1,0 +1,43 @@
+import {Command, Flags} from '@oclif/core'
+
+import {BaseCommand} from './base-command.js'
+import type {FlowStore} from './io/index.js'
+import {runQuery, streamQuery} from './query/run.js'
+import type {JsonRow} from './query/run.js'
+import type {SqlQuery} from './query/index.js'
+import {renderTable, writeRowStream} from './report/index.js'
+import type {Column} from './report/index.js'
+
+export interface RowsResult {
+  columns: string[]
+  rows: JsonRow[]
+}
+
+/**
+ * Base of the commands that print rows (flows, top, sql): an aligned table for people, or `--json`
+ * (the envelope, rows collected), `--ndjson` and `--csv` (streamed as they come, for pipes).
+ */
+export abstract class QueryCommand<T extends typeof Command> extends BaseCommand<T> {
+  static outputFlags = {
+    ndjson: Flags.boolean({summary: 'One JSON object per line, streamed (for Elastic, Splunk, jq).', exclusive: ['csv', 'json'], helpGroup: 'OUTPUT'}),
+    csv: Flags.boolean({summary: 'CSV with a header line, streamed.', exclusive: ['ndjson', 'json'], helpGroup: 'OUTPUT'}),
+  }
+
+  /** Run `q` and print its rows in the chosen format; with --json the rows are the result. */
+  protected async emitRows(
+    store: FlowStore,
+    q: SqlQuery,
+    tableColumns: (columns: string[]) => Column<JsonRow>[],
+    rowHook?: (row: JsonRow) => JsonRow,
+  ): Promise<RowsResult | {columns: string[]; rowsWritten: number}> {
+    const flags = this.flags as {ndjson?: boolean; csv?: boolean}
+    if (flags.ndjson || flags.csv) {
+      const s = await streamQuery(store, q, rowHook)
+      const n = await writeRowStream(s.columns, s.chunks, flags.csv ? 'csv' : 'ndjson', process.stdout)
+      return {columns: s.columns, rowsWritten: n}
+    }
+    const r = await runQuery(store, q, rowHook)
+    if (!this.jsonEnabled()) this.out(r.rows.length === 0 ? '(no rows)' : renderTable(tableColumns(r.columns), r.rows))
+    return r
+  }
+}

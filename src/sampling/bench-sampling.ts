@@ -1,0 +1,508 @@
+/**
+ * The sampling-rate benchmark (`bench sampling`): rates × packet samplers × seeded trials over one
+ * `PacketTable`, each trial's estimates scored against the ground truth of the full table.
+ *
+ * Metrics per (rate, sampler), over the trials:
+ * - packets, bytes, TCP flows: relative bias (with its standard error), relative RMSE, coverage of the
+ *   95% intervals, mean reported relative standard error;
+ * - hosts (source hosts, what they sent): weighted relative error of bytes Σ|B̂_h − B_h| / Σ B_h (hosts
+ *   never sampled count fully), and the sFlow rule of thumb on packets — share of sampled hosts
+ *   (weighted by true packets) whose relative error is within 196·√(1/c_h) %, c_h = the host's sampled
+ *   packets, beside the weighted mean of that bound;
+ * - top-k talkers by bytes: recall and precision of the estimated top k against the true top k;
+ * - KS distance between the true and the estimated flow-size tail (`estimateFlowSizeTail`; sampled
+ *   records are the sampled packets of each true flow record);
+ * - protocol mix: total-variation distance between estimated and true packet shares by protocol;
+ * - distinct hosts: relative error of the observed count and of Chao1.
+ *
+ * Seeds: trial t of sampler s at rate N uses deriveSeed(seed, N, hash(s), t), recorded per cell, so one
+ * cell can be re-run alone and a sweep with more rates keeps the seeds of the others.
+ */
+import {createRng} from '../io/rng.js'
+import {
+  chao1,
+  designTotal,
+  effectiveRate,
+  estimateFlowSizeTail,
+  flowSizeKsDistance,
+  sampleDesign,
+  topOrder,
+} from './estimators.js'
+import {computeGroundTruth, type GroundTruth} from './ground-truth.js'
+import {createPacketSampler, PACKET_SAMPLER_NAMES, type PacketSample, type PacketSamplerName} from './packet-samplers.js'
+import {TCP, TCP_SYN, type PacketTable} from './packet-table.js'
+import {deriveSeed, hashString, normalEstimate, Z95, type Estimate} from './stats.js'
+
+export const DEFAULT_BENCH_RATES = [10, 100, 256, 512, 1000, 2048, 4096] as const
+export const DEFAULT_BENCH_TRIALS = 100
+
+export interface SamplingBenchmarkOptions {
+  /** N of each 1-in-N rate (default 10, 100, 256, 512, 1000, 2048, 4096) */
+  rates?: readonly number[]
+  /** packet samplers (default all four) */
+  samplers?: readonly PacketSamplerName[]
+  /** trials per (rate, sampler), default 100 */
+  trials?: number
+  /** base seed, default 1 */
+  seed?: number
+  /** k of the top-k talkers, default 10 */
+  topK?: number
+  /** ground truth of `table`, when the caller already has it */
+  truth?: GroundTruth
+  /** trials done so far and in all */
+  onProgress?: (done: number, total: number) => void
+}
+
+/** How an estimator did over the trials; errors are relative to the truth. */
+export interface ErrorSummary {
+  /** mean of (estimate − truth) / truth */
+  bias: number
+  /** standard error of that mean: |bias| within 3 of these is consistent with no bias */
+  biasStderr: number
+  rmse: number
+  /** share of trials whose 95% interval held the truth */
+  coverage: number
+  /** mean reported standard error / truth */
+  meanRelStderr: number
+}
+
+export interface SamplingBenchmarkCell {
+  rate: number
+  sampler: PacketSamplerName
+  trials: number
+  /** seed of each trial */
+  seeds: number[]
+  meanSampledPackets: number
+  /** √(1/c), c = packets / rate: relative standard error of a packet total under random 1-in-N sampling */
+  theoreticalRelStderr: number
+  packets: ErrorSummary
+  bytes: ErrorSummary
+  /** SYN estimator against TCP flow records with SYN; null when the capture has none */
+  tcpFlows: ErrorSummary | null
+  hosts: {
+    /** Σ_h |B̂_h − B_h| / Σ_h B_h over source hosts, mean over trials */
+    weightedRelError: number
+    /** mean over trials of the packet-weighted mean of 1.96·√(1/c_h) over sampled hosts */
+    ruleOfThumbBound: number
+    /** packet-weighted share of sampled hosts whose packet estimate was within 1.96·√(1/c_h) */
+    withinRuleShare: number
+  }
+  topK: {k: number; recall: number; precision: number}
+  /** mean KS distance of the flow-size tail; null when no true flow reaches the tail (≥ 10·N packets) */
+  flowSizeKs: number | null
+  /** mean total-variation distance of protocol packet shares */
+  protoMixTv: number
+  distinctHosts: {observedRelError: number; chao1RelError: number}
+  millis: number
+}
+
+export interface SamplingBenchmarkResult {
+  seed: number
+  trials: number
+  rates: number[]
+  samplers: PacketSamplerName[]
+  topK: number
+  truth: {
+    packets: number
+    bytes: number
+    hosts: number
+    flowKeys: number
+    flowRecords: number
+    tcpFlows: number
+    synPackets: number
+  }
+  cells: SamplingBenchmarkCell[]
+  seconds: number
+}
+
+/** Seed of one trial (see the module comment). */
+export function trialSeed(baseSeed: number, rate: number, sampler: string, trial: number): number {
+  return deriveSeed(baseSeed, rate, hashString(sampler), trial)
+}
+
+export function runSamplingBenchmark(table: PacketTable, options: SamplingBenchmarkOptions = {}): SamplingBenchmarkResult {
+  const started = performance.now()
+  const rates = [...(options.rates ?? DEFAULT_BENCH_RATES)]
+  const samplers = [...(options.samplers ?? PACKET_SAMPLER_NAMES)]
+  const trials = Math.max(1, Math.floor(options.trials ?? DEFAULT_BENCH_TRIALS))
+  const seed = options.seed ?? 1
+  const k = Math.max(1, options.topK ?? 10)
+  const truth = options.truth ?? computeGroundTruth(table, {topK: k})
+  const scorer = new TrialScorer(table, truth, k)
+  const total = rates.length * samplers.length * trials
+  let done = 0
+  const cells: SamplingBenchmarkCell[] = []
+  for (const rate of rates) {
+    for (const name of samplers) {
+      const cellStart = performance.now()
+      const sampler = createPacketSampler(name, rate)
+      const acc = new CellAccumulator(truth)
+      const seeds: number[] = []
+      for (let t = 0; t < trials; t++) {
+        const s = trialSeed(seed, rate, name, t)
+        seeds.push(s)
+        const sample = sampler.sample(table, createRng(s))
+        acc.add(scorer.score(sample))
+        options.onProgress?.(++done, total)
+      }
+      cells.push(acc.summary(rate, name, seeds, k, performance.now() - cellStart))
+    }
+  }
+  return {
+    seed,
+    trials,
+    rates,
+    samplers,
+    topK: k,
+    truth: {
+      packets: truth.packets,
+      bytes: truth.bytes,
+      hosts: truth.distinctHosts,
+      flowKeys: truth.flowKeys,
+      flowRecords: truth.flowRecords,
+      tcpFlows: truth.tcpFlows,
+      synPackets: truth.synPackets,
+    },
+    cells,
+    seconds: (performance.now() - started) / 1000,
+  }
+}
+
+/** One trial's scores. */
+interface TrialScore {
+  sampledPackets: number
+  packets: Estimate
+  bytes: Estimate
+  tcpFlows: Estimate
+  hostWeightedRelError: number
+  ruleBound: number
+  withinRule: number
+  topRecall: number
+  topPrecision: number
+  /** NaN when the truth has no flow in the tail */
+  flowSizeKs: number
+  protoMixTv: number
+  observedHosts: number
+  chao1Hosts: number
+}
+
+/**
+ * Scores samples of one table. All sums of a trial come from one pass over the sample (packets, or
+ * flow keys for flow units) into scratch arrays that are reset through touched lists, so a trial costs
+ * O(samples) whatever the table size; the formulas are the estimators' (`designTotal`, `chao1`, …).
+ */
+class TrialScorer {
+  // per host: bytes Σy, Σy², sampled packets; packets Σy, Σy² (flow units only: for packets y ≡ 1)
+  private readonly hostB1: Float64Array
+  private readonly hostB2: Float64Array
+  private readonly hostCount: Float64Array
+  private readonly hostP2: Float64Array
+  private readonly hostTouched: Uint32Array
+  // per host: sampled packets it appears in (source or destination), for distinct-host estimates
+  private readonly seen: Float64Array
+  private readonly seenTouched: Uint32Array
+  // per true flow record: sampled packets
+  private readonly recCount: Uint32Array
+  private recTouched: Uint32Array
+  private readonly protoCount = new Float64Array(256)
+  private readonly isTop: Uint8Array
+  private readonly trueTop: number
+  private estimates: Float64Array
+
+  constructor(
+    private readonly table: PacketTable,
+    private readonly truth: GroundTruth,
+    private readonly k: number,
+  ) {
+    const hosts = table.hosts.count
+    this.hostB1 = new Float64Array(hosts)
+    this.hostB2 = new Float64Array(hosts)
+    this.hostCount = new Float64Array(hosts)
+    this.hostP2 = new Float64Array(hosts)
+    this.hostTouched = new Uint32Array(hosts)
+    this.seen = new Float64Array(hosts)
+    this.seenTouched = new Uint32Array(hosts)
+    this.recCount = new Uint32Array(truth.flowRecords)
+    this.recTouched = new Uint32Array(Math.min(truth.flowRecords, 1 << 16))
+    this.estimates = new Float64Array(Math.min(hosts, 1 << 16))
+    this.isTop = new Uint8Array(hosts)
+    const top = truth.topTalkers.subarray(0, k)
+    for (const h of top) this.isTop[h] = 1
+    this.trueTop = top.length
+  }
+
+  score(sample: PacketSample): TrialScore {
+    const {table, truth} = this
+    const design = sampleDesign(sample)
+    const {hostB1, hostB2, hostCount, hostP2, hostTouched, seen, seenTouched, protoCount} = this
+    let nHost = 0
+    let nSeen = 0
+    let p1 = 0
+    let p2 = 0
+    let b1 = 0
+    let b2 = 0
+    let syn1 = 0
+    let syn2 = 0
+    const flowUnits = sample.unit === 'flow' && sample.flowKeys !== undefined
+    if (flowUnits) {
+      const fk = table.flowKeys
+      const keys = sample.flowKeys!
+      for (let j = 0; j < keys.length; j++) {
+        const f = keys[j]!
+        const p = fk.packets[f]!
+        const b = fk.bytes[f]!
+        const h = fk.srcHostId[f]!
+        const d = fk.dstHostId[f]!
+        const y = fk.synPackets[f]!
+        p1 += p
+        p2 += p * p
+        b1 += b
+        b2 += b * b
+        syn1 += y
+        syn2 += y * y
+        if (hostCount[h] === 0) hostTouched[nHost++] = h
+        hostCount[h]! += p
+        hostP2[h]! += p * p
+        hostB1[h]! += b
+        hostB2[h]! += b * b
+        protoCount[fk.proto[f]!]! += p
+        if (seen[h] === 0) seenTouched[nSeen++] = h
+        seen[h]! += p
+        if (seen[d] === 0) seenTouched[nSeen++] = d
+        seen[d]! += p
+      }
+    } else {
+      const {bytes, srcHostId, dstHostId, proto, tcpFlags} = table
+      const rows = sample.rows
+      for (let j = 0; j < rows.length; j++) {
+        const i = rows[j]!
+        const b = bytes[i]!
+        const h = srcHostId[i]!
+        const d = dstHostId[i]!
+        const pr = proto[i]!
+        b1 += b
+        b2 += b * b
+        if (pr === TCP && (tcpFlags[i]! & TCP_SYN) !== 0) syn1++
+        if (hostCount[h] === 0) hostTouched[nHost++] = h
+        hostCount[h]!++
+        hostB1[h]! += b
+        hostB2[h]! += b * b
+        protoCount[pr]!++
+        if (seen[h] === 0) seenTouched[nSeen++] = h
+        seen[h]!++
+        if (seen[d] === 0) seenTouched[nSeen++] = d
+        seen[d]!++
+      }
+      p1 = rows.length
+      p2 = p1
+      syn2 = syn1
+    }
+
+    // totals and TCP flows
+    const tp = designTotal(design, p1, p2)
+    const tb = designTotal(design, b1, b2)
+    const ts = designTotal(design, syn1, syn2)
+
+    // hosts: weighted byte error, the rule of thumb on packets, top-k by bytes
+    if (this.estimates.length < nHost) this.estimates = new Float64Array(nHost * 2)
+    const est = this.estimates
+    let absErr = 0
+    let seenBytes = 0
+    let ruleWeight = 0
+    let ruleBound = 0
+    let within = 0
+    for (let j = 0; j < nHost; j++) {
+      const h = hostTouched[j]!
+      const c = hostCount[h]!
+      const eb = designTotal(design, hostB1[h]!, hostB2[h]!).estimate
+      est[j] = eb
+      const trueBytes = truth.hostBytes[h]!
+      absErr += Math.abs(eb - trueBytes)
+      seenBytes += trueBytes
+      const truePackets = truth.hostPackets[h]!
+      const ep = designTotal(design, c, flowUnits ? hostP2[h]! : c).estimate
+      const bound = Z95 / Math.sqrt(c)
+      ruleWeight += truePackets
+      ruleBound += truePackets * bound
+      if (Math.abs(ep - truePackets) <= bound * truePackets) within += truePackets
+    }
+    absErr += truth.bytes - seenBytes
+    const order = topOrder(est.subarray(0, nHost), this.k)
+    let hits = 0
+    for (const j of order) if (this.isTop[hostTouched[j]!] === 1) hits++
+    for (let j = 0; j < nHost; j++) {
+      const h = hostTouched[j]!
+      hostB1[h] = 0
+      hostB2[h] = 0
+      hostCount[h] = 0
+      hostP2[h] = 0
+    }
+
+    // protocol mix: total variation of packet shares
+    let tv = 0
+    for (let p = 0; p < 256; p++) {
+      tv += Math.abs((p1 > 0 ? protoCount[p]! / p1 : 0) - truth.protoPackets[p]! / truth.packets)
+      protoCount[p] = 0
+    }
+
+    // distinct hosts
+    let f1 = 0
+    let f2 = 0
+    for (let j = 0; j < nSeen; j++) {
+      const h = seenTouched[j]!
+      const c = seen[h]!
+      if (c === 1) f1++
+      else if (c === 2) f2++
+      seen[h] = 0
+    }
+
+    // flow-size tail: sampled packets of each true flow record
+    const sizes = this.recordSizes(sample.rows)
+    const tail = estimateFlowSizeTail(sizes, effectiveRate(design), {unit: sample.unit})
+
+    return {
+      sampledPackets: p1,
+      packets: normalEstimate(tp.estimate, tp.variance, p1),
+      bytes: normalEstimate(tb.estimate, tb.variance, b1),
+      tcpFlows: normalEstimate(ts.estimate, ts.variance, syn1),
+      hostWeightedRelError: truth.bytes > 0 ? absErr / truth.bytes : 0,
+      ruleBound: ruleWeight > 0 ? ruleBound / ruleWeight : 0,
+      withinRule: ruleWeight > 0 ? within / ruleWeight : 0,
+      topRecall: this.trueTop > 0 ? hits / this.trueTop : 1,
+      topPrecision: order.length > 0 ? hits / order.length : 0,
+      flowSizeKs: flowSizeKsDistance(truth.flowSizesSorted, tail),
+      protoMixTv: tv / 2,
+      observedHosts: nSeen,
+      chao1Hosts: chao1(nSeen, f1, f2).estimate,
+    }
+  }
+
+  private recordSizes(rows: Uint32Array): Float64Array {
+    const count = this.recCount
+    const recordOf = this.truth.recordOfRow
+    let touched = this.recTouched
+    let n = 0
+    for (let j = 0; j < rows.length; j++) {
+      const r = recordOf[rows[j]!]!
+      if (count[r]!++ === 0) {
+        if (n === touched.length) {
+          const g = new Uint32Array(touched.length * 2)
+          g.set(touched)
+          touched = g
+          this.recTouched = g
+        }
+        touched[n++] = r
+      }
+    }
+    const sizes = new Float64Array(n)
+    for (let j = 0; j < n; j++) {
+      const r = touched[j]!
+      sizes[j] = count[r]!
+      count[r] = 0
+    }
+    return sizes
+  }
+}
+
+class ErrorAccumulator {
+  private n = 0
+  private sum = 0
+  private sumSq = 0
+  private covered = 0
+  private relSe = 0
+
+  add(e: Estimate, truth: number): void {
+    if (!(truth > 0)) return
+    const rel = (e.estimate - truth) / truth
+    this.n++
+    this.sum += rel
+    this.sumSq += rel * rel
+    if (e.ci95[0] <= truth && truth <= e.ci95[1]) this.covered++
+    this.relSe += e.stderr / truth
+  }
+
+  summary(): ErrorSummary | null {
+    const n = this.n
+    if (n === 0) return null
+    const bias = this.sum / n
+    const variance = n > 1 ? Math.max(0, (this.sumSq - n * bias * bias) / (n - 1)) : 0
+    return {
+      bias,
+      biasStderr: Math.sqrt(variance / n),
+      rmse: Math.sqrt(this.sumSq / n),
+      coverage: this.covered / n,
+      meanRelStderr: this.relSe / n,
+    }
+  }
+}
+
+class CellAccumulator {
+  private readonly packets = new ErrorAccumulator()
+  private readonly bytes = new ErrorAccumulator()
+  private readonly tcp = new ErrorAccumulator()
+  private n = 0
+  private sampled = 0
+  private hostErr = 0
+  private ruleBound = 0
+  private within = 0
+  private recall = 0
+  private precision = 0
+  private ks = 0
+  private ksTrials = 0
+  private tv = 0
+  private observed = 0
+  private chao1 = 0
+
+  constructor(private readonly truth: GroundTruth) {}
+
+  add(s: TrialScore): void {
+    const truth = this.truth
+    this.n++
+    this.packets.add(s.packets, truth.packets)
+    this.bytes.add(s.bytes, truth.bytes)
+    this.tcp.add(s.tcpFlows, truth.tcpFlows)
+    this.sampled += s.sampledPackets
+    this.hostErr += s.hostWeightedRelError
+    this.ruleBound += s.ruleBound
+    this.within += s.withinRule
+    this.recall += s.topRecall
+    this.precision += s.topPrecision
+    if (Number.isFinite(s.flowSizeKs)) {
+      this.ks += s.flowSizeKs
+      this.ksTrials++
+    }
+    this.tv += s.protoMixTv
+    this.observed += s.observedHosts
+    this.chao1 += s.chao1Hosts
+  }
+
+  summary(rate: number, sampler: PacketSamplerName, seeds: number[], k: number, millis: number): SamplingBenchmarkCell {
+    const truth = this.truth
+    const n = Math.max(1, this.n)
+    const hosts = truth.distinctHosts
+    return {
+      rate,
+      sampler,
+      trials: this.n,
+      seeds,
+      meanSampledPackets: this.sampled / n,
+      theoreticalRelStderr: truth.packets > 0 ? Math.sqrt(rate / truth.packets) : 0,
+      packets: this.packets.summary() ?? zeroSummary(),
+      bytes: this.bytes.summary() ?? zeroSummary(),
+      tcpFlows: this.tcp.summary(),
+      hosts: {weightedRelError: this.hostErr / n, ruleOfThumbBound: this.ruleBound / n, withinRuleShare: this.within / n},
+      topK: {k, recall: this.recall / n, precision: this.precision / n},
+      flowSizeKs: this.ksTrials > 0 ? this.ks / this.ksTrials : null,
+      protoMixTv: this.tv / n,
+      distinctHosts: {
+        observedRelError: hosts > 0 ? this.observed / n / hosts - 1 : 0,
+        chao1RelError: hosts > 0 ? this.chao1 / n / hosts - 1 : 0,
+      },
+      millis,
+    }
+  }
+}
+
+function zeroSummary(): ErrorSummary {
+  return {bias: 0, biasStderr: 0, rmse: 0, coverage: 1, meanRelStderr: 0}
+}

@@ -1,0 +1,34 @@
+import {Flags} from '@oclif/core'
+
+import {UsageError} from './errors.js'
+
+const UNIT_MS: Record<string, number> = {s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000}
+
+/**
+ * A point in time as cron jobs write it: relative (`24h`, `7d`, `90m`: that long before now) or
+ * absolute (ISO 8601, e.g. `2026-01-05T10:00:00Z`; a date alone means its midnight UTC).
+ */
+export function parseTimeSpec(spec: string, now: () => number = Date.now): Date {
+  const rel = /^(\d+(?:\.\d+)?)\s*([smhdw])$/i.exec(spec.trim())
+  if (rel) return new Date(now() - Number(rel[1]) * UNIT_MS[rel[2]!.toLowerCase()]!)
+  const d = new Date(/^\d{4}-\d{2}-\d{2}$/.test(spec.trim()) ? `${spec.trim()}T00:00:00Z` : spec.trim())
+  if (Number.isNaN(d.getTime())) {
+    throw new UsageError(`cannot read time '${spec}'`, {hint: 'use a relative time like 24h or 7d, or ISO 8601 like 2026-01-05T10:00:00Z'})
+  }
+  return d
+}
+
+/** A duration like `5m`, `30s`, `1h` (or plain seconds) in seconds. */
+export function parseDurationSec(spec: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([smhdw]?)$/i.exec(spec.trim())
+  if (!m) throw new UsageError(`cannot read duration '${spec}'`, {hint: 'use e.g. 30s, 5m, 1h'})
+  return (Number(m[1]) * (UNIT_MS[(m[2] || 's').toLowerCase()] ?? 1000)) / 1000
+}
+
+export const timeFlag = Flags.custom<Date>({
+  parse: async (input) => parseTimeSpec(input),
+})
+
+export const durationFlag = Flags.custom<number>({
+  parse: async (input) => parseDurationSec(input),
+})
