@@ -60,7 +60,7 @@ for (const packets of sizes) {
   process.stderr.write(`ingest ${pcap} …\n`)
   const r = timed(process.execPath, [CLI, 'ingest', pcap, '--db', db, '--json'])
   const f = JSON.parse(r.stdout).result.files[0]
-  rmSync(db, {force: true})
+  if (packets !== Math.max(...sizes)) rmSync(db, {force: true})
   const row = {
     capture: path.basename(pcap),
     packets: f.packets,
@@ -82,6 +82,53 @@ for (const packets of sizes) {
   results.ingest.push(row)
 }
 
+
+// ---- query: `top srcip --by bytes -n 10` beside `nfdump -s srcip/bytes -n 10` on the same flows ----
+const have = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0
+results.query = []
+if (process.env.BENCH_QUERY !== '0') {
+  const big = Math.max(...sizes)
+  const pcap = path.join(OUT, `gen-${big}.pcap`)
+  const db = path.join(OUT, `bench-${big}.duckdb`)
+  const db10 = path.join(OUT, `bench-${big}-x10.duckdb`)
+  const nfDir = path.join(OUT, `nf-${big}`)
+  const nfDir10 = path.join(OUT, `nf-${big}-x10`)
+  if (have('nfpcapd')) {
+    rmSync(nfDir, {recursive: true, force: true})
+    rmSync(nfDir10, {recursive: true, force: true})
+    mkdirSync(nfDir, {recursive: true})
+    mkdirSync(nfDir10, {recursive: true})
+    execFileSync('nfpcapd', ['-r', pcap, '-w', nfDir], {stdio: 'ignore'})
+    const files = execFileSync('find', [nfDir, '-type', 'f', '-name', 'nfcapd.*'], {encoding: 'utf8'}).trim().split('\n').filter(Boolean)
+    for (let k = 0; k < 10; k++) for (const [j, f] of files.entries()) execFileSync('cp', [f, path.join(nfDir10, `nfcapd.20000101${String(k).padStart(2, '0')}${String(j).padStart(2, '0')}`)])
+  }
+  // the 10x flow table: the same flows ten times over, each copy shifted by a day
+  rmSync(db10, {force: true})
+  execFileSync(process.execPath, ['--input-type=module', '-e', `
+    import {DuckDBInstance} from '@duckdb/node-api'
+    const i = await DuckDBInstance.create(${JSON.stringify(db10)}); const c = await i.connect()
+    await c.run("ATTACH '${db}' AS src (READ_ONLY)")
+    await c.run('CREATE TABLE sources AS SELECT * FROM src.sources')
+    await c.run('CREATE TABLE flows AS SELECT * FROM src.flows WHERE false')
+    for (let k = 0; k < 10; k++) await c.run("INSERT INTO flows SELECT * REPLACE (ts_start + INTERVAL (" + k + ") DAY AS ts_start, ts_end + INTERVAL (" + k + ") DAY AS ts_end) FROM src.flows")
+    await c.run('CHECKPOINT')
+  `], {cwd: ROOT, stdio: 'inherit'})
+  for (const [label, store, nf] of [['1x', db, nfDir], ['10x', db10, nfDir10]]) {
+    const reps = 3
+    const ours = []
+    const theirs = []
+    let flows = NaN
+    for (let k = 0; k < reps; k++) {
+      const r = timed(process.execPath, [CLI, 'top', 'srcip', '--by', 'bytes', '-n', '10', '--db', store, '--json'])
+      ours.push(r.wall)
+      if (have('nfdump')) theirs.push(timed('nfdump', ['-R', nf, '-s', 'srcip/bytes', '-n', '10']).wall)
+    }
+    flows = Number(execFileSync(process.execPath, [CLI, 'sql', 'SELECT count(*) AS n FROM flows', '--db', store, '--json'], {encoding: 'utf8'}).match(/"n": (\d+)/)[1])
+    const med = (xs) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] : NaN)
+    results.query.push({table: label, flows, flowscopeTopWall: med(ours), nfdumpTopWall: med(theirs)})
+  }
+}
+
 const lines = []
 lines.push('ingest: whole-process figures (wall includes start-up, hashing and the DuckDB commit)')
 lines.push(['capture', 'tool', 'packets/s', 'flows', 'wall s', 'cpu s', 'peak RSS MB'].join('\t'))
@@ -89,6 +136,12 @@ for (const r of results.ingest) {
   lines.push([r.capture, 'flowscope ingest', fmt(r.flowscope.packetsPerSec), r.flows, fmt(r.flowscope.wall, 2), fmt(r.flowscope.cpu, 2), fmt(r.flowscope.rssMB)].join('\t'))
   for (const p of r.peers) lines.push([r.capture, p.peer, fmt(p.packetsPerSec), p.flows, fmt(p.wall, 2), fmt(p.cpu, 2), fmt(p.rssMB)].join('\t'))
   lines.push([r.capture, 'ratio flowscope/nfpcapd (packets/s)', r.ratioVsNfpcapd === null ? 'nfpcapd not installed' : `${r.ratioVsNfpcapd.toFixed(2)}x`].join('\t'))
+}
+if (results.query.length) {
+  lines.push('')
+  lines.push('query: top srcip --by bytes -n 10, whole-process wall (median of 3), beside nfdump -s srcip/bytes -n 10 on nfpcapd files of the same capture')
+  lines.push(['flow table', 'flows', 'flowscope s', 'nfdump s', 'difference s'].join('\t'))
+  for (const q of results.query) lines.push([q.table, q.flows, fmt(q.flowscopeTopWall, 3), fmt(q.nfdumpTopWall, 3), fmt(q.flowscopeTopWall - q.nfdumpTopWall, 3)].join('\t'))
 }
 const text = lines.join('\n')
 process.stdout.write(`${text}\n`)

@@ -66,7 +66,7 @@ export async function* readCapture(
   const fh = await open(path, 'r')
   try {
     const fileSize = (await fh.stat()).size
-    const src = new ChunkSource(fh, fileSize, chunkSize, opts.onProgress, stats)
+    const src = new ChunkSource(fh, fileSize, chunkSize, opts.onProgress, stats, opts.onData)
     if (fileSize === 0) throw new CaptureFormatError(path, 0, 'empty file')
     await src.refill(Math.min(fileSize, PCAP_HEADER_LEN))
     const ctx: ReadContext = {path, src, skipBad: opts.skipBad === true, stats}
@@ -109,6 +109,7 @@ class ChunkSource {
     chunkSize: number,
     private readonly onProgress: ((bytesRead: number) => void) | undefined,
     private readonly stats: CaptureReadStats | undefined,
+    private readonly onData: ((bytes: Uint8Array) => void) | undefined = undefined,
   ) {
     this.buf = new Uint8Array(chunkSize)
     this.view = new DataView(this.buf.buffer)
@@ -147,6 +148,7 @@ class ChunkSource {
         this.eof = true
         break
       }
+      this.onData?.(this.buf.subarray(this.end, this.end + bytesRead))
       this.end += bytesRead
       this.bytesRead += bytesRead
     }

@@ -1,6 +1,6 @@
-import {createHash} from 'node:crypto'
+import {createHash, type Hash} from 'node:crypto'
 import {createReadStream} from 'node:fs'
-import {stat} from 'node:fs/promises'
+import {open, stat} from 'node:fs/promises'
 import path from 'node:path'
 
 import {InputDataError} from '../errors.js'
@@ -94,35 +94,19 @@ export async function ingestCapture(store: FlowStore, file: string, options: Ing
     if (error instanceof InputDataError) throw error
     throw new InputDataError(`${file}: cannot read: ${(error as Error).message}`, {cause: error})
   }
-  const sha256 = await sha256File(file)
-  const existing = await store.all<{source_id: number; format: string; content: string; packets: bigint; flows: bigint; bytes: bigint}>(
-    'SELECT source_id, format, content, packets, flows, bytes FROM sources WHERE sha256 = $1 AND network = $2',
-    [sha256, options.network],
+  // Dedup by content without a second read of new files: a cheap fingerprint (size and the hash of the
+  // first MiB) finds candidates; only then is the whole file hashed up front. New files are hashed in
+  // the same pass that parses them.
+  const headSha256 = await sha256Head(file, HEAD_BYTES)
+  const candidates = await store.all<{n: bigint}>(
+    'SELECT count(*) AS n FROM sources WHERE size = $1 AND head_sha256 = $2 AND network = $3',
+    [size, headSha256, options.network],
   )
-  const base = {file, sha256, sizeBytes: size}
-  const prior = existing[0]
-  if (prior) {
-    return {
-      ...base,
-      status: 'unchanged',
-      content: prior.content === 'flow-export' ? 'flow-export' : 'packets',
-      sourceId: prior.source_id,
-      format: prior.format,
-      packets: Number(prior.packets),
-      flows: Number(prior.flows),
-      bytes: Number(prior.bytes),
-      badRecords: 0,
-      nonIpPackets: 0,
-      undecodablePackets: 0,
-      fragments: 0,
-      tsFirst: null,
-      tsLast: null,
-      seconds: (performance.now() - started) / 1000,
-      packetsPerSec: 0,
-      flowsPerSec: 0,
-    }
+  if (Number(candidates[0]?.n ?? 0) > 0) {
+    const sha256 = await sha256File(file)
+    const prior = await findSource(store, sha256, options.network)
+    if (prior) return unchanged(file, sha256, size, prior, started)
   }
-
   const assembler = new FlowAssembler({
     idleTimeoutMicros: (options.idleTimeoutSec ?? DEFAULT_IDLE_TIMEOUT_SEC) * 1e6,
     activeTimeoutMicros: (options.activeTimeoutSec ?? DEFAULT_ACTIVE_TIMEOUT_SEC) * 1e6,
@@ -132,9 +116,11 @@ export async function ingestCapture(store: FlowStore, file: string, options: Ing
   const mode = options.decode ?? 'auto'
   let maxRate = 1
   const readStats: CaptureReadStats = {format: undefined, records: 0, badRecords: 0, bytesRead: 0}
+  const hash = createHash('sha256')
   const totals = {flows: 0, bytes: 0, tsFirst: Infinity, tsLast: -Infinity}
 
-  return store.transaction(async () => {
+  try {
+    return await store.transaction(async () => {
     const [{id}] = (await store.all<{id: number}>("SELECT nextval('source_id_seq')::INTEGER AS id")) as [{id: number}]
     const appender = await store.createFlowAppender()
     const sink = (batches: FlowBatch[]): void => {
@@ -155,6 +141,7 @@ export async function ingestCapture(store: FlowStore, file: string, options: Ing
       const onProgress = options.onProgress
       const readOptions = {
         skipBad: options.skipBad ?? false,
+        onData: (bytes: Uint8Array) => hash.update(bytes),
         ...(onProgress ? {onProgress: (n: number) => onProgress(n, size)} : {}),
       }
       for await (const batch of readCapture(file, readOptions, readStats)) {
@@ -170,15 +157,20 @@ export async function ingestCapture(store: FlowStore, file: string, options: Ing
     } finally {
       appender.close()
     }
+    // the reader may stop early (--skip-bad after a bad length): hash what it did not read
+    if (readStats.bytesRead < size) await hashRange(file, readStats.bytesRead, hash)
+    const sha256 = hash.digest('hex')
+    const prior = await findSource(store, sha256, options.network)
+    if (prior) throw new AlreadyStored(unchanged(file, sha256, size, prior, started))
     const a = assembler.stats
     const tsFirst = Number.isFinite(totals.tsFirst) ? totals.tsFirst : null
     const tsLast = Number.isFinite(totals.tsLast) ? totals.tsLast : null
     const now = options.now?.() ?? new Date()
     await store.run(
       `INSERT INTO sources (source_id, path, size, sha256, format, network, packets, flows, bytes, skipped,
-         ts_first, ts_last, sampling_rate, parent_source, ingested_at, content)
+         ts_first, ts_last, sampling_rate, parent_source, ingested_at, content, head_sha256)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, make_timestamp($11::BIGINT), make_timestamp($12::BIGINT), $14, NULL,
-               make_timestamp($13::BIGINT), $15)`,
+               make_timestamp($13::BIGINT), $15, $16)`,
       [
         id,
         path.resolve(file),
@@ -195,12 +187,15 @@ export async function ingestCapture(store: FlowStore, file: string, options: Ing
         now.getTime() * 1000,
         maxRate,
         collector ? 'flow-export' : 'packets',
+        headSha256,
       ],
     )
     const seconds = (performance.now() - started) / 1000
     const x = collector?.exportStats
     return {
-      ...base,
+      file,
+      sha256,
+      sizeBytes: size,
       status: 'ingested' as const,
       content: collector ? ('flow-export' as const) : ('packets' as const),
       sourceId: id,
@@ -233,4 +228,73 @@ export async function ingestCapture(store: FlowStore, file: string, options: Ing
         : {}),
     }
   })
+  } catch (error) {
+    if (error instanceof AlreadyStored) return error.result
+    throw error
+  }
+}
+
+const HEAD_BYTES = 1 << 20
+
+/** Thrown inside the ingest transaction to roll it back when the content turns out to be stored already. */
+class AlreadyStored extends Error {
+  constructor(readonly result: IngestResult) {
+    super('already stored')
+  }
+}
+
+interface StoredSource {
+  source_id: number
+  format: string
+  content: string
+  packets: bigint
+  flows: bigint
+  bytes: bigint
+}
+
+async function findSource(store: FlowStore, sha256: string, network: string): Promise<StoredSource | undefined> {
+  const rows = await store.all<StoredSource>(
+    'SELECT source_id, format, content, packets, flows, bytes FROM sources WHERE sha256 = $1 AND network = $2',
+    [sha256, network],
+  )
+  return rows[0]
+}
+
+function unchanged(file: string, sha256: string, size: number, prior: StoredSource, started: number): IngestResult {
+  return {
+    file,
+    sha256,
+    sizeBytes: size,
+    status: 'unchanged',
+    content: prior.content === 'flow-export' ? 'flow-export' : 'packets',
+    sourceId: prior.source_id,
+    format: prior.format,
+    packets: Number(prior.packets),
+    flows: Number(prior.flows),
+    bytes: Number(prior.bytes),
+    badRecords: 0,
+    nonIpPackets: 0,
+    undecodablePackets: 0,
+    fragments: 0,
+    tsFirst: null,
+    tsLast: null,
+    seconds: (performance.now() - started) / 1000,
+    packetsPerSec: 0,
+    flowsPerSec: 0,
+  }
+}
+
+async function sha256Head(file: string, bytes: number): Promise<string> {
+  const fh = await open(file, 'r')
+  try {
+    const buf = new Uint8Array(bytes)
+    const {bytesRead} = await fh.read(buf, 0, bytes, 0)
+    return createHash('sha256').update(buf.subarray(0, bytesRead)).digest('hex')
+  } finally {
+    await fh.close()
+  }
+}
+
+async function hashRange(file: string, from: number, hash: Hash): Promise<void> {
+  for await (const chunk of createReadStream(file, {start: from, highWaterMark: 4 << 20})) hash.update(chunk as Buffer)
 }

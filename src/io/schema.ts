@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS sources (
   parent_source INTEGER,
   ingested_at   TIMESTAMP NOT NULL,
   content       VARCHAR NOT NULL DEFAULT 'packets',
+  head_sha256   VARCHAR,
   UNIQUE (sha256, network)
 );
 CREATE TABLE IF NOT EXISTS flows (

@@ -1,0 +1,45 @@
+import {copyFileSync, readFileSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+import {describe, expect, it} from 'vitest'
+
+import {ingestCapture, sha256File} from '../../src/io/ingest.js'
+import {FlowStore} from '../../src/io/store.js'
+import {FIXTURES, tempDir} from '../helpers/cli.js'
+
+const DEMO = path.join(FIXTURES, 'demo.pcap')
+
+describe('ingestCapture content dedup', () => {
+  it('recognises the same content under another name, and records the full sha256', async () => {
+    const dir = tempDir()
+    const copy = path.join(dir, 'renamed.pcap')
+    copyFileSync(DEMO, copy)
+    const store = await FlowStore.open(path.join(dir, 's.duckdb'))
+    const a = await ingestCapture(store, DEMO, {network: 'n'})
+    expect(a.status).toBe('ingested')
+    expect(a.sha256).toBe(await sha256File(DEMO))
+    const b = await ingestCapture(store, copy, {network: 'n'})
+    expect(b.status).toBe('unchanged')
+    expect(b.sourceId).toBe(a.sourceId)
+    expect(b.flows).toBe(a.flows)
+    await store.close()
+  })
+
+  it('a file with the same first MiB and size but other content is a new source', async () => {
+    const dir = tempDir()
+    const bytes = readFileSync(DEMO)
+    const other = Buffer.from(bytes)
+    // flip a bit in the last record's payload: same head, same size, different content
+    other[other.length - 3] = other[other.length - 3]! ^ 0x01
+    const otherPath = path.join(dir, 'other.pcap')
+    writeFileSync(otherPath, other)
+    const store = await FlowStore.open(path.join(dir, 's.duckdb'))
+    const a = await ingestCapture(store, DEMO, {network: 'n'})
+    const b = await ingestCapture(store, otherPath, {network: 'n'})
+    expect(b.status).toBe('ingested')
+    expect(b.sha256).not.toBe(a.sha256)
+    expect(b.sha256).toBe(await sha256File(otherPath))
+    const [{n}] = (await store.all<{n: bigint}>('SELECT count(*) AS n FROM sources')) as [{n: bigint}]
+    expect(n).toBe(2n)
+    await store.close()
+  })
+})
