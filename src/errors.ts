@@ -40,7 +40,7 @@ export class CaptureFormatError extends FlowscopeError {
 
   constructor(file: string, offset: number, detail: string, options: FlowscopeErrorOptions = {}) {
     super('CAPTURE_FORMAT', `${file}: byte offset ${offset}: ${detail}`, EXIT.badInput, {
-      hint: options.hint ?? 'the file is damaged or not a capture; use --skip-bad to skip bad records',
+      hint: options.hint ?? 'flowscope reads pcap and pcapng; a damaged capture can be read past its bad records with --skip-bad',
       ...(options.cause === undefined ? {} : {cause: options.cause}),
     })
     this.file = file
