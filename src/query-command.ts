@@ -1,7 +1,10 @@
 import {Command, Flags} from '@oclif/core'
 
 import {BaseCommand} from './base-command.js'
-import type {FlowStore} from './io/index.js'
+import {enrichFlowsWithAsn} from './buckets/index.js'
+import {FlowStore, openStoreForReading} from './io/index.js'
+import {requireEnrichments} from './query/index.js'
+import type {Enrichment} from './query/index.js'
 import {runQuery, streamQuery} from './query/run.js'
 import type {JsonRow} from './query/run.js'
 import type {SqlQuery} from './query/index.js'
@@ -40,4 +43,21 @@ export abstract class QueryCommand<T extends typeof Command> extends BaseCommand
     if (!this.jsonEnabled()) this.out(r.rows.length === 0 ? '(no rows)' : renderTable(tableColumns(r.columns), r.rows))
     return r
   }
+}
+
+/**
+ * The store for a query: read-only, unless the query needs ASNs that some flows do not have yet —
+ * then it is opened for writing once to fill them in (idempotent; later queries find them there).
+ */
+export async function openStoreForQuery(db: string, needs: Enrichment[], onEnriched: (flows: number) => void): Promise<FlowStore> {
+  const store = await openStoreForReading(db)
+  if (!needs.includes('asn')) return store
+  const [missing] = await store.all<{n: bigint}>('SELECT count(*) AS n FROM flows WHERE src_as IS NULL OR dst_as IS NULL')
+  if (Number(missing?.n ?? 0) === 0) return store
+  await store.close()
+  const rw = await FlowStore.open(db)
+  const n = await enrichFlowsWithAsn(rw)
+  onEnriched(n)
+  requireEnrichments(needs, ['asn'])
+  return rw
 }

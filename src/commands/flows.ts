@@ -1,9 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 
-import {openStoreForReading} from '../io/index.js'
 import {buildFlowsQuery, FLOW_ORDERS, requireEnrichments} from '../query/index.js'
 import type {JsonRow} from '../query/run.js'
-import {QueryCommand} from '../query-command.js'
+import {openStoreForQuery, QueryCommand} from '../query-command.js'
 import type {RowsResult} from '../query-command.js'
 import {humanBytes} from '../report/index.js'
 import {timeFlag} from '../time-flags.js'
@@ -50,9 +49,8 @@ Sampled records (sampling_rate > 1) carry scaled estimates (packets_scaled, byte
       order: f.order,
       ...(f.asc ? {desc: false} : f.desc ? {desc: true} : {}),
     })
-    requireEnrichments(q.needs)
     for (const w of q.warnings) this.note(w)
-    const store = await openStoreForReading(f.db)
+    const store = await openStoreForQuery(f.db, q.needs, (n) => this.info(`looked up the ASNs of ${n} flows (once per flow)`))
     try {
       return await this.emitRows(store, q, () => [
         {header: 'start', value: (r: JsonRow) => String(r.ts_start).replace('T', ' ').slice(0, 23)},

@@ -1,9 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 
-import {openStoreForReading} from '../io/index.js'
-import {buildTopQuery, requireEnrichments, TOP_KEYS, TOP_ORDERS} from '../query/index.js'
+import {buildTopQuery, TOP_KEYS, TOP_ORDERS} from '../query/index.js'
 import type {JsonRow} from '../query/run.js'
-import {QueryCommand} from '../query-command.js'
+import {openStoreForQuery, QueryCommand} from '../query-command.js'
 import type {RowsResult} from '../query-command.js'
 import {humanBytes, humanCount} from '../report/index.js'
 import {timeFlag} from '../time-flags.js'
@@ -52,9 +51,8 @@ Sampled records (sampling_rate > 1) are scaled to estimates: every row has the r
       prefixV4: f['prefix-v4'],
       prefixV6: f['prefix-v6'],
     })
-    requireEnrichments(q.needs)
     for (const w of q.warnings) this.note(w)
-    const store = await openStoreForReading(f.db)
+    const store = await openStoreForQuery(f.db, q.needs, (n) => this.info(`looked up the ASNs of ${n} flows (once per flow)`))
     try {
       const hook = q.postProcess ? (row: JsonRow): JsonRow => q.postProcess!(row) as JsonRow : undefined
       return await this.emitRows(

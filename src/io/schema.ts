@@ -48,8 +48,18 @@ CREATE TABLE IF NOT EXISTS flows (
   source_id     INTEGER NOT NULL,
   family        UTINYINT NOT NULL,
   src_addr      UHUGEINT NOT NULL,
-  dst_addr      UHUGEINT NOT NULL
+  dst_addr      UHUGEINT NOT NULL,
+  src_as        UINTEGER,
+  dst_as        UINTEGER
 );
+`
+
+/** Columns added after the first schema: stores made by an older flowscope get them on open. */
+export const MIGRATIONS_SQL = `
+ALTER TABLE flows ADD COLUMN IF NOT EXISTS src_as UINTEGER;
+ALTER TABLE flows ADD COLUMN IF NOT EXISTS dst_as UINTEGER;
+ALTER TABLE sources ADD COLUMN IF NOT EXISTS content VARCHAR DEFAULT 'packets';
+ALTER TABLE sources ADD COLUMN IF NOT EXISTS head_sha256 VARCHAR;
 `
 
 /** Column order of `flows`, as the appender writes it. */
@@ -71,4 +81,6 @@ export const FLOW_COLUMNS = [
   'family',
   'src_addr',
   'dst_addr',
+  'src_as',
+  'dst_as',
 ] as const

@@ -6,7 +6,7 @@ import path from 'node:path'
 import {StoreError, StoreLockedError, UsageError} from '../errors.js'
 import type {FlowBatch} from './flow-batch.js'
 import {addrToBigInt, addrToString} from './ip.js'
-import {SCHEMA_SQL, SCHEMA_VERSION} from './schema.js'
+import {MIGRATIONS_SQL, SCHEMA_SQL, SCHEMA_VERSION} from './schema.js'
 
 export interface StoreOpenOptions {
   readOnly?: boolean
@@ -41,6 +41,7 @@ export class FlowStore {
 
   private async migrate(): Promise<void> {
     await this.connection.run(SCHEMA_SQL)
+    await this.connection.run(MIGRATIONS_SQL)
     await this.connection.run(`INSERT OR IGNORE INTO meta VALUES ('schema_version', '${SCHEMA_VERSION}')`)
   }
 
@@ -108,6 +109,9 @@ export class FlowAppender {
       a.appendUTinyInt(family)
       a.appendUHugeInt(addrToBigInt(batch.srcAddr, i))
       a.appendUHugeInt(addrToBigInt(batch.dstAddr, i))
+      // src_as, dst_as: filled by ASN enrichment
+      a.appendNull()
+      a.appendNull()
       a.endRow()
     }
   }
