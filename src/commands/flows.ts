@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 
-import {buildFlowsQuery, FLOW_ORDERS, requireEnrichments} from '../query/index.js'
+import {buildFlowsQuery, FLOW_ORDERS} from '../query/index.js'
 import type {JsonRow} from '../query/run.js'
 import {openStoreForQuery, QueryCommand} from '../query-command.js'
 import type {RowsResult} from '../query-command.js'
