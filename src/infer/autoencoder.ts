@@ -102,10 +102,10 @@ export function gaussianSource(rng: Rng): () => number {
 }
 
 /**
- * Buffers for one mini-batch, allocated once per batch size and reused. The kernels are written as dot
- * products over contiguous memory (two loads per multiply-add, the sum kept in a register) rather than
- * as row updates (which add a store per multiply-add); that needs the weights transposed for the
- * forward pass and the batch transposed for the weight gradient, both cheap next to the products.
+ * Buffers for one mini-batch, allocated once per batch size and reused. Every product runs through
+ * `gemmNT` (sums over contiguous memory kept in registers, no store per multiply-add); that needs the
+ * weights transposed for the forward pass and the batch transposed for the weight gradient, both
+ * cheap next to the products.
  */
 export interface Workspace {
   capacity: number

@@ -24,6 +24,8 @@ export const AUTH_PORTS: ReadonlySet<number> = new Set([21, 22, 23, 110, 143, 44
 export const RULES = {
   /** estimated packets in a window that make a flood (≈ 100 pps over 5 minutes) */
   floodPackets: 30_000,
+  /** sources (sampled) of a distributed flood */
+  floodPeers: 100,
   /** one direction this many times the other */
   dominance: 10,
   /** distinct destination ports or peers (sampled) that make a scan */
@@ -115,7 +117,8 @@ export function guessAttackType(values: ArrayLike<number>, context: Omit<Explain
   const n = (x: number): string => (x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(2).replace(/\.?0+$/, ''))
   const pct = (x: number): string => `${Math.round(x * 100)}%`
 
-  if (packetsIn >= r.floodPackets && packetsIn >= r.dominance * (packetsOut + 1) && v('bpp_in') < r.amplificationBpp) {
+  // a victim that answers every SYN (SYN cookies) sends as many packets as it gets: many sources then tell
+  if (packetsIn >= r.floodPackets && v('bpp_in') < r.amplificationBpp && (packetsIn >= r.dominance * (packetsOut + 1) || peers >= r.floodPeers)) {
     return {attackType: 'flood', reason: `≈${n(packetsIn)} packets in against ${n(packetsOut)} out, from ${n(peers)} peers (flood victim)`}
   }
   if (packetsOut >= r.floodPackets && packetsOut >= r.dominance * (packetsIn + 1) && peers <= r.fewPeers && (synOnly >= r.probeShare || udp >= r.probeShare)) {

@@ -9,13 +9,14 @@ export {
   FEATURE_COUNT,
   FEATURE_INDEX,
   FEATURE_NAMES,
+  FEATURE_PLANS,
   FEATURE_SET_VERSION,
   computeFeatures,
   featureRow,
   featureSql,
   resolveWindowing,
 } from './features.js'
-export type {FeatureMatrix, FeatureName, FeatureOptions} from './features.js'
+export type {FeatureMatrix, FeatureName, FeatureOptions, FeaturePlan} from './features.js'
 export {ACTIVATIONS, DEFAULT_HIDDEN_SIZES} from './autoencoder.js'
 export type {Activation, Autoencoder, DenseLayer} from './autoencoder.js'
 export type {FeatureScaler} from './scaler.js'

@@ -34,6 +34,8 @@ export interface LoadedModel {
   sqErrorOutput: string
   /** the graph's own `score` output, when it has one */
   scoreOutput: string | null
+  /** a batch dimension fixed in the graph (models exported without a dynamic axis); null when free */
+  fixedBatchSize: number | null
   warnings: string[]
 }
 
@@ -95,7 +97,7 @@ function resolveSignature(
   featureCount: number,
   file: string,
   warnings: string[],
-): Pick<LoadedModel, 'inputName' | 'sqErrorOutput' | 'scoreOutput'> {
+): Pick<LoadedModel, 'inputName' | 'sqErrorOutput' | 'scoreOutput' | 'fixedBatchSize'> {
   const signatureHint = `the model must take float32 "${INPUT_NAME}" [N, ${featureCount}] and return float32 "${SQ_ERROR_OUTPUT}" [N, ${featureCount}]`
   let inputName = INPUT_NAME
   if (!session.inputNames.includes(INPUT_NAME)) {
@@ -110,13 +112,18 @@ function resolveSignature(
     warnings.push(`${file}: using the model's only output "${sqErrorOutput}" as "${SQ_ERROR_OUTPUT}"`)
   }
   const input = session.inputMetadata.find((m) => m.name === inputName)
+  let fixedBatchSize: number | null = null
   if (input?.isTensor) {
-    const width = input.shape[input.shape.length - 1]
+    const [batch, width] = input.shape
     if (input.type !== 'float32' || input.shape.length !== 2 || (typeof width === 'number' && width !== featureCount)) {
       throw new InputDataError(`${file}: input "${inputName}" is ${input.type} [${input.shape.join(', ')}]`, {hint: signatureHint})
     }
+    if (typeof batch === 'number' && batch > 0) {
+      fixedBatchSize = batch
+      warnings.push(`${file}: the model's batch size is fixed at ${batch}; export it with a dynamic first axis for faster scoring`)
+    }
   }
-  return {inputName, sqErrorOutput, scoreOutput: session.outputNames.includes(SCORE_OUTPUT) ? SCORE_OUTPUT : null}
+  return {inputName, sqErrorOutput, scoreOutput: session.outputNames.includes(SCORE_OUTPUT) ? SCORE_OUTPUT : null, fixedBatchSize}
 }
 
 /**

@@ -34,22 +34,33 @@ export interface ScoreResult {
   threshold: number
 }
 
-/** The model's `sq_error` for every row, in batches of `batchSize`. */
+/**
+ * The model's `sq_error` for every row, in batches of `batchSize` (or of the model's fixed batch size,
+ * the last batch padded with zeros whose results are dropped).
+ */
 export async function runSqErrors(model: LoadedModel, data: FeatureVectors, batchSize = DEFAULT_SCORE_BATCH): Promise<Float32Array> {
   const F = model.featureCount
   if (data.featureCount !== F) throw new UsageError(`the model takes ${F} features per row, got ${data.featureCount}`)
   if (!(batchSize >= 1)) throw new UsageError(`batch size must be at least 1, got ${batchSize}`)
+  const batch = model.fixedBatchSize ?? batchSize
   const out = new Float32Array(data.length * F)
   const all = data.values instanceof Float32Array ? data.values : Float32Array.from({length: data.length * F}, (_, i) => data.values[i] as number)
-  for (let start = 0; start < data.length; start += batchSize) {
-    const n = Math.min(batchSize, data.length - start)
-    const input = new Tensor('float32', all.subarray(start * F, (start + n) * F), [n, F])
+  for (let start = 0; start < data.length; start += batch) {
+    const n = Math.min(batch, data.length - start)
+    let rows = all.subarray(start * F, (start + n) * F)
+    if (model.fixedBatchSize !== null && n < batch) {
+      const padded = new Float32Array(batch * F)
+      padded.set(rows)
+      rows = padded
+    }
+    const shapeRows = rows.length / F
+    const input = new Tensor('float32', rows, [shapeRows, F])
     const result = await model.session.run({[model.inputName]: input}, [model.sqErrorOutput])
     const sq = result[model.sqErrorOutput]
-    if (sq === undefined || !(sq.data instanceof Float32Array) || sq.data.length !== n * F) {
-      throw new InputDataError(`${model.path}: output "${model.sqErrorOutput}" is not float32 [${n}, ${F}]`)
+    if (sq === undefined || !(sq.data instanceof Float32Array) || sq.data.length !== shapeRows * F) {
+      throw new InputDataError(`${model.path}: output "${model.sqErrorOutput}" is not float32 [${shapeRows}, ${F}]`)
     }
-    out.set(sq.data, start * F)
+    out.set(sq.data.subarray(0, n * F), start * F)
   }
   return out
 }
