@@ -52,6 +52,61 @@ CREATE TABLE IF NOT EXISTS flows (
   src_as        UINTEGER,
   dst_as        UINTEGER
 );
+CREATE SEQUENCE IF NOT EXISTS run_id_seq START 1;
+CREATE TABLE IF NOT EXISTS runs (
+  run_id        INTEGER PRIMARY KEY,
+  kind          VARCHAR NOT NULL,      -- analyze | stream | sample | bench-sampling | train
+  status        VARCHAR NOT NULL,      -- ok | failed | partial
+  network       VARCHAR,
+  started_at    TIMESTAMP NOT NULL,
+  finished_at   TIMESTAMP,
+  wall_s        DOUBLE,
+  cpu_user_s    DOUBLE,                -- controller plus workers
+  cpu_system_s  DOUBLE,
+  peak_rss_mb   DOUBLE,                -- largest single process
+  peak_rss_total_mb DOUBLE,            -- sum over processes of their peaks
+  addresses     UBIGINT,
+  addresses_per_s DOUBLE,
+  addresses_per_cpu_s DOUBLE,
+  buckets       UBIGINT,
+  map_hits      UBIGINT,
+  map_misses    UBIGINT,
+  reuse_ratio   DOUBLE,
+  failures      UBIGINT,
+  detections    UBIGINT,
+  details       JSON                   -- everything else: parameters, per-worker figures, failed buckets
+);
+CREATE TABLE IF NOT EXISTS detections (
+  network       VARCHAR NOT NULL,
+  address       VARCHAR NOT NULL,
+  window_start  TIMESTAMP NOT NULL,
+  window_end    TIMESTAMP NOT NULL,
+  model         VARCHAR NOT NULL,      -- model id: name and content hash
+  pass          VARCHAR NOT NULL,      -- first | post | stream
+  score         DOUBLE NOT NULL,
+  threshold     DOUBLE NOT NULL,
+  attack_type   VARCHAR NOT NULL,      -- scan | flood | amplification | brute_force | beaconing | exfiltration | unknown
+  top_features  JSON NOT NULL,         -- [{name, value, z}] the features that drove the score
+  asn           UINTEGER,
+  as_name       VARCHAR,
+  run_id        INTEGER,
+  detected_at   TIMESTAMP NOT NULL,
+  PRIMARY KEY (network, address, window_start, model, pass)
+);
+CREATE TABLE IF NOT EXISTS estimates (
+  run_id        INTEGER,
+  source_id     INTEGER,
+  sampler       VARCHAR NOT NULL,
+  rate          DOUBLE NOT NULL,       -- 1/N
+  metric        VARCHAR NOT NULL,      -- e.g. total_bytes, total_packets, tcp_flows, rmse_bytes, coverage_bytes
+  key           VARCHAR,               -- host, port… for per-key estimates; NULL for totals
+  estimate      DOUBLE,
+  stderr        DOUBLE,
+  ci_low        DOUBLE,
+  ci_high       DOUBLE,
+  truth         DOUBLE,
+  created_at    TIMESTAMP NOT NULL
+);
 `
 
 /** Columns added after the first schema: stores made by an older flowscope get them on open. */
