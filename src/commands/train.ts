@@ -1,0 +1,90 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand, seedFlag} from '../base-command.js'
+import {UsageError} from '../errors.js'
+import {calibrateFromStore, DEFAULT_FP_BUDGET, trainFromStore} from '../infer/index.js'
+import type {TrainFromStoreResult} from '../infer/index.js'
+import {openStoreForReading} from '../io/index.js'
+import {durationFlag, timeFlag} from '../time-flags.js'
+
+type TrainCommandResult = TrainFromStoreResult | {model: string; rows: number; threshold: number; previousThreshold: number | null; fpRate: number}
+
+export default class Train extends BaseCommand<typeof Train> {
+  static summary = "Train the detection model on a network's baseline, or re-calibrate a model for another network."
+  static description = `Computes the features of every (address, window) of the chosen flows, fits a dense autoencoder (18→32→16→8→16→32→18, tanh, Adam, early stopping on a held-back benign split, seeded) and exports it as ONNX with the input scaler baked in, per-feature squared reconstruction error as output, and the network's error normalisation and threshold in its metadata.
+
+--calibrate-only keeps the weights of --model and fits only the normalisation (each feature's benign median and MAD) and the threshold (the (1 - fp-budget) quantile of benign scores) on this network's windows: how a model trained on one network transfers to another. The baseline should be traffic you believe benign.`
+
+  static examples = [
+    {description: 'Train on the last week of one network', command: '<%= config.bin %> <%= command.id %> --network lab --since 7d --out models/lab.onnx'},
+    {description: 'Re-calibrate the lab model for another network', command: '<%= config.bin %> <%= command.id %> --calibrate-only --model models/lab.onnx --network branch --out models/branch.onnx'},
+    {
+      description: 'The bundled default model (fixtures/model.onnx) was made like this',
+      command: '<%= config.bin %> gen --out benign.pcap --packets 300000 --no-attacks --seed 11 && <%= config.bin %> ingest benign.pcap --db benign.duckdb && <%= config.bin %> <%= command.id %> --db benign.duckdb --out fixtures/model.onnx',
+    },
+  ]
+
+  static flags = {
+    network: Flags.string({summary: 'Baseline network (tenant); all when absent.'}),
+    since: timeFlag({summary: 'Baseline start (24h, 7d or ISO 8601).'}),
+    until: timeFlag({summary: 'Baseline end.'}),
+    out: Flags.string({char: 'o', summary: 'Model file to write.', default: 'flowscope-model.onnx'}),
+    'fp-budget': Flags.string({summary: 'Share of benign address-windows allowed above the threshold.', default: String(DEFAULT_FP_BUDGET)}),
+    window: durationFlag({summary: 'Feature window (e.g. 5m).'}),
+    hop: durationFlag({summary: 'Hop between windows (e.g. 1m).'}),
+    'max-epochs': Flags.integer({summary: 'Upper bound on training epochs.', default: 200, min: 1}),
+    seed: seedFlag,
+    'calibrate-only': Flags.boolean({summary: 'Keep the weights of --model; fit only its normalisation and threshold here.', dependsOn: ['model']}),
+    model: Flags.string({summary: 'Model to re-calibrate (with --calibrate-only).'}),
+  }
+
+  async run(): Promise<TrainCommandResult> {
+    const f = this.flags
+    const fpBudget = Number(f['fp-budget'])
+    if (!(fpBudget > 0 && fpBudget < 0.5)) throw new UsageError(`--fp-budget must be a share between 0 and 0.5, got ${f['fp-budget']}`)
+    const us = (d: Date | undefined): number | undefined => (d === undefined ? undefined : d.getTime() * 1000)
+    const store = await openStoreForReading(f.db)
+    try {
+      if (f['calibrate-only']) {
+        const r = await calibrateFromStore(store, {
+          model: f.model!,
+          ...(f.out === Train.flags.out.default ? {} : {out: f.out}),
+          ...(f.network === undefined ? {} : {network: f.network}),
+          ...(us(f.since) === undefined ? {} : {since: us(f.since)!}),
+          ...(us(f.until) === undefined ? {} : {until: us(f.until)!}),
+          fpBudget,
+        })
+        for (const w of r.warnings) this.note(w)
+        const c = r.metadata.calibration!
+        this.out(`${r.path}: re-calibrated on ${r.rows} address-windows of ${f.network ?? 'all networks'}; threshold ${c.threshold.toFixed(3)} (was ${r.previous ? r.previous.threshold.toFixed(3) : 'none'}), benign above it: ${(c.fpRate * 100).toFixed(3)}%`)
+        return {model: r.path, rows: r.rows, threshold: c.threshold, previousThreshold: r.previous?.threshold ?? null, fpRate: c.fpRate}
+      }
+      let lastEpoch = 0
+      const r = await trainFromStore(store, {
+        out: f.out,
+        ...(f.network === undefined ? {} : {network: f.network}),
+        ...(us(f.since) === undefined ? {} : {since: us(f.since)!}),
+        ...(us(f.until) === undefined ? {} : {until: us(f.until)!}),
+        ...(f.window === undefined ? {} : {windowSec: f.window}),
+        ...(f.hop === undefined ? {} : {hopSec: f.hop}),
+        seed: f.seed,
+        fpBudget,
+        maxEpochs: f['max-epochs'],
+        onEpoch: (e) => {
+          lastEpoch = e.epoch
+          if (this.showProgress) process.stderr.write(`\repoch ${e.epoch}: train ${e.trainLoss.toFixed(5)} validation ${e.validationLoss.toFixed(5)}   `)
+        },
+      })
+      if (this.showProgress && lastEpoch > 0) process.stderr.write('\n')
+      for (const w of r.warnings) this.note(w)
+      const c = r.metadata.calibration!
+      this.out(
+        `${r.model}: trained on ${r.rows} address-windows of ${r.addresses} addresses in ${r.epochs} epochs (best ${r.bestEpoch}${r.stoppedEarly ? ', stopped early' : ''}); ` +
+          `validation loss ${r.validationLoss.toFixed(5)}; threshold ${c.threshold.toFixed(3)} for a ${(fpBudget * 100).toFixed(2)}% false-positive budget`,
+      )
+      return r
+    } finally {
+      await store.close()
+    }
+  }
+}
