@@ -4,7 +4,8 @@
  *
  * Metrics per (rate, sampler), over the trials:
  * - packets, bytes, TCP flows: relative bias (with its standard error), relative RMSE, coverage of the
- *   95% intervals, mean reported relative standard error;
+ *   95% intervals, mean reported relative standard error; the TCP flow estimate is scored against TCP
+ *   flow records with SYN and, separately, against SYN packets (its own target);
  * - hosts (source hosts, what they sent): weighted relative error of bytes Σ|B̂_h − B_h| / Σ B_h (hosts
  *   never sampled count fully), and the sFlow rule of thumb on packets — share of sampled hosts
  *   (weighted by true packets) whose relative error is within 196·√(1/c_h) %, c_h = the host's sampled
@@ -18,20 +19,27 @@
  * Seeds: trial t of sampler s at rate N uses deriveSeed(seed, N, hash(s), t), recorded per cell, so one
  * cell can be re-run alone and a sweep with more rates keeps the seeds of the others.
  */
+import {UsageError} from '../errors.js'
 import {createRng} from '../io/rng.js'
 import {
   chao1,
+  DEFAULT_TAIL_MIN_SAMPLED,
+  designEstimate,
   designTotal,
   effectiveRate,
   estimateFlowSizeTail,
   flowSizeKsDistance,
   sampleDesign,
   topOrder,
+  type FlowSizeDistribution,
 } from './estimators.js'
 import {computeGroundTruth, type GroundTruth} from './ground-truth.js'
 import {createPacketSampler, PACKET_SAMPLER_NAMES, type PacketSample, type PacketSamplerName} from './packet-samplers.js'
 import {TCP, TCP_SYN, type PacketTable} from './packet-table.js'
 import {deriveSeed, hashString, normalEstimate, Z95, type Estimate} from './stats.js'
+
+/** big records are packed into 23 bits of a row word (see TrialScorer) */
+const MAX_PACKED_RECORDS = 1 << 23
 
 export const DEFAULT_BENCH_RATES = [10, 100, 256, 512, 1000, 2048, 4096] as const
 export const DEFAULT_BENCH_TRIALS = 100
@@ -77,8 +85,13 @@ export interface SamplingBenchmarkCell {
   theoreticalRelStderr: number
   packets: ErrorSummary
   bytes: ErrorSummary
-  /** SYN estimator against TCP flow records with SYN; null when the capture has none */
+  /** the SYN estimator against TCP flow records with SYN (what users want counted); null when there are none */
   tcpFlows: ErrorSummary | null
+  /**
+   * the same estimates against SYN-flagged packets, the estimator's own target: where this is unbiased
+   * and `tcpFlows` is not, the gap is SYNs retransmitted (or flooded) within one flow
+   */
+  synPackets: ErrorSummary | null
   hosts: {
     /** Σ_h |B̂_h − B_h| / Σ_h B_h over source hosts, mean over trials */
     weightedRelError: number
@@ -190,21 +203,26 @@ interface TrialScore {
  * Scores samples of one table. All sums of a trial come from one pass over the sample (packets, or
  * flow keys for flow units) into scratch arrays that are reset through touched lists, so a trial costs
  * O(samples) whatever the table size; the formulas are the estimators' (`designTotal`, `chao1`, …).
+ * Per-host sums are interleaved (one cache line per host) because the pass is bound by random memory
+ * access.
  */
 class TrialScorer {
-  // per host: bytes Σy, Σy², sampled packets; packets Σy, Σy² (flow units only: for packets y ≡ 1)
-  private readonly hostB1: Float64Array
-  private readonly hostB2: Float64Array
-  private readonly hostCount: Float64Array
-  private readonly hostP2: Float64Array
-  private readonly hostTouched: Uint32Array
-  // per host: sampled packets it appears in (source or destination), for distinct-host estimates
-  private readonly seen: Float64Array
-  private readonly seenTouched: Uint32Array
-  // per true flow record: sampled packets
-  private readonly recCount: Uint32Array
-  private recTouched: Uint32Array
+  /** per host, 4 slots: sampled packets as source, Σbytes, Σbytes², sampled packets it appears in */
+  private readonly host: Float64Array
+  private readonly touched: Uint32Array
   private readonly protoCount = new Float64Array(256)
+  /**
+   * packet units: each table row as four words — source host, destination host, bytes, and
+   * proto | SYN << 8 | (big record + 1) << 9 — so a sampled row costs one cache line, not one per
+   * column. A big record is one of ≥ TAIL_MIN_SAMPLED packets (only those can reach the size tail).
+   */
+  private readonly rowPack: Uint32Array
+  private readonly bigRecordCount: Uint32Array
+  private readonly bigTouched: Uint32Array
+  /** flow units: records of each flow key (CSR), by their size's index in `truth.flowSizes` */
+  private readonly keyRecordStart: Uint32Array
+  private readonly keyRecordSize: Uint32Array
+  private readonly keptSizeCounts: Float64Array
   private readonly isTop: Uint8Array
   private readonly trueTop: number
   private estimates: Float64Array
@@ -215,28 +233,57 @@ class TrialScorer {
     private readonly k: number,
   ) {
     const hosts = table.hosts.count
-    this.hostB1 = new Float64Array(hosts)
-    this.hostB2 = new Float64Array(hosts)
-    this.hostCount = new Float64Array(hosts)
-    this.hostP2 = new Float64Array(hosts)
-    this.hostTouched = new Uint32Array(hosts)
-    this.seen = new Float64Array(hosts)
-    this.seenTouched = new Uint32Array(hosts)
-    this.recCount = new Uint32Array(truth.flowRecords)
-    this.recTouched = new Uint32Array(Math.min(truth.flowRecords, 1 << 16))
+    this.host = new Float64Array(hosts * 4)
+    this.touched = new Uint32Array(hosts)
     this.estimates = new Float64Array(Math.min(hosts, 1 << 16))
     this.isTop = new Uint8Array(hosts)
     const top = truth.topTalkers.subarray(0, k)
     for (const h of top) this.isTop[h] = 1
     this.trueTop = top.length
+
+    // A record shows in a packet sample's tail only with ≥ TAIL_MIN_SAMPLED sampled packets, so only
+    // records at least that large are counted: a small, cache-friendly counter array.
+    const records = truth.flowRecords
+    const bigId = new Int32Array(records).fill(-1)
+    let big = 0
+    for (let r = 0; r < records; r++) if (truth.recordPackets[r]! >= DEFAULT_TAIL_MIN_SAMPLED) bigId[r] = big++
+    if (big >= MAX_PACKED_RECORDS) {
+      throw new UsageError(`the capture has ${big} flow records of ${DEFAULT_TAIL_MIN_SAMPLED}+ packets; the sampling benchmark handles up to ${MAX_PACKED_RECORDS - 1}`, {
+        hint: 'benchmark a smaller capture (--max-packets)',
+      })
+    }
+    const pack = new Uint32Array(table.count * 4)
+    const {srcHostId, dstHostId, bytes, proto, tcpFlags} = table
+    for (let i = 0; i < table.count; i++) {
+      const o = i << 2
+      const pr = proto[i]!
+      const syn = pr === TCP && (tcpFlags[i]! & TCP_SYN) !== 0 ? 256 : 0
+      pack[o] = srcHostId[i]!
+      pack[o + 1] = dstHostId[i]!
+      pack[o + 2] = bytes[i]!
+      pack[o + 3] = (pr | syn | ((bigId[truth.recordOfRow[i]!]! + 1) << 9)) >>> 0
+    }
+    this.rowPack = pack
+    this.bigRecordCount = new Uint32Array(big)
+    this.bigTouched = new Uint32Array(big)
+
+    const keys = table.flowKeys.count
+    this.keyRecordStart = new Uint32Array(keys + 1)
+    for (let r = 0; r < records; r++) this.keyRecordStart[truth.recordFlowKey[r]! + 1]!++
+    for (let f = 0; f < keys; f++) this.keyRecordStart[f + 1]! += this.keyRecordStart[f]!
+    const fill = this.keyRecordStart.slice(0, keys)
+    const sizeIndex = new Map<number, number>()
+    truth.flowSizes.sizes.forEach((x, i) => sizeIndex.set(x, i))
+    this.keyRecordSize = new Uint32Array(records)
+    for (let r = 0; r < records; r++) this.keyRecordSize[fill[truth.recordFlowKey[r]!]!++] = sizeIndex.get(truth.recordPackets[r]!)!
+    this.keptSizeCounts = new Float64Array(truth.flowSizes.sizes.length)
   }
 
   score(sample: PacketSample): TrialScore {
-    const {table, truth} = this
+    const {table, truth, host, touched, protoCount} = this
     const design = sampleDesign(sample)
-    const {hostB1, hostB2, hostCount, hostP2, hostTouched, seen, seenTouched, protoCount} = this
-    let nHost = 0
-    let nSeen = 0
+    let nTouched = 0
+    let nRecords = 0
     let p1 = 0
     let p2 = 0
     let b1 = 0
@@ -251,47 +298,48 @@ class TrialScorer {
         const f = keys[j]!
         const p = fk.packets[f]!
         const b = fk.bytes[f]!
+        const y = fk.synPackets[f]!
         const h = fk.srcHostId[f]!
         const d = fk.dstHostId[f]!
-        const y = fk.synPackets[f]!
         p1 += p
         p2 += p * p
         b1 += b
         b2 += b * b
         syn1 += y
         syn2 += y * y
-        if (hostCount[h] === 0) hostTouched[nHost++] = h
-        hostCount[h]! += p
-        hostP2[h]! += p * p
-        hostB1[h]! += b
-        hostB2[h]! += b * b
         protoCount[fk.proto[f]!]! += p
-        if (seen[h] === 0) seenTouched[nSeen++] = h
-        seen[h]! += p
-        if (seen[d] === 0) seenTouched[nSeen++] = d
-        seen[d]! += p
+        const o = h << 2
+        if (host[o] === 0 && host[o + 3] === 0) touched[nTouched++] = h
+        host[o]! += p
+        host[o + 1]! += b
+        host[o + 2]! += b * b
+        host[o + 3]! += p
+        const od = d << 2
+        if (host[od] === 0 && host[od + 3] === 0) touched[nTouched++] = d
+        host[od + 3]! += p
       }
     } else {
-      const {bytes, srcHostId, dstHostId, proto, tcpFlags} = table
+      const {rowPack: pack, bigRecordCount: recCount, bigTouched: recTouched} = this
       const rows = sample.rows
       for (let j = 0; j < rows.length; j++) {
-        const i = rows[j]!
-        const b = bytes[i]!
-        const h = srcHostId[i]!
-        const d = dstHostId[i]!
-        const pr = proto[i]!
+        const w = rows[j]! << 2
+        const b = pack[w + 2]!
+        const meta = pack[w + 3]!
         b1 += b
         b2 += b * b
-        if (pr === TCP && (tcpFlags[i]! & TCP_SYN) !== 0) syn1++
-        if (hostCount[h] === 0) hostTouched[nHost++] = h
-        hostCount[h]!++
-        hostB1[h]! += b
-        hostB2[h]! += b * b
-        protoCount[pr]!++
-        if (seen[h] === 0) seenTouched[nSeen++] = h
-        seen[h]!++
-        if (seen[d] === 0) seenTouched[nSeen++] = d
-        seen[d]!++
+        syn1 += (meta >>> 8) & 1
+        protoCount[meta & 0xff]!++
+        const o = pack[w]! << 2
+        if (host[o] === 0 && host[o + 3] === 0) touched[nTouched++] = o >>> 2
+        host[o]!++
+        host[o + 1]! += b
+        host[o + 2]! += b * b
+        host[o + 3]!++
+        const od = pack[w + 1]! << 2
+        if (host[od] === 0 && host[od + 3] === 0) touched[nTouched++] = od >>> 2
+        host[od + 3]!++
+        const r = (meta >>> 9) - 1
+        if (r >= 0 && recCount[r]!++ === 0) recTouched[nRecords++] = r
       }
       p1 = rows.length
       p2 = p1
@@ -303,62 +351,59 @@ class TrialScorer {
     const tb = designTotal(design, b1, b2)
     const ts = designTotal(design, syn1, syn2)
 
-    // hosts: weighted byte error, the rule of thumb on packets, top-k by bytes
-    if (this.estimates.length < nHost) this.estimates = new Float64Array(nHost * 2)
+    // hosts: weighted byte error, the rule of thumb on packets, top-k by bytes; distinct hosts
+    if (this.estimates.length < nTouched) this.estimates = new Float64Array(nTouched * 2)
     const est = this.estimates
+    const estHost = touched // reordered in place below: sources first
+    let nSources = 0
     let absErr = 0
     let seenBytes = 0
     let ruleWeight = 0
     let ruleBound = 0
     let within = 0
-    for (let j = 0; j < nHost; j++) {
-      const h = hostTouched[j]!
-      const c = hostCount[h]!
-      const eb = designTotal(design, hostB1[h]!, hostB2[h]!).estimate
-      est[j] = eb
-      const trueBytes = truth.hostBytes[h]!
-      absErr += Math.abs(eb - trueBytes)
-      seenBytes += trueBytes
-      const truePackets = truth.hostPackets[h]!
-      const ep = designTotal(design, c, flowUnits ? hostP2[h]! : c).estimate
-      const bound = Z95 / Math.sqrt(c)
-      ruleWeight += truePackets
-      ruleBound += truePackets * bound
-      if (Math.abs(ep - truePackets) <= bound * truePackets) within += truePackets
+    let f1 = 0
+    let f2 = 0
+    for (let j = 0; j < nTouched; j++) {
+      const h = touched[j]!
+      const o = h << 2
+      const seen = host[o + 3]!
+      if (seen === 1) f1++
+      else if (seen === 2) f2++
+      const c = host[o]!
+      if (c > 0) {
+        const eb = designEstimate(design, host[o + 1]!)
+        const trueBytes = truth.hostBytes[h]!
+        absErr += Math.abs(eb - trueBytes)
+        seenBytes += trueBytes
+        const truePackets = truth.hostPackets[h]!
+        const ep = designEstimate(design, c)
+        const bound = Z95 / Math.sqrt(c)
+        ruleWeight += truePackets
+        ruleBound += truePackets * bound
+        if (Math.abs(ep - truePackets) <= bound * truePackets) within += truePackets
+        est[nSources] = eb
+        estHost[nSources++] = h // nSources ≤ j: never overwrites an entry still to be read
+      }
+      host[o] = 0
+      host[o + 1] = 0
+      host[o + 2] = 0
+      host[o + 3] = 0
     }
     absErr += truth.bytes - seenBytes
-    const order = topOrder(est.subarray(0, nHost), this.k)
+    const order = topOrder(est.subarray(0, nSources), this.k)
     let hits = 0
-    for (const j of order) if (this.isTop[hostTouched[j]!] === 1) hits++
-    for (let j = 0; j < nHost; j++) {
-      const h = hostTouched[j]!
-      hostB1[h] = 0
-      hostB2[h] = 0
-      hostCount[h] = 0
-      hostP2[h] = 0
-    }
+    for (const j of order) if (this.isTop[estHost[j]!] === 1) hits++
 
     // protocol mix: total variation of packet shares
     let tv = 0
     for (let p = 0; p < 256; p++) {
-      tv += Math.abs((p1 > 0 ? protoCount[p]! / p1 : 0) - truth.protoPackets[p]! / truth.packets)
+      tv += Math.abs((p1 > 0 ? protoCount[p]! / p1 : 0) - (truth.packets > 0 ? truth.protoPackets[p]! / truth.packets : 0))
       protoCount[p] = 0
     }
 
-    // distinct hosts
-    let f1 = 0
-    let f2 = 0
-    for (let j = 0; j < nSeen; j++) {
-      const h = seenTouched[j]!
-      const c = seen[h]!
-      if (c === 1) f1++
-      else if (c === 2) f2++
-      seen[h] = 0
-    }
-
-    // flow-size tail: sampled packets of each true flow record
-    const sizes = this.recordSizes(sample.rows)
-    const tail = estimateFlowSizeTail(sizes, effectiveRate(design), {unit: sample.unit})
+    const flowSizeKs = flowUnits
+      ? flowSizeKsDistance(truth.flowSizes, this.keptFlowSizes(sample.flowKeys!, sample.rate), 1)
+      : flowSizeKsDistance(truth.flowSizes, estimateFlowSizeTail(this.sampledRecordSizes(nRecords), effectiveRate(design), {unit: 'packet'}))
 
     return {
       sampledPackets: p1,
@@ -370,30 +415,16 @@ class TrialScorer {
       withinRule: ruleWeight > 0 ? within / ruleWeight : 0,
       topRecall: this.trueTop > 0 ? hits / this.trueTop : 1,
       topPrecision: order.length > 0 ? hits / order.length : 0,
-      flowSizeKs: flowSizeKsDistance(truth.flowSizesSorted, tail),
+      flowSizeKs,
       protoMixTv: tv / 2,
-      observedHosts: nSeen,
-      chao1Hosts: chao1(nSeen, f1, f2).estimate,
+      observedHosts: nTouched,
+      chao1Hosts: chao1(nTouched, f1, f2).estimate,
     }
   }
 
-  private recordSizes(rows: Uint32Array): Float64Array {
-    const count = this.recCount
-    const recordOf = this.truth.recordOfRow
-    let touched = this.recTouched
-    let n = 0
-    for (let j = 0; j < rows.length; j++) {
-      const r = recordOf[rows[j]!]!
-      if (count[r]!++ === 0) {
-        if (n === touched.length) {
-          const g = new Uint32Array(touched.length * 2)
-          g.set(touched)
-          touched = g
-          this.recTouched = g
-        }
-        touched[n++] = r
-      }
-    }
+  /** Sampled packets of the big records the pass touched (and reset their counters). */
+  private sampledRecordSizes(n: number): Float64Array {
+    const {bigRecordCount: count, bigTouched: touched} = this
     const sizes = new Float64Array(n)
     for (let j = 0; j < n; j++) {
       const r = touched[j]!
@@ -401,6 +432,20 @@ class TrialScorer {
       count[r] = 0
     }
     return sizes
+  }
+
+  /**
+   * Flow units: every record of a kept flow key is whole and stands for N flows — the estimated
+   * distribution on the truth's own size support (no sorting).
+   */
+  private keptFlowSizes(keys: Uint32Array, rate: number): FlowSizeDistribution {
+    const {keyRecordStart: start, keyRecordSize: sizeOf, keptSizeCounts: counts} = this
+    counts.fill(0)
+    for (let j = 0; j < keys.length; j++) {
+      const f = keys[j]!
+      for (let r = start[f]!, e = start[f + 1]!; r < e; r++) counts[sizeOf[r]!]! += rate
+    }
+    return {sizes: this.truth.flowSizes.sizes, counts}
   }
 }
 
@@ -440,6 +485,7 @@ class CellAccumulator {
   private readonly packets = new ErrorAccumulator()
   private readonly bytes = new ErrorAccumulator()
   private readonly tcp = new ErrorAccumulator()
+  private readonly syn = new ErrorAccumulator()
   private n = 0
   private sampled = 0
   private hostErr = 0
@@ -461,6 +507,7 @@ class CellAccumulator {
     this.packets.add(s.packets, truth.packets)
     this.bytes.add(s.bytes, truth.bytes)
     this.tcp.add(s.tcpFlows, truth.tcpFlows)
+    this.syn.add(s.tcpFlows, truth.synPackets)
     this.sampled += s.sampledPackets
     this.hostErr += s.hostWeightedRelError
     this.ruleBound += s.ruleBound
@@ -490,6 +537,7 @@ class CellAccumulator {
       packets: this.packets.summary() ?? zeroSummary(),
       bytes: this.bytes.summary() ?? zeroSummary(),
       tcpFlows: this.tcp.summary(),
+      synPackets: this.syn.summary(),
       hosts: {weightedRelError: this.hostErr / n, ruleOfThumbBound: this.ruleBound / n, withinRuleShare: this.within / n},
       topK: {k, recall: this.recall / n, precision: this.precision / n},
       flowSizeKs: this.ksTrials > 0 ? this.ks / this.ksTrials : null,

@@ -6,7 +6,8 @@
  *   with probability 1/N. Horvitz–Thompson: T̂ = N·Σy, Var̂ = N(N−1)·Σy² (Σ over kept units). For
  *   packet counts (y = 1) that is N(N−1)·c, i.e. a relative standard error ≈ √(1/c): the sFlow rule
  *   "error ≤ 196·√(1/c) %" at 95%. Unbiased for Bernoulli and hash sampling; for systematic sampling
- *   (no unbiased variance estimator exists) it is the usual, conservative stand-in.
+ *   (no unbiased variance estimator exists) it is the usual stand-in, conservative unless the traffic
+ *   has a period aligned with N.
  * - `pool`: c packets out of a known sample pool P (sFlow). The effective rate is P/c; the sample is
  *   treated as a simple random sample of c from P: T̂ = P·ȳ, Var̂ = P²(1 − c/P)·s²/c with s² the
  *   sample variance of y over the c packets (zeros included for per-key totals). Knowing P removes the
@@ -46,6 +47,12 @@ export function sampleDesign(sample: PacketSample, options: DesignOptions = {}):
 export function effectiveRate(design: SampleDesign): number {
   if (design.kind === 'poisson') return design.rate
   return design.samples > 0 ? design.pool / design.samples : design.pool
+}
+
+/** The total alone from Σy (`designTotal` without the variance, for hot loops). */
+export function designEstimate(design: SampleDesign, s1: number): number {
+  if (design.kind === 'poisson') return design.rate * s1
+  return design.samples > 0 ? (design.pool * s1) / design.samples : 0
 }
 
 /** Total and its variance estimate from Σy and Σy² over the sampled units. */
@@ -489,15 +496,31 @@ export function estimateMix(
 
 // ------------------------------------------------------------------------------- flow-size tail
 
-export interface FlowSizeTail {
+/** Flow sizes (packets per flow) as distinct sizes, ascending, with the number of flows of each. */
+export interface FlowSizeDistribution {
+  sizes: Float64Array
+  counts: Float64Array
+}
+
+/** The distribution of the given sizes, each flow counting `weight`. */
+export function flowSizeDistribution(sizes: ArrayLike<number>, weight = 1): FlowSizeDistribution {
+  const sorted = Float64Array.from(sizes).sort()
+  let distinct = 0
+  for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct++
+  const out = {sizes: new Float64Array(distinct), counts: new Float64Array(distinct)}
+  let d = -1
+  for (let i = 0; i < sorted.length; i++) {
+    if (i === 0 || sorted[i] !== sorted[i - 1]) out.sizes[++d] = sorted[i]!
+    out.counts[d]! += weight
+  }
+  return out
+}
+
+export interface FlowSizeTail extends FlowSizeDistribution {
   unit: 'packet' | 'flow'
   rate: number
   /** sizes (packets per flow) below this are not estimated: minSampled·N, or 1 for flow sampling */
   threshold: number
-  /** distinct estimated flow sizes, ascending */
-  sizes: Float64Array
-  /** estimated number of flows of each size */
-  counts: Float64Array
   /** estimated number of flows of at least each size (the complementary CDF, in flows) */
   atLeast: Float64Array
 }
@@ -520,28 +543,15 @@ export function estimateFlowSizeTail(
   const unit = options.unit ?? 'packet'
   const minSampled = unit === 'flow' ? 1 : Math.max(1, options.minSampled ?? DEFAULT_TAIL_MIN_SAMPLED)
   const scale = unit === 'flow' ? 1 : rate
-  let m = 0
-  for (let i = 0; i < sampledSizes.length; i++) if (sampledSizes[i]! >= minSampled) m++
-  const scaled = new Float64Array(m)
-  m = 0
+  const kept: number[] = []
   for (let i = 0; i < sampledSizes.length; i++) {
     const k = sampledSizes[i]!
-    if (k >= minSampled) scaled[m++] = k * scale
+    if (k >= minSampled) kept.push(k * scale)
   }
-  scaled.sort()
-  const weight = unit === 'flow' ? rate : 1
-  let distinct = 0
-  for (let i = 0; i < m; i++) if (i === 0 || scaled[i] !== scaled[i - 1]) distinct++
-  const sizes = new Float64Array(distinct)
-  const counts = new Float64Array(distinct)
-  let d = -1
-  for (let i = 0; i < m; i++) {
-    if (i === 0 || scaled[i] !== scaled[i - 1]) sizes[++d] = scaled[i]!
-    counts[d]! += weight
-  }
-  const atLeast = new Float64Array(distinct)
+  const {sizes, counts} = flowSizeDistribution(kept, unit === 'flow' ? rate : 1)
+  const atLeast = new Float64Array(sizes.length)
   let acc = 0
-  for (let i = distinct - 1; i >= 0; i--) {
+  for (let i = sizes.length - 1; i >= 0; i--) {
     acc += counts[i]!
     atLeast[i] = acc
   }
@@ -551,42 +561,54 @@ export function estimateFlowSizeTail(
 export const DEFAULT_TAIL_MIN_SAMPLED = 10
 
 /**
- * Kolmogorov–Smirnov distance between the true flow sizes (ascending) and an estimated tail, both
- * taken as distributions of the flows at or above the tail's threshold. NaN when no true flow is that
- * large (nothing to compare), 1 when the sample shows none of them.
+ * Kolmogorov–Smirnov distance between two flow-size distributions, both restricted to sizes at or above
+ * `threshold` (an estimated tail's own threshold by default) and normalised there. NaN when the truth
+ * has no flow that large (nothing to compare), 1 when only the estimate is empty.
  */
-export function flowSizeKsDistance(trueSizesAscending: ArrayLike<number>, tail: FlowSizeTail): number {
-  let lo = 0
-  let hi = trueSizesAscending.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if (trueSizesAscending[mid]! < tail.threshold) lo = mid + 1
-    else hi = mid
-  }
-  const start = lo
-  const nTrue = trueSizesAscending.length - start
-  const wEst = tail.atLeast[0] ?? 0
-  if (nTrue === 0) return Number.NaN
-  if (wEst === 0) return 1
-  let i = start
-  let j = 0
-  let cdfTrue = 0
-  let cdfEst = 0
+export function flowSizeKsDistance(
+  truth: FlowSizeDistribution,
+  estimate: FlowSizeDistribution & {threshold?: number},
+  threshold = estimate.threshold ?? 1,
+): number {
+  const a = fromThreshold(truth, threshold)
+  const b = fromThreshold(estimate, threshold)
+  const wa = sumFrom(truth.counts, a)
+  const wb = sumFrom(estimate.counts, b)
+  if (wa === 0) return Number.NaN
+  if (wb === 0) return 1
+  let i = a
+  let j = b
+  let ca = 0
+  let cb = 0
   let d = 0
-  while (i < trueSizesAscending.length || j < tail.sizes.length) {
-    const xt = i < trueSizesAscending.length ? trueSizesAscending[i]! : Infinity
-    const xe = j < tail.sizes.length ? tail.sizes[j]! : Infinity
-    const x = Math.min(xt, xe)
-    while (i < trueSizesAscending.length && trueSizesAscending[i] === x) i++
-    cdfTrue = (i - start) / nTrue
-    while (j < tail.sizes.length && tail.sizes[j] === x) {
-      cdfEst += tail.counts[j]! / wEst
-      j++
-    }
-    const gap = Math.abs(cdfTrue - cdfEst)
+  const na = truth.sizes.length
+  const nb = estimate.sizes.length
+  while (i < na || j < nb) {
+    const x = Math.min(i < na ? truth.sizes[i]! : Infinity, j < nb ? estimate.sizes[j]! : Infinity)
+    if (i < na && truth.sizes[i] === x) ca += truth.counts[i++]!
+    if (j < nb && estimate.sizes[j] === x) cb += estimate.counts[j++]!
+    const gap = Math.abs(ca / wa - cb / wb)
     if (gap > d) d = gap
   }
   return Math.min(1, d)
+}
+
+/** first index with sizes[i] ≥ threshold */
+function fromThreshold(dist: FlowSizeDistribution, threshold: number): number {
+  let lo = 0
+  let hi = dist.sizes.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (dist.sizes[mid]! < threshold) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+function sumFrom(a: Float64Array, from: number): number {
+  let s = 0
+  for (let i = from; i < a.length; i++) s += a[i]!
+  return s
 }
 
 // ---------------------------------------------------------------------------- sampled flow records
@@ -623,16 +645,18 @@ export interface FlowExtrapolation {
  * slightly narrow; TCP flows → N per record with SYN, variance N(N−1) each.
  */
 export function estimateFromFlows(
-  input: FlowBatch | Iterable<FlowRow>,
+  input: FlowBatch | readonly FlowBatch[] | Iterable<FlowRow>,
   options: {simulated?: 'binomial-thinning'} = {},
 ): FlowExtrapolation {
   const acc = new FlowRecordSums()
   if (isFlowBatch(input)) {
-    for (let i = 0; i < input.length; i++) {
-      acc.add(input.packets[i]!, input.bytes[i]!, input.samplingRate[i]!, input.tcpFlags[i]!, input.proto[i]!)
-    }
+    addBatch(acc, input)
+  } else if (Array.isArray(input) && input.every(isFlowBatch)) {
+    for (const b of input as readonly FlowBatch[]) addBatch(acc, b)
   } else {
-    for (const r of input) acc.add(Number(r.packets), Number(r.bytes), Number(r.sampling_rate ?? 1), r.tcp_flags ?? 0, r.proto ?? 0)
+    for (const r of input as Iterable<FlowRow>) {
+      acc.add(Number(r.packets), Number(r.bytes), Number(r.sampling_rate ?? 1), r.tcp_flags ?? 0, r.proto ?? 0)
+    }
   }
   const out = acc.result()
   if (options.simulated) out.simulated = options.simulated
@@ -722,6 +746,10 @@ class FlowRecordSums {
   }
 }
 
-function isFlowBatch(input: FlowBatch | Iterable<FlowRow>): input is FlowBatch {
-  return (input as FlowBatch).samplingRate instanceof Uint32Array
+function addBatch(acc: FlowRecordSums, b: FlowBatch): void {
+  for (let i = 0; i < b.length; i++) acc.add(b.packets[i]!, b.bytes[i]!, b.samplingRate[i]!, b.tcpFlags[i]!, b.proto[i]!)
+}
+
+function isFlowBatch(input: unknown): input is FlowBatch {
+  return typeof input === 'object' && input !== null && (input as FlowBatch).samplingRate instanceof Uint32Array
 }

@@ -13,9 +13,12 @@
  * - sample-and-hold, Estan & Varghese, "New directions in traffic measurement and accounting"
  *   (SIGCOMM 2002), over the packets of a `PacketTable`: each packet of a flow not yet held is sampled
  *   with probability p = 1/N; once sampled, the flow is held and every later packet of it is counted.
- *   A held flow's packets are estimated as c + (1−p)/p (c counted from the first sampled packet on; the
- *   missed ones before it are a geometric count with that mean — unbiased, by induction on the size),
- *   variance (1−p)/p²; bytes as counted bytes + (1−p)/p × the mean size of the counted packets.
+ *   For any per-packet measure y, a held flow is estimated as Σ_counted y + (1−p)/p · y_first, where
+ *   y_first is the packet that started the hold: each packet i of the flow then has coefficient
+ *   (1 − q^i) + q^i = 1 in expectation (q = 1 − p), so the estimate is unbiased for every flow, and the
+ *   usual c + (1−p)/p for packet counts. (Scaling the missed part by the mean counted size instead would
+ *   be biased: the packets missed are a flow's first ones — SYNs, handshakes — not typical ones.)
+ *   Variance estimate (1−p)/p² · y_first², the variance of the missed part of a long flow.
  */
 import {UsageError} from '../errors.js'
 import type {Rng} from '../io/rng.js'
@@ -94,18 +97,50 @@ export class PrioritySampler implements FlowRecordSampler<FlowVolumes> {
   sample(flows: FlowVolumes, rng: Rng): FlowRecordSample {
     const size = this.measure === 'bytes' ? flows.bytes : flows.packets
     const n = flows.length
-    const priority = new Float64Array(n)
-    const order: number[] = []
+    // the k + 1 highest priorities in a binary min-heap: O(n log k)
+    const cap = this.k + 1
+    const heapQ = new Float64Array(cap)
+    const heapI = new Uint32Array(cap)
+    let m = 0
     for (let i = 0; i < n; i++) {
       const x = size[i]!
       if (x <= 0) continue
-      priority[i] = x / (1 - rng.next()) // u in (0, 1]
-      order.push(i)
+      const q = x / (1 - rng.next()) // u in (0, 1]
+      if (m < cap) {
+        let c = m++
+        while (c > 0) {
+          const parent = (c - 1) >> 1
+          if (heapQ[parent]! <= q) break
+          heapQ[c] = heapQ[parent]!
+          heapI[c] = heapI[parent]!
+          c = parent
+        }
+        heapQ[c] = q
+        heapI[c] = i
+      } else if (q > heapQ[0]!) {
+        let c = 0
+        for (;;) {
+          let child = 2 * c + 1
+          if (child >= m) break
+          if (child + 1 < m && heapQ[child + 1]! < heapQ[child]!) child++
+          if (heapQ[child]! >= q) break
+          heapQ[c] = heapQ[child]!
+          heapI[c] = heapI[child]!
+          c = child
+        }
+        heapQ[c] = q
+        heapI[c] = i
+      }
     }
-    order.sort((a, b) => priority[b]! - priority[a]! || a - b)
-    const kept = order.slice(0, this.k)
-    // with k or fewer positive flows, every one is kept with certainty: τ = 0
-    const tau = order.length > this.k ? priority[order[this.k]!]! : 0
+    // with k or fewer positive flows every one is kept with certainty: τ = 0; otherwise τ is the
+    // (k+1)-th priority, the heap's minimum, and that flow is dropped
+    let tau = 0
+    const kept: number[] = []
+    for (let j = 0; j < m; j++) kept.push(heapI[j]!)
+    if (m === cap) {
+      tau = heapQ[0]!
+      kept.splice(kept.indexOf(heapI[0]!), 1)
+    }
     kept.sort((a, b) => a - b)
     return weighted(this.name, flows, kept, (x) => (x >= tau ? 1 : tau / x), size, tau)
   }
@@ -152,6 +187,7 @@ export class SampleAndHoldSampler implements FlowRecordSampler<PacketTable> {
     const fc = table.flowKeys.count
     const heldPackets = new Float64Array(fc)
     const heldBytes = new Float64Array(fc)
+    const firstBytes = new Float64Array(fc)
     const order: number[] = []
     const {flowKeyId, bytes} = table
     const logQ = Math.log1p(-p)
@@ -167,6 +203,7 @@ export class SampleAndHoldSampler implements FlowRecordSampler<PacketTable> {
         }
         nextHit = p >= 1 ? 0 : Math.floor(Math.log(1 - rng.next()) / logQ)
         order.push(f)
+        firstBytes[f] = bytes[i]!
       }
       heldPackets[f]!++
       heldBytes[f]! += bytes[i]!
@@ -181,13 +218,11 @@ export class SampleAndHoldSampler implements FlowRecordSampler<PacketTable> {
     const v = (1 - p) / (p * p)
     for (let j = 0; j < m; j++) {
       const f = order[j]!
-      const c = heldPackets[f]!
-      const b = heldBytes[f]!
-      const mean = b / c
-      estPackets[j] = c + missed
-      estBytes[j] = b + missed * mean
+      const first = firstBytes[f]!
+      estPackets[j] = heldPackets[f]! + missed
+      estBytes[j] = heldBytes[f]! + missed * first
       varPackets[j] = v
-      varBytes[j] = v * mean * mean
+      varBytes[j] = v * first * first
     }
     return {sampler: this.name, indices: Uint32Array.from(order), estPackets, estBytes, varPackets, varBytes, parameter: p, inputFlows: fc}
   }

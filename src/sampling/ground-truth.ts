@@ -12,6 +12,7 @@
  *   retransmitted; `synPackets` is kept beside it so the difference is visible;
  * - flow-size distribution: packets per flow record.
  */
+import {flowSizeDistribution, type FlowSizeDistribution} from './estimators.js'
 import {assembleTableFlows, DEFAULT_ACTIVE_TIMEOUT_MICROS, DEFAULT_IDLE_TIMEOUT_MICROS} from './flow-records.js'
 import {TCP, TCP_SYN, type PacketTable} from './packet-table.js'
 
@@ -33,8 +34,10 @@ export interface GroundTruth {
   recordOfRow: Uint32Array
   /** packets per flow record, by record */
   recordPackets: Float64Array
-  /** packets per flow record, ascending */
-  flowSizesSorted: Float64Array
+  /** flow key of each record */
+  recordFlowKey: Uint32Array
+  /** the flow-size distribution: packets per flow record */
+  flowSizes: FlowSizeDistribution
   /** by IP protocol number */
   protoPackets: Float64Array
   protoBytes: Float64Array
@@ -76,7 +79,6 @@ export function computeGroundTruth(table: PacketTable, options: GroundTruthOptio
   for (let r = 0; r < flows.length; r++) {
     if ((flows.tcpFlags[r]! & TCP_SYN) !== 0 && table.flowKeys.proto[flows.flowKeyId[r]!] === TCP) tcpFlows++
   }
-  const flowSizesSorted = flows.packets.slice().sort()
   return {
     packets: n,
     bytes,
@@ -90,7 +92,8 @@ export function computeGroundTruth(table: PacketTable, options: GroundTruthOptio
     synPackets,
     recordOfRow: flows.recordOfRow!,
     recordPackets: flows.packets,
-    flowSizesSorted,
+    recordFlowKey: flows.flowKeyId,
+    flowSizes: flowSizeDistribution(flows.packets),
     protoPackets,
     protoBytes,
     idleTimeoutMicros,

@@ -43,6 +43,7 @@ export {
   estimateTcpFlows,
   estimateTopK,
   estimateTotals,
+  flowSizeDistribution,
   flowSizeKsDistance,
   keyEstimate,
   orderConfidence,
@@ -56,6 +57,7 @@ export type {
   FlowExtrapolation,
   FlowGroupEstimate,
   FlowRow,
+  FlowSizeDistribution,
   FlowSizeTail,
   KeyName,
   KeyedEstimates,
@@ -72,3 +74,5 @@ export {CHART_METRICS, renderSamplingChartSvg} from './chart-svg.js'
 export type {ChartMetric, ChartOptions} from './chart-svg.js'
 export {sampleCapture, sampleToFlows} from './sample-capture.js'
 export type {SampleCaptureOptions, SampleCaptureResult, SampledFlowOptions, SampledFlows} from './sample-capture.js'
+export {describeSample} from './describe-sample.js'
+export type {DescribeOptions, SamplePicture, SampleTruthComparison, TruthCheck} from './describe-sample.js'

@@ -126,8 +126,8 @@ export class SflowSampler implements PacketSampler {
 }
 
 /**
- * Hash-based flow sampling: flow key f is kept iff mix(hash(5-tuple of f), seed) < ⌊2^32/N⌋, the seed
- * (two words) drawn from the rng. Within a trial the decision is a function of the 5-tuple alone
+ * Hash-based flow sampling: flow key f is kept iff fmix32((hash(5-tuple of f) ⊕ s1) + s2) < ⌊2^32/N⌋,
+ * the seed words s1, s2 drawn from the rng. Within a trial the decision is a function of the 5-tuple alone
  * (PSAMP hash-based selection, RFC 5475 §6.2.3); across trials the seed changes the hash function, so
  * trials are independent and each flow is kept with probability 1/N. Cost: one mix per flow key plus
  * the kept packets.
@@ -148,13 +148,7 @@ export class HashFlowSampler implements PacketSampler {
     const keys = new RowBuffer(expectedCapacity(fc, this.rate))
     for (let f = 0; f < fc; f++) {
       // flowHashKeeps, inlined: this loop runs over every flow key in every trial
-      let h = hash[f]! ^ s1
-      h ^= h >>> 16
-      h = Math.imul(h, 0x85ebca6b)
-      h ^= h >>> 13
-      h = Math.imul(h, 0xc2b2ae35)
-      h ^= h >>> 16
-      h = (h >>> 0) + s2
+      let h = ((hash[f]! ^ s1) + s2) | 0
       h ^= h >>> 16
       h = Math.imul(h, 0x85ebca6b)
       h ^= h >>> 13
@@ -181,7 +175,7 @@ export class HashFlowSampler implements PacketSampler {
 
 /** The hash flow sampler's keep decision for a 5-tuple hash under seed words (s1, s2), as drawn by `sample`. */
 export function flowHashKeeps(hash: number, s1: number, s2: number, rate: number): boolean {
-  return fmix32((fmix32((hash ^ s1) >>> 0) + s2) >>> 0) < Math.floor(4294967296 / rate)
+  return fmix32((((hash ^ s1) >>> 0) + s2) >>> 0) < Math.floor(4294967296 / rate)
 }
 
 function expectedCapacity(total: number, rate: number): number {
