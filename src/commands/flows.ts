@@ -5,7 +5,7 @@ import type {JsonRow} from '../query/run.js'
 import {openStoreForQuery, QueryCommand} from '../query-command.js'
 import type {RowsResult} from '../query-command.js'
 import {humanBytes} from '../report/index.js'
-import {timeFlag} from '../time-flags.js'
+import {timeFlag} from '../flag-types.js'
 
 const TABLE_LIMIT = 100
 

@@ -5,7 +5,7 @@ import type {JsonRow} from '../query/run.js'
 import {openStoreForQuery, QueryCommand} from '../query-command.js'
 import type {RowsResult} from '../query-command.js'
 import {humanBytes, humanCount} from '../report/index.js'
-import {timeFlag} from '../time-flags.js'
+import {timeFlag} from '../flag-types.js'
 
 export default class Top extends QueryCommand<typeof Top> {
   static summary = 'Top-N statistics like nfdump -s: by address, port, protocol or network.'

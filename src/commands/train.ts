@@ -5,7 +5,7 @@ import {UsageError} from '../errors.js'
 import {calibrateFromStore, DEFAULT_FP_BUDGET, trainFromStore} from '../infer/index.js'
 import type {TrainFromStoreResult} from '../infer/index.js'
 import {openStoreForReading} from '../io/index.js'
-import {durationFlag, timeFlag} from '../time-flags.js'
+import {durationFlag, timeFlag} from '../flag-types.js'
 
 type TrainCommandResult = TrainFromStoreResult | {model: string; rows: number; threshold: number; previousThreshold: number | null; fpRate: number}
 

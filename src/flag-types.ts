@@ -32,3 +32,22 @@ export const timeFlag = Flags.custom<Date>({
 export const durationFlag = Flags.custom<number>({
   parse: async (input) => parseDurationSec(input),
 })
+
+/** A sampling rate as people write it: `1/1000`, `0.001`, or `1000` (1-in-N). Returns N. */
+export function parseRate(spec: string): number {
+  const s = spec.trim()
+  let n: number
+  const frac = /^1\s*\/\s*(\d+(?:\.\d+)?)$/.exec(s)
+  if (frac) n = Number(frac[1])
+  else if (/^\d*\.\d+(e-?\d+)?$|^\d+e-\d+$/i.test(s)) n = 1 / Number(s)
+  else if (/^\d+$/.test(s)) n = Number(s)
+  else n = NaN
+  if (!(Number.isFinite(n) && n >= 1)) {
+    throw new UsageError(`cannot read sampling rate '${spec}'`, {hint: 'use 1/1000, 0.001 or 1000 (one packet in N, N >= 1)'})
+  }
+  return n
+}
+
+export const rateFlag = Flags.custom<number>({
+  parse: async (input) => parseRate(input),
+})

@@ -1,0 +1,125 @@
+import {Args, Flags} from '@oclif/core'
+import {writeFile} from 'node:fs/promises'
+
+import {BaseCommand} from '../../base-command.js'
+import {UsageError} from '../../errors.js'
+import {parseRate} from '../../flag-types.js'
+import {FlowStore} from '../../io/index.js'
+import {createProgress, csvLine, renderTable} from '../../report/index.js'
+import {
+  buildPacketTable,
+  computeGroundTruth,
+  DEFAULT_BENCH_RATES,
+  DEFAULT_BENCH_TRIALS,
+  PACKET_SAMPLER_NAMES,
+  renderSamplingChartSvg,
+  runSamplingBenchmark,
+  writeEstimates,
+} from '../../sampling/index.js'
+import type {PacketSamplerName, SamplingBenchmarkCell, SamplingBenchmarkResult} from '../../sampling/index.js'
+
+export default class BenchSampling extends BaseCommand<typeof BenchSampling> {
+  static summary = 'Benchmark sampling rates × samplers × trials against the full capture.'
+  static description = `The capture is decoded once into memory; every (rate, sampler, trial) then samples it, extrapolates, and is compared with the ground truth of the full capture. Per rate and sampler: bias, RMSE and 95%-interval coverage of the packet and byte totals; per-host weighted error beside the 196·√(1/c) % rule of thumb; top-k recall and precision; TCP flow-count error (SYN estimator); KS distance of the flow-size tail; protocol-mix distance. Trial seeds derive from --seed and are listed in --json output.`
+
+  static examples = [
+    {description: 'The default sweep (7 rates × 4 samplers × 100 trials)', command: '<%= config.bin %> <%= command.id %> lab.pcap --chart sampling.svg'},
+    {description: 'Two rates, one sampler, as CSV', command: '<%= config.bin %> <%= command.id %> lab.pcap --rates 1/100,1/1000 --samplers sflow --trials 400 --csv'},
+  ]
+
+  static args = {file: Args.string({description: 'capture (pcap or pcapng)', required: true})}
+
+  static flags = {
+    rates: Flags.string({summary: 'Comma-separated rates (1/100, 0.001 or 1000).', default: DEFAULT_BENCH_RATES.map((r) => `1/${r}`).join(',')}),
+    samplers: Flags.string({summary: `Comma-separated packet samplers (${PACKET_SAMPLER_NAMES.join(', ')}).`, default: PACKET_SAMPLER_NAMES.join(',')}),
+    trials: Flags.integer({summary: 'Trials per rate and sampler.', default: DEFAULT_BENCH_TRIALS, min: 1}),
+    seed: Flags.integer({summary: 'Base seed; each trial seed derives from it.', default: 1, min: 0}),
+    chart: Flags.string({summary: 'Write the error-vs-rate chart (SVG) to this file.'}),
+    csv: Flags.boolean({summary: 'Print the table as CSV.', exclusive: ['json']}),
+    'no-store': Flags.boolean({summary: 'Do not record the results in the store (for the report).'}),
+    'max-packets': Flags.integer({summary: 'Refuse captures with more packets (the capture is held in memory, ~30 bytes a packet).', default: 20_000_000}),
+  }
+
+  async run(): Promise<SamplingBenchmarkResult & {file: string; chart: string | null}> {
+    const f = this.flags
+    const rates = f.rates.split(',').map((s) => parseRate(s))
+    const samplers = f.samplers.split(',').map((s) => s.trim()) as PacketSamplerName[]
+    for (const s of samplers) if (!PACKET_SAMPLER_NAMES.includes(s)) throw new UsageError(`unknown sampler '${s}'`, {hint: `choose from ${PACKET_SAMPLER_NAMES.join(', ')}`})
+    const file = this.args.file!
+    const {table} = await buildPacketTable(file, {maxPackets: f['max-packets']})
+    const truth = computeGroundTruth(table)
+    const progress = createProgress(this.showProgress, 'bench sampling', rates.length * samplers.length * f.trials, 'trials', 1)
+    let result: SamplingBenchmarkResult
+    try {
+      result = runSamplingBenchmark(table, {rates, samplers, trials: f.trials, seed: f.seed, truth, onProgress: (done) => progress.update(done)})
+    } finally {
+      progress.stop()
+    }
+    if (f.chart) await writeFile(f.chart, renderSamplingChartSvg(result, {metric: 'bytes'}))
+    if (!f['no-store']) await this.record(file, result)
+    const rows = result.cells
+    if (f.csv) {
+      process.stdout.write(csvLine(CSV_HEADER))
+      for (const c of rows) process.stdout.write(csvLine(csvRow(c)))
+    } else {
+      this.out(`${file}: ${result.truth.packets} packets, ${result.truth.flowRecords} flow records, ${result.truth.hosts} hosts; ${result.trials} trials per cell in ${result.seconds.toFixed(1)} s\n`)
+      this.out(
+        renderTable(
+          [
+            {header: 'rate', value: (c: SamplingBenchmarkCell) => `1/${c.rate}`},
+            {header: 'sampler', value: (c) => c.sampler},
+            {header: 'bytes bias', value: (c) => pct(c.bytes.bias), align: 'right'},
+            {header: 'RMSE', value: (c) => pct(c.bytes.rmse), align: 'right'},
+            {header: 'CI cov', value: (c) => pct(c.bytes.coverage, 0), align: 'right'},
+            {header: '√(1/c)', value: (c) => pct(c.theoreticalRelStderr), align: 'right'},
+            {header: 'host err', value: (c) => pct(c.hosts.weightedRelError), align: 'right'},
+            {header: 'top10 R/P', value: (c) => `${c.topK.recall.toFixed(2)}/${c.topK.precision.toFixed(2)}`, align: 'right'},
+            {header: 'TCP flows', value: (c) => (c.tcpFlows ? pct(c.tcpFlows.rmse) : '-'), align: 'right'},
+            {header: 'KS', value: (c) => (c.flowSizeKs === null ? '-' : c.flowSizeKs.toFixed(3)), align: 'right'},
+            {header: 'mix TV', value: (c) => c.protoMixTv.toFixed(3), align: 'right'},
+          ],
+          rows,
+        ),
+      )
+      if (f.chart) this.out(`\nchart: ${f.chart}`)
+    }
+    return {...result, file, chart: f.chart ?? null}
+  }
+
+  private async record(file: string, result: SamplingBenchmarkResult): Promise<void> {
+    const store = await FlowStore.open(this.flags.db)
+    try {
+      const [{id}] = (await store.all<{id: number}>("SELECT nextval('run_id_seq')::INTEGER AS id")) as [{id: number}]
+      await store.run(
+        `INSERT INTO runs (run_id, kind, status, started_at, finished_at, wall_s, details)
+         VALUES ($1, 'bench-sampling', 'ok', make_timestamp($2::BIGINT), make_timestamp($3::BIGINT), $4, $5)`,
+        [id, Math.floor((Date.now() - result.seconds * 1000) * 1000), Date.now() * 1000, result.seconds, JSON.stringify({file, trials: result.trials, seed: result.seed, truth: result.truth})],
+      )
+      for (const c of result.cells) {
+        const e = (v: number): {estimate: number; stderr: number; ci95: [number, number]} => ({estimate: v, stderr: 0, ci95: [v, v]})
+        await writeEstimates(store, {runId: id, sourceId: null, sampler: c.sampler, rate: c.rate}, [
+          {metric: 'bias_bytes', estimate: e(c.bytes.bias)},
+          {metric: 'rmse_bytes', estimate: e(c.bytes.rmse)},
+          {metric: 'coverage_bytes', estimate: e(c.bytes.coverage)},
+          {metric: 'rmse_packets', estimate: e(c.packets.rmse)},
+          {metric: 'theoretical_rel_stderr', estimate: e(c.theoreticalRelStderr)},
+          {metric: 'host_weighted_error', estimate: e(c.hosts.weightedRelError)},
+          {metric: 'topk_recall', estimate: e(c.topK.recall)},
+        ])
+      }
+    } finally {
+      await store.close()
+    }
+  }
+}
+
+const CSV_HEADER = ['rate', 'sampler', 'trials', 'mean_sampled_packets', 'theoretical_rel_stderr', 'packets_bias', 'packets_rmse', 'packets_coverage', 'bytes_bias', 'bytes_rmse', 'bytes_coverage', 'tcp_flows_bias', 'tcp_flows_rmse', 'host_weighted_error', 'host_rule_bound', 'topk_recall', 'topk_precision', 'flow_size_ks', 'proto_mix_tv']
+
+function csvRow(c: SamplingBenchmarkCell): unknown[] {
+  return [c.rate, c.sampler, c.trials, c.meanSampledPackets, c.theoreticalRelStderr, c.packets.bias, c.packets.rmse, c.packets.coverage, c.bytes.bias, c.bytes.rmse, c.bytes.coverage,
+    c.tcpFlows?.bias ?? null, c.tcpFlows?.rmse ?? null, c.hosts.weightedRelError, c.hosts.ruleOfThumbBound, c.topK.recall, c.topK.precision, c.flowSizeKs, c.protoMixTv]
+}
+
+function pct(x: number, digits = 2): string {
+  return Number.isFinite(x) ? `${(x * 100).toFixed(digits)}%` : '-'
+}
