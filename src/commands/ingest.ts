@@ -1,7 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import {DECODE_MODES, DEFAULT_ACTIVE_TIMEOUT_SEC, DEFAULT_IDLE_TIMEOUT_SEC, FlowStore, ingestCapture} from '../io/index.js'
+import {UsageError} from '../errors.js'
+import {DECODE_MODES, DEFAULT_ACTIVE_TIMEOUT_SEC, DEFAULT_IDLE_TIMEOUT_SEC, FLOW_FILE_PRESETS, FlowStore, INGEST_FORMATS, ingestFile} from '../io/index.js'
 import type {IngestResult} from '../io/index.js'
 import {createProgress, humanBytes, humanCount, renderTable} from '../report/index.js'
 
@@ -13,8 +14,10 @@ export interface IngestCommandResult {
 }
 
 export default class Ingest extends BaseCommand<typeof Ingest> {
-  static summary = 'Read captures into the flow store.'
-  static description = `Decodes pcap and pcapng captures (Ethernet with VLAN/QinQ, Linux cooked SLL/SLL2, raw IP, loopback; IPv4 and IPv6; TCP, UDP, ICMP and other protocols) and assembles unidirectional 5-tuple flows the way a flow exporter does: idle and active timeouts, TCP FIN/RST ends a flow, OR of TCP flags, packets and IP bytes, first and last seen.
+  static summary = 'Read captures and flow files into the flow store.'
+  static description = `Captures: decodes pcap and pcapng captures (Ethernet with VLAN/QinQ, Linux cooked SLL/SLL2, raw IP, loopback; IPv4 and IPv6; TCP, UDP, ICMP and other protocols) and assembles unidirectional 5-tuple flows the way a flow exporter does: idle and active timeouts, TCP FIN/RST ends a flow, OR of TCP flags, packets and IP bytes, first and last seen.
+
+Flow files: CSV, TSV, Zeek conn.log and Parquet with the columns of nProbe/NetFlow data sets (NF-*), CICFlowMeter, Argus binetflow, nfdump -o csv, Zeek or flowscope's own export, detected from the header (--preset to choose, --map to name columns yourself: --map src_ip=SrcAddr,ts_start=FIRST:ms). Bidirectional records become two unidirectional flows; extra columns such as labels are kept (view flows_with_extra).
 
 Each file is one transaction: its flows are stored together with a row in the sources table, or, on any error, nothing is stored. The same content ingested again into the same network is a no-op.`
 
@@ -23,6 +26,8 @@ Each file is one transaction: its flows are stored together with a row in the so
     {description: 'Ingest captures of one network into a chosen store', command: '<%= config.bin %> <%= command.id %> --db /var/lib/flowscope/lab.duckdb --network lab captures/*.pcapng'},
     {description: 'Skip damaged records instead of failing, and print a JSON summary', command: '<%= config.bin %> <%= command.id %> --skip-bad --json damaged.pcap'},
     {description: 'A capture of NetFlow/IPFIX/sFlow export traffic: stores the exported records', command: '<%= config.bin %> <%= command.id %> --network core exports.pcap'},
+    {description: 'A labelled NetFlow data set (nProbe columns), sampled 1-in-100 at the source', command: '<%= config.bin %> <%= command.id %> NF-UNSW-NB15-v2.csv --preset nprobe --sampling-rate 100'},
+    {description: 'Your own CSV, columns named by hand', command: "<%= config.bin %> <%= command.id %> flows.csv --map src_ip=sa,dst_ip=da,src_port=sp,dst_port=dp,proto=pr,packets=pkts,bytes=octets,ts_start=start:ms"},
   ]
 
   static args = {
@@ -36,6 +41,10 @@ Each file is one transaction: its flows are stored together with a row in the so
     'skip-bad': Flags.boolean({summary: 'Skip and count bad records instead of failing the file.', default: false}),
     'idle-timeout': Flags.integer({summary: 'Seconds of silence that end a flow.', default: DEFAULT_IDLE_TIMEOUT_SEC, min: 1}),
     'active-timeout': Flags.integer({summary: 'Seconds after which a long flow is cut into another record.', default: DEFAULT_ACTIVE_TIMEOUT_SEC, min: 1}),
+    format: Flags.option({summary: 'What the files are (default: detected from their first bytes).', options: INGEST_FORMATS, default: 'auto' as const})(),
+    preset: Flags.option({summary: 'Column preset of flow files (default: detected from the header).', options: FLOW_FILE_PRESETS})(),
+    map: Flags.string({summary: 'Flow field=file column pairs, comma-separated (units after a colon: ts_start=FIRST:ms).'}),
+    'sampling-rate': Flags.integer({summary: 'N of 1-in-N sampling of flow-file records (when the file has no column for it).', min: 1}),
     decode: Flags.option({
       summary: 'Make flows from packets, or decode the NetFlow/IPFIX/sFlow datagrams a capture of export traffic carries.',
       description: "auto (default) decodes exports when export datagrams are at least half of the UDP packets at the start of the file; detection is by content, not port.",
@@ -46,13 +55,18 @@ Each file is one transaction: its flows are stored together with a row in the so
 
   async run(): Promise<IngestCommandResult> {
     const files = this.positional
+    const map = this.flags.map === undefined ? undefined : parseMap(this.flags.map)
     const store = await FlowStore.open(this.flags.db)
     const results: IngestResult[] = []
     try {
       for (const file of files) {
         const progress = createProgress(this.showProgress, `ingest ${file}`, 1)
         try {
-          const r = await ingestCapture(store, file, {
+          const r = await ingestFile(store, file, {
+            format: this.flags.format,
+            ...(this.flags.preset === undefined ? {} : {preset: this.flags.preset}),
+            ...(map === undefined ? {} : {map}),
+            ...(this.flags['sampling-rate'] === undefined ? {} : {samplingRate: this.flags['sampling-rate']}),
             network: this.flags.network,
             skipBad: this.flags['skip-bad'],
             idleTimeoutSec: this.flags['idle-timeout'],
@@ -93,7 +107,7 @@ Each file is one transaction: its flows are stored together with a row in the so
         [
           {header: 'file', value: (r: IngestResult) => r.file},
           {header: 'status', value: (r) => r.status},
-          {header: 'format', value: (r) => (r.content === 'flow-export' ? `${r.format}/export` : r.format)},
+          {header: 'format', value: (r) => (r.content === 'flow-export' && (r.format === 'pcap' || r.format === 'pcapng') ? `${r.format}/export` : r.format)},
           {header: 'packets', value: (r) => r.packets, align: 'right'},
           {header: 'flows', value: (r) => r.flows, align: 'right'},
           {header: 'bytes', value: (r) => humanBytes(r.bytes), align: 'right'},
@@ -110,4 +124,14 @@ Each file is one transaction: its flows are stored together with a row in the so
 
 function sum<T>(xs: T[], f: (x: T) => number): number {
   return xs.reduce((a, x) => a + f(x), 0)
+}
+
+function parseMap(spec: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const part of spec.split(',')) {
+    const eq = part.indexOf('=')
+    if (eq <= 0) throw new UsageError(`cannot read --map entry '${part}'`, {hint: 'use field=column pairs: --map src_ip=SrcAddr,dst_ip=DstAddr'})
+    out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim()
+  }
+  return out
 }
