@@ -83,6 +83,67 @@ for (const packets of sizes) {
 }
 
 
+// ---- flow exports: NetFlow/IPFIX/sFlow records decoded per second (in process, real exporter datagrams) ----
+results.flowExport = null
+{
+  const DATA = path.resolve(ROOT, '../shared/data')
+  const files = ['pmacct-flowexport/400-traffic-00.pcap', 'pmacct-flowexport/401-traffic-00.pcap', 'pmacct-flowexport/401-traffic-01.pcap', 'logstash-netflow-dat/DERIVED_all-vendors.pcap']
+    .map((f) => path.join(DATA, f))
+    .filter((f) => existsSync(f))
+  if (files.length) {
+    const {readCapture, udpPayload} = await import('../dist/io/index.js')
+    const {createDecodedPacket, decodePacket, DECODE_OK} = await import('../dist/io/packet-decoder.js')
+    const {FlowExportDecoder, looksLikeFlowExport} = await import('../dist/io/flowexport/index.js')
+    const datagrams = []
+    const p = createDecodedPacket()
+    for (const f of files) {
+      for await (const b of readCapture(f)) {
+        for (let i = 0; i < b.count; i++) {
+          if (decodePacket(b.buf, b.offset[i], b.caplen[i], b.origLen[i], b.linktype[i], p) !== DECODE_OK || p.proto !== 17) continue
+          const u = udpPayload(b.buf, p.l4Offset, p.l4End)
+          if (u && looksLikeFlowExport(u)) datagrams.push({payload: Uint8Array.from(u), exporter: `${f}:${p.src[3]}`, ts: b.tsMicros[i]})
+        }
+      }
+    }
+    let records = 0
+    let rounds = 0
+    const t0 = performance.now()
+    const sink = () => {
+      records++
+    }
+    while (performance.now() - t0 < 3000) {
+      const d = new FlowExportDecoder()
+      for (const x of datagrams) d.decodeDatagram(x.payload, x.exporter, x.ts, sink)
+      d.finish()
+      rounds++
+    }
+    const secs = (performance.now() - t0) / 1000
+    results.flowExport = {datagrams: datagrams.length * rounds, records, seconds: secs, recordsPerSec: records / secs, datagramsPerSec: (datagrams.length * rounds) / secs}
+  }
+}
+
+// ---- sampling: the default sweep (7 rates × 4 samplers × 100 trials) beside one plain ingest ----
+results.sampling = []
+if (process.env.BENCH_SAMPLING !== '0') {
+  const n = Math.min(...sizes)
+  const pcap = path.join(OUT, `gen-${n}.pcap`)
+  const ingestRow = results.ingest.find((r) => r.capture === path.basename(pcap))
+  process.stderr.write(`bench sampling ${pcap} …\n`)
+  const r = timed(process.execPath, [CLI, 'bench', 'sampling', pcap, '--no-store', '--json'])
+  const j = JSON.parse(r.stdout).result
+  results.sampling.push({
+    capture: path.basename(pcap),
+    packets: j.truth.packets,
+    cells: j.cells.length,
+    trials: j.trials,
+    wall: r.wall,
+    cpu: r.cpu,
+    rssMB: r.rssMB,
+    ingestWall: ingestRow?.flowscope.wall ?? null,
+    ratioToIngest: ingestRow ? r.wall / ingestRow.flowscope.wall : null,
+  })
+}
+
 // ---- query: `top srcip --by bytes -n 10` beside `nfdump -s srcip/bytes -n 10` on the same flows ----
 const have = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0
 results.query = []
@@ -136,6 +197,17 @@ for (const r of results.ingest) {
   lines.push([r.capture, 'flowscope ingest', fmt(r.flowscope.packetsPerSec), r.flows, fmt(r.flowscope.wall, 2), fmt(r.flowscope.cpu, 2), fmt(r.flowscope.rssMB)].join('\t'))
   for (const p of r.peers) lines.push([r.capture, p.peer, fmt(p.packetsPerSec), p.flows, fmt(p.wall, 2), fmt(p.cpu, 2), fmt(p.rssMB)].join('\t'))
   lines.push([r.capture, 'ratio flowscope/nfpcapd (packets/s)', r.ratioVsNfpcapd === null ? 'nfpcapd not installed' : `${r.ratioVsNfpcapd.toFixed(2)}x`].join('\t'))
+}
+if (results.flowExport) {
+  const x = results.flowExport
+  lines.push('')
+  lines.push(`flow exports: ${fmt(x.recordsPerSec)} records/s, ${fmt(x.datagramsPerSec)} datagrams/s decoded (NetFlow v9/IPFIX from pmacct and 20 vendors, in process, ${fmt(x.seconds, 1)} s)`)
+}
+if (results.sampling.length) {
+  lines.push('')
+  lines.push('sampling: bench sampling (7 rates x 4 samplers x 100 trials, whole process) beside one plain ingest of the same file')
+  lines.push(['capture', 'cells', 'trials', 'wall s', 'cpu s', 'peak RSS MB', 'ingest wall s', 'sweep/ingest'].join('\t'))
+  for (const x of results.sampling) lines.push([x.capture, x.cells, x.trials, fmt(x.wall, 2), fmt(x.cpu, 2), fmt(x.rssMB), fmt(x.ingestWall, 2), x.ratioToIngest === null ? '-' : `${x.ratioToIngest.toFixed(2)}x`].join('\t'))
 }
 if (results.query.length) {
   lines.push('')
