@@ -83,6 +83,8 @@ beforeAll(async () => {
       s.family,
       `${s.value}::UHUGEINT`,
       `${d.value}::UHUGEINT`,
+      'NULL', // src_as, dst_as: ASN enrichment is tested in test/buckets/asn.test.ts
+      'NULL',
     ].join(', ')})`
   })
   await conn.run(`INSERT INTO flows VALUES ${values.join(',\n')}`)
