@@ -5,3 +5,36 @@ export type {Column} from './table.js'
 export {renderSummary} from './summary-view.js'
 export {csvField, csvLine, makeWriter, ROW_FORMATS, writeRowStream} from './rows.js'
 export type {Row, RowFormat} from './rows.js'
+export {
+  buildReport,
+  chooseBucketSeconds,
+  DEFAULT_REPORT_RUNS,
+  DEFAULT_REPORT_TALKERS,
+  DEFAULT_REPORT_TOP,
+  DETECTION_PASS_NAMES,
+} from './report-data.js'
+export type {
+  DetectionBucket,
+  DetectionFeature,
+  DetectionItem,
+  DetectionPassName,
+  DetectionTypeCount,
+  ReportData,
+  ReportOptions,
+  ReportResult,
+  RunItem,
+  SamplingBoundPoint,
+  SamplingCell,
+  TopTalker,
+  TrafficBucket,
+} from './report-data.js'
+export {DEFAULT_TERMINAL_WIDTH, fitTable, renderReportText, shouldColor} from './terminal-report.js'
+export type {FitColumn, TerminalReportOptions} from './terminal-report.js'
+export {renderReportMarkdown} from './markdown-report.js'
+export {REPORT_CSV_TABLES, renderReportCsv} from './csv-report.js'
+export type {ReportCsvTable} from './csv-report.js'
+export {renderReportHtml} from './html-report.js'
+export {REPORT_CHARTS, renderReportCharts} from './report-charts.js'
+export type {ReportChart, ReportChartName} from './report-charts.js'
+export {csvCell, csvRecord, displayWidth, escapeHtml, escapeMarkdown, visible} from './escape.js'
+export {writeReportFile} from './write-report-file.js'

@@ -1,0 +1,282 @@
+/**
+ * The report as one self-contained HTML file: inline CSS, charts as inline SVG (rendered in Node by
+ * Vega), no script, no external resource. A Content-Security-Policy of `default-src 'none'` makes
+ * the browser refuse any fetch or script even if something slipped into the data; every string from
+ * the store is escaped with `escapeHtml` on top of that.
+ */
+import {escapeHtml} from './escape.js'
+import type {ReportData} from './report-data.js'
+import {renderReportCharts} from './report-charts.js'
+import type {ReportChart, ReportChartName} from './report-charts.js'
+import {
+  detectionsHeadline,
+  fmtAs,
+  fmtBytes,
+  fmtCpu,
+  fmtDuration,
+  fmtFilter,
+  fmtMb,
+  fmtNum,
+  fmtOrigin,
+  fmtPct,
+  fmtRate,
+  fmtRatio,
+  fmtScore,
+  fmtSeconds,
+  fmtTime,
+} from './report-format.js'
+import {humanBytes} from './table.js'
+
+const CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+
+const CSS = `
+:root { color-scheme: light; --fg: #1d2329; --muted: #5b6570; --line: #e3e7eb; --bad: #c62828; --warn: #b26a00; --accent: #4c78a8; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); background: #f6f7f9; }
+header, main, footer { max-width: 1240px; margin: 0 auto; padding: 0 24px; }
+header { padding-top: 24px; }
+h1 { font-size: 22px; margin: 0 0 4px; }
+h2 { font-size: 17px; margin: 0 0 8px; }
+h3 { font-size: 14px; margin: 16px 0 6px; }
+.meta { color: var(--muted); margin: 0 0 12px; }
+.cards { display: flex; flex-wrap: wrap; gap: 12px; margin: 12px 0 8px; }
+.card { background: white; border: 1px solid var(--line); border-radius: 8px; padding: 10px 14px; min-width: 150px; }
+.card b { display: block; font-size: 20px; }
+.card span { color: var(--muted); font-size: 12px; }
+.card.alert b { color: var(--bad); }
+nav { margin: 8px 0 0; font-size: 13px; }
+nav a { color: var(--accent); margin-right: 14px; text-decoration: none; }
+section { background: white; border: 1px solid var(--line); border-radius: 8px; padding: 16px 18px; margin: 16px 0; overflow-x: auto; }
+figure { margin: 8px 0; }
+figure svg { max-width: 100%; height: auto; }
+figcaption { color: var(--muted); font-size: 12px; }
+.empty { color: var(--muted); font-style: italic; }
+table { border-collapse: collapse; font-size: 13px; margin: 8px 0; }
+th, td { border-bottom: 1px solid var(--line); padding: 4px 10px 4px 0; text-align: left; vertical-align: top; }
+th { color: var(--muted); font-weight: 600; white-space: nowrap; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.addr, td.mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; }
+td.addr { white-space: nowrap; }
+td.wrap { overflow-wrap: anywhere; min-width: 9em; }
+td.mono { overflow-wrap: anywhere; min-width: 13em; }
+td.drivers { min-width: 14em; }
+td.when { white-space: nowrap; }
+tr.high td.ratio { color: var(--bad); font-weight: 600; }
+tr.mid td.ratio { color: var(--warn); font-weight: 600; }
+ul.drivers { margin: 0; padding: 0; list-style: none; }
+ul.drivers li { overflow-wrap: anywhere; }
+.z { color: var(--muted); }
+footer { color: var(--muted); font-size: 12px; padding-bottom: 24px; }
+`
+
+export async function renderReportHtml(r: ReportData): Promise<string> {
+  const charts = new Map((await renderReportCharts(r)).map((c) => [c.name, c]))
+  const chart = (name: ReportChartName): string => figure(charts.get(name))
+  const e = escapeHtml
+  const s = r.summary
+  const d = r.detections
+  const parts: string[] = []
+  parts.push(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${CSP}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="flowscope">
+<title>flowscope report ${e(fmtTime(r.generatedAt))} UTC</title>
+<style>${CSS}</style>
+</head>
+<body>
+<header>
+<h1>flowscope report</h1>
+<p class="meta">Generated ${e(fmtTime(r.generatedAt))} UTC from the store <code>${e(r.db)}</code> · filter: ${e(fmtFilter(r.filter))}</p>
+<div class="cards">
+${card(String(d.total), 'detections pass the filter', d.total > 0)}
+${card(String(d.addresses), 'addresses with detections', d.addresses > 0)}
+${card(String(s.flows), `flows · ${humanBytes(s.bytes)}`)}
+${card(String(s.sources), `sources · ${s.networks.length} network${s.networks.length === 1 ? '' : 's'}`)}
+${card(String(r.runs.length), 'recent runs')}
+</div>
+<p class="meta">Networks: ${s.networks.map(e).join(', ') || '-'} · flows from ${e(fmtTime(s.tsFirst))} to ${e(fmtTime(s.tsLast))} UTC</p>
+<nav><a href="#detections">Detections</a><a href="#timeline">Timeline</a><a href="#types">By type</a><a href="#talkers">Top talkers</a><a href="#runs">Resource use</a><a href="#sampling">Sampling accuracy</a></nav>
+</header>
+<main>`)
+
+  parts.push(`<section id="detections">
+<h2>Detections</h2>
+<p>${e(detectionsHeadline(r))}</p>
+${d.rows.length === 0 ? '' : detectionsTable(r)}
+</section>`)
+
+  parts.push(`<section id="timeline">
+<h2>Traffic and detections over time</h2>
+${chart('timeline')}
+</section>`)
+
+  parts.push(`<section id="types">
+<h2>Detections by type</h2>
+${chart('types')}
+${
+  d.byType.length === 0
+    ? ''
+    : table(
+        ['type', 'detections', 'addresses', 'max score'],
+        d.byType.map((t) => [cell(t.type), num(String(t.count)), num(String(t.addresses)), num(fmtScore(t.maxScore))]),
+        [false, true, true, true],
+      )
+}
+</section>`)
+
+  parts.push(`<section id="talkers">
+<h2>Top talkers</h2>
+${chart('talkers')}
+${
+  r.traffic.topTalkers.length === 0
+    ? ''
+    : table(
+        ['address', 'flows', 'packets', 'bytes', 'est. bytes', 'detections'],
+        r.traffic.topTalkers.map((t) => [
+          cell(t.address, 'addr'),
+          num(String(t.flows)),
+          num(String(t.packets)),
+          num(fmtBytes(t.bytes)),
+          num(fmtBytes(t.bytesScaled)),
+          num(String(t.detections)),
+        ]),
+        [false, true, true, true, true, true],
+      )
+}
+</section>`)
+
+  parts.push(`<section id="runs">
+<h2>Resource use of recent runs</h2>
+${chart('runs')}
+${
+  r.runs.length === 0
+    ? ''
+    : table(
+        ['run', 'kind', 'status', 'network', 'started (UTC)', 'wall', 'CPU', 'peak RSS', 'RSS all procs', 'addresses', 'addresses/s', 'buckets', 'reuse', 'failed', 'detections'],
+        r.runs.map((x) => [
+          num(String(x.runId)),
+          cell(x.kind),
+          cell(x.status),
+          cell(x.network ?? 'all'),
+          cell(fmtTime(x.startedAt)),
+          num(fmtSeconds(x.wallS)),
+          num(fmtCpu(x)),
+          num(fmtMb(x.peakRssMb)),
+          num(fmtMb(x.peakRssTotalMb)),
+          num(fmtNum(x.addresses, 0)),
+          num(fmtNum(x.addressesPerS)),
+          num(fmtNum(x.buckets, 0)),
+          num(fmtPct(x.reuseRatio)),
+          num(fmtNum(x.failures, 0)),
+          num(fmtNum(x.detections, 0)),
+        ]),
+        [true, false, false, false, false, true, true, true, true, true, true, true, true, true, true],
+      )
+}
+</section>`)
+
+  parts.push(`<section id="sampling">
+<h2>Sampling accuracy</h2>
+${chart('sampling')}
+${
+  r.sampling.cells.length === 0
+    ? ''
+    : table(
+        ['from', 'sampler', 'metric', 'rate', 'n', 'rel. RMSE', 'bias', '95% coverage', 'rel. s.e.', '√(1/c)'],
+        r.sampling.cells.map((c) => [
+          cell(fmtOrigin(c)),
+          cell(c.sampler),
+          cell(c.metric),
+          num(fmtRate(c)),
+          num(String(c.n)),
+          num(fmtPct(c.relRmse)),
+          num(fmtPct(c.relBias)),
+          num(fmtPct(c.coverage)),
+          num(fmtPct(c.meanRelStderr)),
+          num(fmtPct(c.bound)),
+        ]),
+        [false, false, false, true, true, true, true, true, true, true],
+      )
+}
+${r.sampling.keyed > 0 ? `<p class="meta">${r.sampling.keyed} per-key estimates (hosts, ports…) are in the store and not scored here.</p>` : ''}
+</section>`)
+
+  parts.push(`</main>
+<footer>flowscope · one self-contained file: no scripts, no external resources · times in UTC · traffic bucket ${e(fmtDuration(r.traffic.bucketSeconds))}</footer>
+</body>
+</html>
+`)
+  return parts.join('\n')
+}
+
+function card(value: string, label: string, alert = false): string {
+  return `<div class="card${alert ? ' alert' : ''}"><b>${escapeHtml(value)}</b><span>${escapeHtml(label)}</span></div>`
+}
+
+function figure(c: ReportChart | undefined): string {
+  if (!c) return ''
+  if (c.svg === null) return `<p class="empty" data-empty-chart="${c.name}">${escapeHtml(c.empty ?? 'No data.')}</p>`
+  // the SVG comes from Vega's string renderer, which escapes the text and attributes it writes
+  return `<figure class="chart" data-chart="${c.name}">${c.svg}<figcaption>${escapeHtml(c.caption)}</figcaption></figure>`
+}
+
+/** A table cell: markup that is already escaped, and its class. */
+interface Cell {
+  html: string
+  cls?: string
+}
+
+function cell(text: string, cls?: string): Cell {
+  return cls === undefined ? {html: escapeHtml(text)} : {html: escapeHtml(text), cls}
+}
+
+function num(text: string): Cell {
+  return {html: escapeHtml(text), cls: 'num'}
+}
+
+function table(headers: string[], rows: Cell[][], numeric: boolean[], rowClass?: (i: number) => string): string {
+  const head = headers.map((h, i) => `<th${numeric[i] ? ' class="num"' : ''}>${escapeHtml(h)}</th>`).join('')
+  const body = rows
+    .map((row, i) => {
+      const cls = rowClass?.(i)
+      return `<tr${cls ? ` class="${cls}"` : ''}>${row.map((c) => `<td${c.cls ? ` class="${c.cls}"` : ''}>${c.html}</td>`).join('')}</tr>`
+    })
+    .join('\n')
+  return `<table>\n<thead><tr>${head}</tr></thead>\n<tbody>\n${body}\n</tbody>\n</table>`
+}
+
+function detectionsTable(r: ReportData): string {
+  const rows = r.detections.rows
+  return table(
+    ['score / threshold', '×thr', 'network', 'address', 'AS', 'window (UTC)', 'type', 'pass', 'drivers (z)', 'model'],
+    rows.map((d) => [
+      num(`${fmtScore(d.score)} / ${fmtScore(d.threshold)}`),
+      {html: escapeHtml(fmtRatio(d.ratio)), cls: 'num ratio'},
+      cell(d.network, 'wrap'),
+      cell(d.address, 'addr'),
+      cell(fmtAs(d), 'wrap'),
+      cell(`${fmtTime(d.windowStart, true)} – ${fmtTime(d.windowEnd, true).slice(11)}`, 'when'),
+      cell(d.type),
+      cell(d.pass),
+      {
+        cls: 'wrap drivers',
+        html:
+          d.features.length === 0
+            ? '-'
+            : `<ul class="drivers">${[...d.features]
+                .sort((a, b) => Math.abs(b.z ?? 0) - Math.abs(a.z ?? 0))
+                .map((f) => `<li>${escapeHtml(f.name)} <span class="z">${f.z === null ? '' : escapeHtml(`${f.z >= 0 ? '+' : ''}${f.z.toFixed(1)}`)}</span></li>`)
+                .join('')}</ul>`,
+      },
+      cell(d.model, 'mono'),
+    ]),
+    [true, true, false, false, false, false, false, false, false, false],
+    (i) => {
+      const ratio = rows[i]?.ratio ?? null
+      return ratio === null ? '' : ratio >= 2 ? 'high' : ratio >= 1 ? 'mid' : ''
+    },
+  )
+}

@@ -1,0 +1,69 @@
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {FlowStore} from '../../src/io/index.js'
+import {buildReport, escapeHtml, REPORT_CHARTS, renderReportHtml} from '../../src/report/index.js'
+import type {ReportData} from '../../src/report/index.js'
+import {HOSTILE, makeFixtureStore, NOW} from './fixture.js'
+
+describe('HTML report', () => {
+  let store: FlowStore
+  let report: ReportData
+  let html: string
+  beforeAll(async () => {
+    store = await makeFixtureStore()
+    report = await buildReport(store, {now: NOW})
+    html = await renderReportHtml(report)
+  })
+  afterAll(async () => {
+    await store.close()
+  })
+
+  it('is one self-contained page: no script, no external resource, a CSP that forbids both', () => {
+    expect(html.startsWith('<!doctype html>')).toBe(true)
+    expect(html).toContain(`<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'`)
+    expect(html.toLowerCase()).not.toContain('<script')
+    expect(html).not.toMatch(/<(?:link|iframe|object|embed|img|image|use|foreignObject)\b/i)
+    // only in-page anchors; the SVG namespace declarations are names, not fetches
+    for (const m of html.matchAll(/\s(?:src|href|xlink:href|action)\s*=\s*"([^"]*)"/gi)) expect(m[1]!.startsWith('#'), m[0]).toBe(true)
+    expect(html.replaceAll(/xmlns(?::xlink)?="http:\/\/www\.w3\.org\/[^"]+"/g, '')).not.toMatch(/(?:https?:)?\/\/[a-z0-9.-]+\.[a-z]{2,}/i)
+    expect(html).not.toMatch(/url\((?!#)/)
+    expect(html).not.toMatch(/@import/)
+  })
+
+  it('has every chart as inline SVG, with its data marks', () => {
+    for (const name of REPORT_CHARTS) {
+      const m = new RegExp(`<figure class="chart" data-chart="${name}"><svg[^]*?</svg>`).exec(html)
+      expect(m, name).not.toBeNull()
+    }
+    const svg = (name: string): string => new RegExp(`data-chart="${name}"><svg[^]*?</svg>`).exec(html)![0]
+    expect(svg('timeline')).toMatch(/class="mark-area role-mark/)
+    expect(svg('timeline')).toMatch(/class="mark-rule role-mark/)
+    const bars = (name: string): number => svg(name).match(/aria-roledescription="bar"/g)?.length ?? 0
+    expect(bars('types')).toBe(report.detections.byType.length)
+    expect(bars('talkers')).toBe(report.traffic.topTalkers.length)
+    expect(svg('sampling')).toMatch(/class="mark-line role-mark/)
+    // SVG element ids are namespaced per chart, so several charts on one page do not collide
+    const ids = [...html.matchAll(/\bid="([^"]+)"/g)].map((x) => x[1])
+    expect(new Set(ids).size).toBe(ids.length)
+  })
+
+  it('escapes hostile strings everywhere: text, attributes, tables and chart labels', () => {
+    for (const raw of [HOSTILE.network, HOSTILE.asName, HOSTILE.feature, '<img src=x']) expect(html, raw).not.toContain(raw)
+    expect(html).toContain(escapeHtml(HOSTILE.network))
+    expect(html).toContain(escapeHtml(HOSTILE.feature))
+    expect(html).toContain(escapeHtml(HOSTILE.address))
+    // eslint-disable-next-line no-control-regex -- control characters must not reach the page
+    expect(html).not.toMatch(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u202a-\u202e]/u)
+  })
+
+  it('sections without data say so instead of drawing an empty chart', async () => {
+    const blank = await FlowStore.open(':memory:')
+    const empty = await renderReportHtml(await buildReport(blank, {now: NOW}))
+    await blank.close()
+    expect(empty).not.toContain('<svg')
+    for (const name of REPORT_CHARTS) expect(empty).toContain(`data-empty-chart="${name}"`)
+    expect(empty).toContain('No detections pass the filter.')
+    expect(empty).toContain('No flows in the selected time range.')
+    expect(empty).toContain('No sampling estimates recorded in this range')
+  })
+})
