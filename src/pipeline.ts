@@ -1,0 +1,92 @@
+/**
+ * The scheduled job in one call (`flowscope run`): ingest → sample → analyze → report, under the
+ * store lock so two cron runs on one store never overlap. Each step is a layer function; this module
+ * only sequences them and collects what each returned.
+ */
+import {runAnalyze} from './buckets/index.js'
+import type {AnalyzeResult} from './buckets/index.js'
+import {bundledModelPath} from './infer/index.js'
+import {FlowStore, ingestFile, createRng, withStoreLock} from './io/index.js'
+import type {FlowFileIngestResult, IngestResult} from './io/index.js'
+import {buildReport, renderReportHtml, writeReportFile} from './report/index.js'
+import type {ReportData} from './report/index.js'
+import {sampleCaptureIntoStore} from './sampling/index.js'
+import type {PacketSamplerName, SampleCaptureIntoStoreResult} from './sampling/index.js'
+
+export interface PipelineOptions {
+  db: string
+  files: string[]
+  network: string
+  /** 1-in-N: also store a sampled copy of each capture (network `<network>-sampled`) with estimates vs truth */
+  sampleRate?: number
+  sampler?: PacketSamplerName
+  seed?: number
+  /** analyze the full-rate network with this model (default: bundled); false skips analysis */
+  analyze?: boolean
+  model?: string
+  workers?: number
+  /** HTML report file (none when undefined) */
+  html?: string
+  skipBad?: boolean
+  onStep?: (step: string) => void
+}
+
+export interface PipelineResult {
+  ingest: (IngestResult | FlowFileIngestResult)[]
+  samples: SampleCaptureIntoStoreResult[]
+  analyze: Omit<AnalyzeResult, 'firstDetections' | 'postDetections' | 'postScores'> | null
+  report: ReportData
+  html: string | null
+}
+
+export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
+  return withStoreLock(o.db, 'run', async () => {
+    const ingest: (IngestResult | FlowFileIngestResult)[] = []
+    const samples: SampleCaptureIntoStoreResult[] = []
+    let store = await FlowStore.open(o.db)
+    try {
+      for (const file of o.files) {
+        o.onStep?.(`ingest ${file}`)
+        ingest.push(await ingestFile(store, file, {network: o.network, ...(o.skipBad === undefined ? {} : {skipBad: o.skipBad})}))
+      }
+      if (o.sampleRate !== undefined) {
+        for (const r of ingest) {
+          if (r.content !== 'packets') continue
+          o.onStep?.(`sample ${r.file} at 1/${o.sampleRate}`)
+          samples.push(
+            await sampleCaptureIntoStore(store, r.file, {
+              sampler: o.sampler ?? 'systematic',
+              rate: o.sampleRate,
+              seed: o.seed ?? 1,
+              rng: createRng(o.seed ?? 1),
+              network: `${o.network}-sampled`,
+              sourceNetwork: o.network,
+            }),
+          )
+        }
+      }
+    } finally {
+      await store.close()
+    }
+    let analyze: PipelineResult['analyze'] = null
+    if (o.analyze !== false) {
+      o.onStep?.(`analyze ${o.network}`)
+      const {firstDetections: _f, postDetections: _p, postScores: _s, ...rest} = await runAnalyze(o.db, {
+        model: o.model ?? bundledModelPath(),
+        network: o.network,
+        ...(o.workers === undefined ? {} : {workers: o.workers}),
+      })
+      analyze = rest
+    }
+    o.onStep?.('report')
+    store = await FlowStore.open(o.db, {readOnly: true})
+    let report: ReportData
+    try {
+      report = await buildReport(store)
+    } finally {
+      await store.close()
+    }
+    if (o.html !== undefined) await writeReportFile(o.html, await renderReportHtml(report))
+    return {ingest, samples, analyze, report, html: o.html ?? null}
+  })
+}
