@@ -119,6 +119,10 @@ export async function ingestCapture(store: FlowStore, file: string, options: Ing
   const hash = createHash('sha256')
   const totals = {flows: 0, bytes: 0, tsFirst: Infinity, tsLast: -Infinity}
 
+  // The flows of one ingest wait in DuckDB's transaction-local storage until the commit; a modest memory
+  // limit makes DuckDB write them out as it goes instead of holding them all (flat memory on big files).
+  const [limit] = await store.all<{m: string}>("SELECT current_setting('memory_limit') AS m")
+  await store.run(`SET memory_limit = '${INGEST_MEMORY_LIMIT}'`)
   try {
     return await store.transaction(async () => {
     const [{id}] = (await store.all<{id: number}>("SELECT nextval('source_id_seq')::INTEGER AS id")) as [{id: number}]
@@ -231,8 +235,12 @@ export async function ingestCapture(store: FlowStore, file: string, options: Ing
   } catch (error) {
     if (error instanceof AlreadyStored) return error.result
     throw error
+  } finally {
+    if (limit) await store.run(`SET memory_limit = '${limit.m.replace(/[^0-9A-Za-z. ]/g, '')}'`)
   }
 }
+
+const INGEST_MEMORY_LIMIT = (process.env.FLOWSCOPE_INGEST_MEMORY ?? '256MB').replace(/[^0-9A-Za-z. ]/g, '')
 
 const HEAD_BYTES = 1 << 20
 
