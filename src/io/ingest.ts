@@ -1,15 +1,16 @@
-import {createHash, type Hash} from 'node:crypto'
-import {createReadStream} from 'node:fs'
+import {createHash} from 'node:crypto'
+import {createReadStream, existsSync} from 'node:fs'
 import {open, stat} from 'node:fs/promises'
 import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {Worker} from 'node:worker_threads'
 
-import {InputDataError} from '../errors.js'
-import {readCapture} from './capture-reader.js'
-import {ExportRecordCollector, looksLikeExportCapture} from './export-records.js'
+import {CaptureFormatError, FlowscopeError, InputDataError} from '../errors.js'
+import {runDecodeJob} from './decode-job.js'
+import type {DecodeJob, DecodeOutcome} from './decode-job.js'
 import type {FlowBatch} from './flow-batch.js'
-import {FlowAssembler} from './flow-assembler.js'
 import type {FlowExportProblem} from './flowexport/index.js'
-import type {CaptureReadStats} from './packet-batch.js'
+import type {FromIngestWorker, ToIngestWorker} from './ingest-worker.js'
 import type {FlowStore} from './store.js'
 
 export interface IngestOptions {
@@ -107,16 +108,14 @@ export async function ingestCapture(store: FlowStore, file: string, options: Ing
     const prior = await findSource(store, sha256, options.network)
     if (prior) return unchanged(file, sha256, size, prior, started)
   }
-  const assembler = new FlowAssembler({
+  const job: DecodeJob = {
+    file,
+    skipBad: options.skipBad ?? false,
     idleTimeoutMicros: (options.idleTimeoutSec ?? DEFAULT_IDLE_TIMEOUT_SEC) * 1e6,
     activeTimeoutMicros: (options.activeTimeoutSec ?? DEFAULT_ACTIVE_TIMEOUT_SEC) * 1e6,
-  })
-  let collector: ExportRecordCollector | undefined
-  let producer: FlowAssembler | ExportRecordCollector | undefined
-  const mode = options.decode ?? 'auto'
+    decode: options.decode ?? 'auto',
+  }
   let maxRate = 1
-  const readStats: CaptureReadStats = {format: undefined, records: 0, badRecords: 0, bytesRead: 0}
-  const hash = createHash('sha256')
   const totals = {flows: 0, bytes: 0, tsFirst: Infinity, tsLast: -Infinity}
 
   // The flows of one ingest wait in DuckDB's transaction-local storage until the commit; a modest memory
@@ -141,32 +140,19 @@ export async function ingestCapture(store: FlowStore, file: string, options: Ing
         }
       }
     }
+    let outcome: DecodeOutcome
     try {
       const onProgress = options.onProgress
-      const readOptions = {
-        skipBad: options.skipBad ?? false,
-        onData: (bytes: Uint8Array) => hash.update(bytes),
-        ...(onProgress ? {onProgress: (n: number) => onProgress(n, size)} : {}),
-      }
-      for await (const batch of readCapture(file, readOptions, readStats)) {
-        if (!producer) {
-          const exports = mode === 'exports' || (mode === 'auto' && looksLikeExportCapture(batch))
-          if (exports) collector = new ExportRecordCollector()
-          producer = collector ?? assembler
-        }
-        producer.push(batch)
-        sink(producer.takeReady())
-      }
-      if (producer) sink(producer.flush())
+      outcome = await decodeCapture(job, sink, onProgress ? (n) => onProgress(n, size) : undefined)
     } finally {
       appender.close()
     }
-    // the reader may stop early (--skip-bad after a bad length): hash what it did not read
-    if (readStats.bytesRead < size) await hashRange(file, readStats.bytesRead, hash)
-    const sha256 = hash.digest('hex')
+    const readStats = outcome.readStats
+    const sha256 = outcome.sha256
     const prior = await findSource(store, sha256, options.network)
     if (prior) throw new AlreadyStored(unchanged(file, sha256, size, prior, started))
-    const a = assembler.stats
+    const collected = outcome.collector
+    const a = outcome.assembler
     const tsFirst = Number.isFinite(totals.tsFirst) ? totals.tsFirst : null
     const tsLast = Number.isFinite(totals.tsLast) ? totals.tsLast : null
     const now = options.now?.() ?? new Date()
@@ -190,18 +176,17 @@ export async function ingestCapture(store: FlowStore, file: string, options: Ing
         tsLast === null ? null : Math.floor(tsLast),
         now.getTime() * 1000,
         maxRate,
-        collector ? 'flow-export' : 'packets',
+        collected ? 'flow-export' : 'packets',
         headSha256,
       ],
     )
     const seconds = (performance.now() - started) / 1000
-    const x = collector?.exportStats
     return {
       file,
       sha256,
       sizeBytes: size,
       status: 'ingested' as const,
-      content: collector ? ('flow-export' as const) : ('packets' as const),
+      content: collected ? ('flow-export' as const) : ('packets' as const),
       sourceId: id,
       format: readStats.format ?? 'unknown',
       packets: readStats.records,
@@ -216,17 +201,17 @@ export async function ingestCapture(store: FlowStore, file: string, options: Ing
       seconds,
       packetsPerSec: seconds > 0 ? readStats.records / seconds : 0,
       flowsPerSec: seconds > 0 ? totals.flows / seconds : 0,
-      ...(collector && x
+      ...(collected
         ? {
             flowExport: {
-              datagrams: collector.stats.exportDatagrams,
-              records: x.records,
-              otherPackets: collector.stats.otherPackets,
-              templates: x.templates,
-              undecodableSets: x.undecodableSets,
-              malformed: x.malformed,
-              problems: x.problems.slice(0, 10),
-              samplingRates: [...new Set([...x.sflowSources.values()].flatMap((s) => s.samplingRates))].sort((a, b) => a - b),
+              datagrams: collected.exportDatagrams,
+              records: collected.records,
+              otherPackets: collected.otherPackets,
+              templates: collected.templates,
+              undecodableSets: collected.undecodableSets,
+              malformed: collected.malformed,
+              problems: collected.problems,
+              samplingRates: collected.samplingRates,
             },
           }
         : {}),
@@ -303,6 +288,53 @@ async function sha256Head(file: string, bytes: number): Promise<string> {
   }
 }
 
-async function hashRange(file: string, from: number, hash: Hash): Promise<void> {
-  for await (const chunk of createReadStream(file, {start: from, highWaterMark: 4 << 20})) hash.update(chunk as Buffer)
+
+/**
+ * Decode a capture in a worker thread when the compiled worker is there (the CLI, and tests after a
+ * build), so parsing and the DuckDB appends overlap; in-line otherwise. Batches reach `sink` in order.
+ */
+async function decodeCapture(job: DecodeJob, sink: (batches: FlowBatch[]) => void, onProgress?: (bytesRead: number) => void): Promise<DecodeOutcome> {
+  const entry = ingestWorkerPath()
+  if (process.env.FLOWSCOPE_INGEST_THREADS === '0' || !existsSync(entry)) {
+    return runDecodeJob(job, {onBatches: (b) => sink(b), ...(onProgress ? {onProgress} : {})})
+  }
+  const worker = new Worker(entry)
+  try {
+    return await new Promise<DecodeOutcome>((resolve, reject) => {
+      worker.on('message', (m: FromIngestWorker) => {
+        try {
+          if (m.type === 'batch') {
+            sink([m.batch])
+            worker.postMessage({type: 'credit'} satisfies ToIngestWorker)
+          } else if (m.type === 'progress') onProgress?.(m.bytesRead)
+          else if (m.type === 'done') resolve(m.outcome)
+          else reject(reviveError(job.file, m.error))
+        } catch (error) {
+          reject(error)
+        }
+      })
+      worker.on('error', reject)
+      worker.on('exit', (code) => reject(new Error(`the ingest worker exited (${code}) before it finished`)))
+      worker.postMessage({type: 'job', job} satisfies ToIngestWorker)
+    })
+  } finally {
+    await worker.terminate()
+  }
+}
+
+function ingestWorkerPath(): string {
+  const here = fileURLToPath(import.meta.url)
+  if (here.endsWith('.js')) return path.join(path.dirname(here), 'ingest-worker.js')
+  return path.resolve(path.dirname(here), '../../dist/io/ingest-worker.js')
+}
+
+function reviveError(file: string, e: Extract<FromIngestWorker, {type: 'error'}>['error']): Error {
+  if (e.code === 'CAPTURE_FORMAT' && e.offset !== undefined) {
+    const prefix = `${e.file ?? file}: byte offset ${e.offset}: `
+    return new CaptureFormatError(e.file ?? file, e.offset, e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message, e.hint === undefined ? {} : {hint: e.hint})
+  }
+  if (e.code !== undefined && e.exitCode !== undefined) {
+    return new FlowscopeError(e.code as ConstructorParameters<typeof FlowscopeError>[0], e.message, e.exitCode, e.hint === undefined ? {} : {hint: e.hint})
+  }
+  return Object.assign(new Error(e.message), {name: e.name})
 }

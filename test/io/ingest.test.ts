@@ -43,3 +43,26 @@ describe('ingestCapture content dedup', () => {
     await store.close()
   })
 })
+
+describe('ingestCapture decode paths', () => {
+  it('the worker-thread and in-line decoders store the same flows', async () => {
+    const rows: string[][] = []
+    for (const threads of ['1', '0']) {
+      process.env.FLOWSCOPE_INGEST_THREADS = threads
+      try {
+        const store = await FlowStore.open(path.join(tempDir(), 's.duckdb'))
+        const r = await ingestCapture(store, DEMO, {network: 'n'})
+        expect(r.status).toBe('ingested')
+        const got = await store.all<{k: string}>(
+          "SELECT concat_ws(',', epoch_us(ts_start), src_ip, dst_ip, src_port, dst_port, proto, tcp_flags, packets, bytes) AS k FROM flows ORDER BY k",
+        )
+        rows.push(got.map((x) => x.k))
+        await store.close()
+      } finally {
+        delete process.env.FLOWSCOPE_INGEST_THREADS
+      }
+    }
+    expect(rows[0]!.length).toBeGreaterThan(1000)
+    expect(rows[0]).toEqual(rows[1])
+  })
+})

@@ -1,0 +1,96 @@
+/**
+ * The decode half of a capture ingest — read, hash, detect, decode, assemble — as one function that
+ * hands finished FlowBatches to a sink. It runs in a worker thread (ingest-worker.ts) so decoding and
+ * the DuckDB appends of the main thread overlap on two cores, or in-line when no worker is available.
+ */
+import {createHash} from 'node:crypto'
+import {createReadStream} from 'node:fs'
+import {stat} from 'node:fs/promises'
+
+import {readCapture} from './capture-reader.js'
+import {ExportRecordCollector, looksLikeExportCapture} from './export-records.js'
+import {FlowAssembler} from './flow-assembler.js'
+import type {FlowAssemblerStats} from './flow-assembler.js'
+import type {FlowBatch} from './flow-batch.js'
+import type {FlowExportProblem} from './flowexport/index.js'
+import type {CaptureReadStats} from './packet-batch.js'
+
+export interface DecodeJob {
+  file: string
+  skipBad: boolean
+  idleTimeoutMicros: number
+  activeTimeoutMicros: number
+  decode: 'auto' | 'packets' | 'exports'
+}
+
+export interface DecodeOutcome {
+  readStats: CaptureReadStats
+  assembler: FlowAssemblerStats
+  /** sha256 of the whole file (the part the reader did not consume, when it stopped early, is hashed too) */
+  sha256: string
+  collector: {
+    exportDatagrams: number
+    otherPackets: number
+    records: number
+    templates: number
+    undecodableSets: number
+    malformed: number
+    problems: FlowExportProblem[]
+    samplingRates: number[]
+  } | null
+}
+
+export interface DecodeCallbacks {
+  onBatches: (batches: FlowBatch[]) => Promise<void> | void
+  onProgress?: (bytesRead: number) => void
+}
+
+export async function runDecodeJob(job: DecodeJob, cb: DecodeCallbacks): Promise<DecodeOutcome> {
+  const hash = createHash('sha256')
+  const assembler = new FlowAssembler({idleTimeoutMicros: job.idleTimeoutMicros, activeTimeoutMicros: job.activeTimeoutMicros})
+  let collector: ExportRecordCollector | undefined
+  let producer: FlowAssembler | ExportRecordCollector | undefined
+  const readStats: CaptureReadStats = {format: undefined, records: 0, badRecords: 0, bytesRead: 0}
+  const readOptions = {
+    skipBad: job.skipBad,
+    onData: (bytes: Uint8Array) => hash.update(bytes),
+    ...(cb.onProgress ? {onProgress: cb.onProgress} : {}),
+  }
+  for await (const batch of readCapture(job.file, readOptions, readStats)) {
+    if (!producer) {
+      const exports = job.decode === 'exports' || (job.decode === 'auto' && looksLikeExportCapture(batch))
+      if (exports) collector = new ExportRecordCollector()
+      producer = collector ?? assembler
+    }
+    producer.push(batch)
+    const ready = producer.takeReady()
+    if (ready.length) await cb.onBatches(ready)
+  }
+  if (producer) {
+    const rest = producer.flush()
+    if (rest.length) await cb.onBatches(rest)
+  }
+  const size = (await stat(job.file)).size
+  if (readStats.bytesRead < size) {
+    for await (const chunk of createReadStream(job.file, {start: readStats.bytesRead, highWaterMark: 4 << 20})) hash.update(chunk as Buffer)
+  }
+  const x = collector?.exportStats
+  return {
+    readStats,
+    assembler: {...assembler.stats},
+    sha256: hash.digest('hex'),
+    collector:
+      collector && x
+        ? {
+            exportDatagrams: collector.stats.exportDatagrams,
+            otherPackets: collector.stats.otherPackets,
+            records: x.records,
+            templates: x.templates,
+            undecodableSets: x.undecodableSets,
+            malformed: x.malformed,
+            problems: x.problems.slice(0, 10),
+            samplingRates: [...new Set([...x.sflowSources.values()].flatMap((s) => s.samplingRates))].sort((a, b) => a - b),
+          }
+        : null,
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * Worker-thread entry for capture ingest: runs the decode job and posts FlowBatches to the main
+ * thread (their typed arrays transferred, not copied), at most `CREDITS` unacknowledged at a time so
+ * a slow writer bounds the memory in flight.
+ */
+import {parentPort} from 'node:worker_threads'
+
+import {FlowscopeError} from '../errors.js'
+import {runDecodeJob} from './decode-job.js'
+import type {DecodeJob} from './decode-job.js'
+import type {FlowBatch} from './flow-batch.js'
+
+export const CREDITS = 3
+
+export type FromIngestWorker =
+  | {type: 'batch'; batch: FlowBatch}
+  | {type: 'progress'; bytesRead: number}
+  | {type: 'done'; outcome: Awaited<ReturnType<typeof runDecodeJob>>}
+  | {type: 'error'; error: {name: string; message: string; code?: string; file?: string; offset?: number; hint?: string; exitCode?: number}}
+
+export type ToIngestWorker = {type: 'job'; job: DecodeJob} | {type: 'credit'}
+
+function transferList(b: FlowBatch): ArrayBuffer[] {
+  return [b.tsStart, b.tsEnd, b.family, b.srcAddr, b.dstAddr, b.srcPort, b.dstPort, b.proto, b.tcpFlags, b.packets, b.bytes, b.samplingRate].map(
+    (a) => a.buffer as ArrayBuffer,
+  )
+}
+
+const port = parentPort
+if (port) {
+  let credits = CREDITS
+  let waiting: (() => void) | null = null
+  port.on('message', (m: ToIngestWorker) => {
+    if (m.type === 'credit') {
+      credits++
+      const w = waiting
+      waiting = null
+      w?.()
+      return
+    }
+    void runDecodeJob(m.job, {
+      onProgress: (bytesRead) => port.postMessage({type: 'progress', bytesRead} satisfies FromIngestWorker),
+      onBatches: async (batches) => {
+        for (const batch of batches) {
+          while (credits === 0) await new Promise<void>((resolve) => (waiting = resolve))
+          credits--
+          port.postMessage({type: 'batch', batch} satisfies FromIngestWorker, transferList(batch))
+        }
+      },
+    }).then(
+      (outcome) => port.postMessage({type: 'done', outcome} satisfies FromIngestWorker),
+      (error: unknown) => {
+        const e = error as Error & Partial<FlowscopeError> & {file?: string; offset?: number}
+        port.postMessage({
+          type: 'error',
+          error: {
+            name: e.name ?? 'Error',
+            message: e.message ?? String(error),
+            ...(e.code === undefined ? {} : {code: e.code}),
+            ...(e.file === undefined ? {} : {file: e.file}),
+            ...(e.offset === undefined ? {} : {offset: e.offset}),
+            ...(e.hint === undefined ? {} : {hint: e.hint}),
+            ...(e.exitCode === undefined ? {} : {exitCode: e.exitCode}),
+          },
+        } satisfies FromIngestWorker)
+      },
+    )
+  })
+}
