@@ -1,0 +1,205 @@
+/**
+ * Detection quality on real attack captures merged into a real benign background (issue 5, "How it is
+ * checked"): ESnet masscan scans, ddosgrid's port scan and SYN flood, nDPI's SYN scan, plus attacks the
+ * first pass is not expected to see on this background (nmap -A on one port, Slips' SSH brute force
+ * and C2 beacon, nDPI's DNS exfiltration), each time-shifted into its own stretch of the 6.9 h nDPI
+ * background so no two share a window.
+ *
+ * Protocol. The model is trained on the background alone (every window; the trainer holds back 20%
+ * of them to stop early and to calibrate the threshold at the default 0.1% budget), then the first pass
+ * scores the merged network. Benign address-windows are every window not overlapping an attack on one
+ * of its addresses; most were seen in training, so the false-positive figure is that of a network whose
+ * normal behaviour the model has learnt, not of unseen traffic (`bench/detection-eval.js` reports the
+ * held-out figure). The false-positive count is checked with a one-sided exact binomial test at 5% on
+ * effective sizes: sliding windows (5 min, 1 min hop) flag one odd burst in several consecutive
+ * windows, so the count and the number of windows are divided by the measured mean run of flagged
+ * windows (`falsePositiveCheck`).
+ *
+ * Sampled: background and attack captures are packet-sampled 1-in-N (systematic, seeded) the way a
+ * router would; the model is trained on other sampled copies of the background (other phases of the
+ * sampler) and scores a copy it has not seen, merged with the sampled attacks.
+ *
+ * Trained models are cached in the OS temp folder keyed by their training data, options and the
+ * trainer's source, so a second run takes seconds; a cold run trains three models (≈ 30–40 s on two
+ * cores).
+ */
+import {createHash} from 'node:crypto'
+import {existsSync, readFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import type {AttackSpan, DetectionSummary} from '../../src/infer/evaluate.js'
+import {appendShiftedBatches, concatVectors, exceedanceShare, mergeAttacks, summariseDetections, trainModelCached} from '../../src/infer/evaluate.js'
+import {closeModel, computeFeatures, loadModel, runFirstPass} from '../../src/infer/index.js'
+import type {FirstPassResult, LoadedModel} from '../../src/infer/index.js'
+import {FlowStore, createRng, ingestCapture} from '../../src/io/index.js'
+import type {PacketTable} from '../../src/sampling/index.js'
+import {buildPacketTable, createPacketSampler, sampleToFlows} from '../../src/sampling/index.js'
+import {ROOT, SHARED_DATA} from '../helpers/cli.js'
+
+const BACKGROUND = path.join(SHARED_DATA, 'bench-ndpi-concat/DERIVED_ndpi_benign_concat.pcap')
+
+interface RealAttack {
+  id: string
+  file: string
+  /** the type every address must get, or null when the attack is only reported */
+  expect: 'scan' | 'flood' | null
+}
+
+const ATTACKS: readonly RealAttack[] = [
+  {id: 'esnet-masscan-tcp', file: 'esnet-scanners/tcp_0_1000_20190821.pcap', expect: 'scan'},
+  {id: 'esnet-masscan-udp', file: 'esnet-scanners/udp_0_1000_20190821.pcap', expect: 'scan'},
+  {id: 'ddosgrid-portscan', file: 'ddosgrid/portscan.pcap', expect: 'scan'},
+  {id: 'ddosgrid-synflood', file: 'ddosgrid/synflood.pcap', expect: 'flood'},
+  {id: 'ndpi-synscan', file: 'ndpi-attacks/synscan.pcap', expect: 'scan'},
+  {id: 'esnet-nmap-A-80', file: 'esnet-scanners/nmap_80_all.pcap', expect: null},
+  {id: 'slips-ssh-bruteforce', file: 'slips-stratosphere/malicious-ssh-bruteforce.pcap', expect: null},
+  {id: 'slips-c2-beacon', file: 'slips-stratosphere/test-cc-capture-1.pcap', expect: null},
+  {id: 'ndpi-dns-exfiltration', file: 'ndpi-attacks/dns_exfiltration.pcap', expect: null},
+]
+
+const HAVE_DATA = existsSync(BACKGROUND) && ATTACKS.every((a) => existsSync(path.join(SHARED_DATA, a.file)))
+const FP_BUDGET = 0.001
+const PLACEMENT = {firstOffsetSec: 20 * 60, spacingSec: 45 * 60}
+const TRAIN = {seed: 1, maxEpochs: 80}
+const CACHE_DIR = path.join(tmpdir(), 'flowscope-detection-eval')
+/** the cache key covers the trainer's code: a change to it retrains */
+const TRAINER_SALT = createHash('sha256')
+  .update(['train', 'autoencoder', 'scaler', 'normalisation', 'onnx-export', 'features'].map((f) => readFileSync(path.join(ROOT, `src/infer/${f}.ts`), 'utf8')).join('\0'))
+  .digest('hex')
+
+interface RunOutcome {
+  summary: DetectionSummary
+  threshold: number
+  /** benign scores, for the budget an unflagged attack would have needed */
+  benignScores: number[]
+}
+
+async function scoreMerged(store: FlowStore, modelFile: string, network: string, spans: readonly AttackSpan[]): Promise<RunOutcome> {
+  const model: LoadedModel = await loadModel(modelFile)
+  try {
+    const r: FirstPassResult = await runFirstPass(store, model, {network})
+    const summary = summariseDetections(r, spans, {fpBudget: FP_BUDGET})
+    const attackAddresses = new Set(spans.flatMap((s) => s.addresses))
+    const benignScores = Array.from(r.scores.scores).filter((_, i) => !attackAddresses.has(r.features.addresses[i] as string))
+    return {summary, threshold: r.scores.threshold, benignScores}
+  } finally {
+    await closeModel(model)
+  }
+}
+
+function report(label: string, run: RunOutcome): void {
+  const lines = run.summary.outcomes.map((o) => {
+    const need =
+      o.flagged > 0 ? '' : o.windows === 0 ? ' (no flows left)' : ` (flagged only at a budget ≥ ${(100 * exceedanceShare(o.maxScore, run.benignScores)).toFixed(2)}%)`
+    return `  ${o.attack.padEnd(22)} ${o.address.padEnd(16)} ${String(o.flagged).padStart(2)}/${String(o.windows).padEnd(2)} max ${o.maxScore.toFixed(1).padStart(6)} ${o.types.join(',')}${need}`
+  })
+  const fp = run.summary.falsePositives
+  console.log(
+    [
+      `${label}: threshold ${run.threshold.toFixed(1)}; attack addresses flagged ${run.summary.recall.flagged}/${run.summary.recall.addresses}`,
+      ...lines,
+      `  benign address-windows flagged ${fp.flagged}/${fp.windows} = ${(100 * fp.rate).toFixed(3)}% (budget ${100 * FP_BUDGET}%; ` +
+        `design effect ${fp.designEffect.toFixed(2)}, one-sided p = ${fp.pValue.toFixed(3)}, at most ${fp.maxFlagged} pass at 5%)`,
+    ].join('\n'),
+  )
+}
+
+function expectScansAndFloodsCaught(run: RunOutcome): void {
+  for (const a of ATTACKS) {
+    if (a.expect === null) continue
+    for (const o of run.summary.outcomes.filter((x) => x.attack === a.id)) {
+      expect(o.flagged, `${a.id} ${o.address} flagged`).toBeGreaterThan(0)
+      expect(o.types[0], `${a.id} ${o.address} typed`).toBe(a.expect)
+    }
+  }
+}
+
+describe.skipIf(!HAVE_DATA)('detection on real attack captures merged into a benign background', () => {
+  let store: FlowStore
+  let spans: AttackSpan[]
+  const tables = new Map<string, PacketTable>()
+
+  beforeAll(async () => {
+    store = await FlowStore.open(':memory:')
+    await ingestCapture(store, BACKGROUND, {network: 'bg'})
+    for (const a of ATTACKS) await ingestCapture(store, path.join(SHARED_DATA, a.file), {network: `atk:${a.id}`})
+    spans = await mergeAttacks(store, {background: 'bg', into: 'merged', attacks: ATTACKS.map((a) => ({name: a.id, network: `atk:${a.id}`})), ...PLACEMENT})
+  })
+  afterAll(async () => {
+    await store?.close()
+  })
+
+  async function table(file: string): Promise<PacketTable> {
+    const known = tables.get(file)
+    if (known) return known
+    const {table: t} = await buildPacketTable(file, {})
+    tables.set(file, t)
+    return t
+  }
+
+  /** Background copies 0..replicas sampled 1-in-`rate`, copy 0 merged with the sampled attacks; a model trained on copies 1..replicas. */
+  async function sampledRun(rate: number, replicas: number): Promise<RunOutcome> {
+    const sampler = createPacketSampler('systematic', rate)
+    const bg = await table(BACKGROUND)
+    for (let r = 0; r <= replicas; r++) {
+      const s = sampleToFlows(bg, sampler.sample(bg, createRng(rate * 1000 + r)))
+      await appendShiftedBatches(store, s.flows, {network: `bg@${rate}#${r}`, label: `background 1/${rate} copy ${r}`})
+    }
+    for (const a of ATTACKS) {
+      const t = await table(path.join(SHARED_DATA, a.file))
+      const s = sampleToFlows(t, sampler.sample(t, createRng(rate)))
+      await appendShiftedBatches(store, s.flows, {network: `atk@${rate}:${a.id}`, label: `${a.id} 1/${rate}`})
+    }
+    const sampledSpans = await mergeAttacks(store, {
+      background: `bg@${rate}#0`,
+      into: `merged@${rate}`,
+      attacks: ATTACKS.map((a) => ({name: a.id, network: `atk@${rate}:${a.id}`, truthNetwork: `atk:${a.id}`})),
+      ...PLACEMENT,
+    })
+    const parts = []
+    for (let r = 1; r <= replicas; r++) parts.push(await computeFeatures(store, {network: `bg@${rate}#${r}`}))
+    const trained = await trainModelCached(concatVectors(parts), TRAIN, {cacheDir: CACHE_DIR, salt: TRAINER_SALT, exportInfo: {network: `bg@${rate}`}})
+    return scoreMerged(store, trained.path, `merged@${rate}`, sampledSpans)
+  }
+
+  it('at full rate: every scan and flood address is flagged and typed, benign windows within the budget', async () => {
+    const benign = await computeFeatures(store, {network: 'bg'})
+    const trained = await trainModelCached(benign, TRAIN, {cacheDir: CACHE_DIR, salt: TRAINER_SALT, exportInfo: {network: 'bg'}})
+    const run = await scoreMerged(store, trained.path, 'merged', spans)
+    report('full rate', run)
+    expectScansAndFloodsCaught(run)
+    expect(run.summary.falsePositives.ok, 'false-positive count consistent with the 0.1% budget').toBe(true)
+  })
+
+  it('at 1/100: the TCP scanners and the SYN flood source are flagged and typed, benign windows within the budget', async () => {
+    const run = await sampledRun(100, 8)
+    report('1/100 packet sampling', run)
+    // Sampled 1-in-100, a 1,000-probe masscan leaves ~10 SYNs: its source still stands out (10 SYN-only
+    // flows to 10 ports), but its target's ~10 small flows in are within the sampled background's top
+    // 2%, the UDP scanner's 10 probes within its top 0.6%. Over five training seeds the TCP scanners
+    // and the flood's source were flagged every time, the flood's victim and the port scan's target
+    // four times, so those are reported, not asserted; the benign rate on the unseen sampled copy
+    // ranged 0.03–0.43% (one seed of five over the budget at 5%): at 1/100 the threshold rests on a
+    // few windows of the held-back 20%.
+    for (const [id, address, type] of [
+      ['esnet-masscan-tcp', '172.31.15.102', 'scan'],
+      ['ddosgrid-portscan', '10.0.1.2', 'scan'],
+      ['ndpi-synscan', '172.16.0.8', 'scan'],
+      ['ddosgrid-synflood', '10.0.1.2', 'flood'],
+    ] as const) {
+      const o = run.summary.outcomes.find((x) => x.attack === id && x.address === address)
+      expect(o?.flagged, `${id} ${address} flagged`).toBeGreaterThan(0)
+      expect(o?.types[0], `${id} ${address} typed`).toBe(type)
+    }
+    for (const o of run.summary.outcomes.filter((x) => x.attack === 'ddosgrid-synflood' && x.flagged > 0)) expect(o.types[0]).toBe('flood')
+    expect(run.summary.falsePositives.ok, 'false-positive count consistent with the 0.1% budget').toBe(true)
+  })
+
+  it('at 1/1000: reports recall and false positives (figures, not asserted)', async () => {
+    const run = await sampledRun(1000, 10)
+    report('1/1000 packet sampling', run)
+    expect(run.summary.falsePositives.windows).toBeGreaterThan(0)
+  })
+})
