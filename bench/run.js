@@ -219,3 +219,16 @@ const text = lines.join('\n')
 process.stdout.write(`${text}\n`)
 writeFileSync(path.join(OUT, 'results.json'), JSON.stringify(results, null, 2))
 process.stderr.write(`results: ${path.join(OUT, 'results.json')}\n`)
+
+// ---- the other layers' benchmarks, each its own script (they print their own tables) ----
+const extra = [
+  ['detection', 'detection-eval.js', {DETECTION_STAGES: process.env.DETECTION_STAGES ?? 'auc,real,throughput'}],
+  ['analyze', 'analyze-bench.js', {}],
+  ['stream', 'stream-bench.js', {}],
+]
+for (const [name, script, env] of extra) {
+  if (process.env[`BENCH_${name.toUpperCase()}`] === '0' || !existsSync(path.join(ROOT, 'bench', script))) continue
+  process.stdout.write(`\n==== ${name}: bench/${script} ====\n`)
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bench', script)], {cwd: ROOT, env: {...process.env, ...env}, stdio: 'inherit'})
+  if (r.status !== 0) process.stdout.write(`(bench/${script} exited ${r.status})\n`)
+}
