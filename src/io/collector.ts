@@ -1,9 +1,10 @@
 /**
  * A live flow-export collector: NetFlow v5/v9, IPFIX and sFlow v5 datagrams on a UDP socket are
- * decoded as they arrive and written to the store in batches (every `flushRecords` records or
- * `flushIntervalMs`, whichever comes first), each batch in its own transaction. Stopping (the abort
- * signal: SIGINT/SIGTERM in the CLI) closes the socket, decodes what is left and flushes everything
- * received before it returns.
+ * decoded as they arrive and handed on in batches (every `flushRecords` records or `flushIntervalMs`,
+ * whichever comes first): `runCollector` writes each batch to the store in its own transaction;
+ * `feedCollector` gives them out as an AsyncIterable instead (what `collect --to kinesis://` puts on a
+ * stream), through a bounded queue. Stopping (the abort signal: SIGINT/SIGTERM in the CLI) closes the
+ * socket, decodes what is left and flushes everything received before it returns.
  */
 import dgram from 'node:dgram'
 
@@ -41,9 +42,9 @@ export interface CollectorOptions {
   now?: () => number
 }
 
-export interface CollectorResult {
+/** What a collector received and handed on. */
+export interface CollectorStats {
   listen: ListenAddress
-  sourceId: number
   datagrams: number
   records: number
   flushes: number
@@ -55,20 +56,98 @@ export interface CollectorResult {
   seconds: number
 }
 
-export async function runCollector(store: FlowStore, options: CollectorOptions): Promise<CollectorResult> {
-  const started = performance.now()
-  const flushRecords = options.flushRecords ?? 50_000
-  const nowMicros = options.now ?? (() => Date.now() * 1000)
-  const decoder = new FlowExportDecoder()
-  const listenText = `udp://${options.listen.host.includes(':') ? `[${options.listen.host}]` : options.listen.host}:${options.listen.port}`
+export interface CollectorResult extends CollectorStats {
+  sourceId: number
+}
 
+/** Takes one batch; the next batch waits until it resolves. */
+type BatchWriter = (batch: FlowBatch) => Promise<void>
+
+function listenText(listen: ListenAddress): string {
+  return `udp://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`
+}
+
+/** Collects into the store: one `sources` row, each batch with its counters in one transaction. */
+export async function runCollector(store: FlowStore, options: CollectorOptions): Promise<CollectorResult> {
+  const nowMicros = options.now ?? (() => Date.now() * 1000)
+  const where = listenText(options.listen)
   const [{id}] = (await store.all<{id: number}>("SELECT nextval('source_id_seq')::INTEGER AS id")) as [{id: number}]
   await store.run(
     `INSERT INTO sources (source_id, path, size, sha256, format, network, packets, flows, bytes, skipped, ts_first, ts_last,
        sampling_rate, parent_source, ingested_at, content)
      VALUES ($1, $2, 0, $3, 'udp-collector', $4, 0, 0, 0, 0, NULL, NULL, 1, NULL, make_timestamp($5::BIGINT), 'flow-export')`,
-    [id, listenText, `collect:${listenText}:${process.pid}:${Date.now()}`, options.network, nowMicros()],
+    [id, where, `collect:${where}:${process.pid}:${Date.now()}`, options.network, nowMicros()],
   )
+  const {listen, ...rest} = await collect(options, (batch) => writeBatch(store, batch, options.network, id))
+  return {listen, sourceId: id, ...rest}
+}
+
+export interface CollectorFeed {
+  /** the batches in the order received; ends once the collector has stopped and flushed */
+  batches: AsyncIterable<FlowBatch>
+  /** the collector's figures once it has stopped (`records`: handed to the consumer) */
+  done: Promise<CollectorStats>
+}
+
+/**
+ * Collects into an AsyncIterable of batches instead of the store. At most `maxQueued` batches wait
+ * for the consumer (default 4); then the collector's flushes wait, and records received meanwhile
+ * gather in the next batch. If the consumer stops iterating, the flushes after that fail and `done`
+ * rejects once the collector is stopped (abort its signal).
+ */
+export function feedCollector(options: CollectorOptions & {maxQueued?: number}): CollectorFeed {
+  const maxQueued = Math.max(1, options.maxQueued ?? 4)
+  const queue: FlowBatch[] = []
+  let ended = false
+  let consumerGone = false
+  let wakeConsumer: (() => void) | undefined
+  let wakeProducer: (() => void) | undefined
+  const wake = (which: 'consumer' | 'producer'): void => {
+    const fn = which === 'consumer' ? wakeConsumer : wakeProducer
+    if (which === 'consumer') wakeConsumer = undefined
+    else wakeProducer = undefined
+    fn?.()
+  }
+  const write: BatchWriter = async (batch) => {
+    while (queue.length >= maxQueued && !consumerGone) await new Promise<void>((resolve) => (wakeProducer = resolve))
+    if (consumerGone) throw new UsageError('the consumer of the collected flows stopped')
+    queue.push(batch)
+    wake('consumer')
+  }
+  const done = collect(options, write).finally(() => {
+    ended = true
+    wake('consumer')
+  })
+  // the caller awaits `done` after iterating; a failure must not surface as an unhandled rejection first
+  done.catch(() => undefined)
+  const batches: AsyncIterable<FlowBatch> = {
+    async *[Symbol.asyncIterator]() {
+      try {
+        for (;;) {
+          const next = queue.shift()
+          if (next !== undefined) {
+            wake('producer')
+            yield next
+            continue
+          }
+          if (ended) return
+          await new Promise<void>((resolve) => (wakeConsumer = resolve))
+        }
+      } finally {
+        consumerGone = true
+        wake('producer')
+      }
+    },
+  }
+  return {batches, done}
+}
+
+async function collect(options: CollectorOptions, write: BatchWriter): Promise<CollectorStats> {
+  const started = performance.now()
+  const flushRecords = options.flushRecords ?? 50_000
+  const nowMicros = options.now ?? (() => Date.now() * 1000)
+  const decoder = new FlowExportDecoder()
+  const where = listenText(options.listen)
 
   let current: FlowBatch = createFlowBatch(flushRecords)
   const totals = {records: 0, flushes: 0, bytes: 0, packets: 0, datagrams: 0}
@@ -77,7 +156,7 @@ export async function runCollector(store: FlowStore, options: CollectorOptions):
     appendFlowRecord(current, r)
   }
 
-  // flushes run one after another; each is one transaction (flows + the source's counters)
+  // flushes run one after another (in the store, each is one transaction: flows + the source's counters)
   let chain: Promise<void> = Promise.resolve()
   let failure: unknown
   const scheduleFlush = (): Promise<void> => {
@@ -87,7 +166,7 @@ export async function runCollector(store: FlowStore, options: CollectorOptions):
     chain = chain.then(async () => {
       if (failure) return
       try {
-        await writeBatch(store, batch, options.network, id)
+        await write(batch)
         let b = 0
         let p = 0
         for (let i = 0; i < batch.length; i++) {
@@ -112,7 +191,7 @@ export async function runCollector(store: FlowStore, options: CollectorOptions):
     decoder.decodeDatagram(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength), rinfo.address, nowMicros(), sink)
   })
   await new Promise<void>((resolve, reject) => {
-    socket.once('error', (e) => reject(new UsageError(`cannot listen on ${listenText}: ${e.message}`, {cause: e})))
+    socket.once('error', (e) => reject(new UsageError(`cannot listen on ${where}: ${e.message}`, {cause: e})))
     socket.bind(options.listen.port, options.listen.host, () => resolve())
   })
   const bound = socket.address()
@@ -131,7 +210,6 @@ export async function runCollector(store: FlowStore, options: CollectorOptions):
   const x = decoder.stats
   return {
     listen: {host: bound.address, port: bound.port},
-    sourceId: id,
     datagrams: totals.datagrams,
     records: totals.records,
     flushes: totals.flushes,

@@ -39,3 +39,5 @@ export {startLocalDynamo, startLocalKinesis, startLocalServers} from './local.js
 export type {LocalServer, LocalServers} from './local.js'
 export {benchStream} from './bench-stream.js'
 export type {StreamBenchOptions, StreamBenchResult} from './bench-stream.js'
+export {createModelScorer} from './model-scorer.js'
+export type {ModelScorer, ModelScorerOptions, ModelScorerStats} from './model-scorer.js'

@@ -1,0 +1,177 @@
+#!/usr/bin/env node
+// `flowscope stream` end to end through kinesalite (plain ESM over dist/: run `npm run build` first, or
+// `npm run bench`): at each rate, BENCH_STREAM_FLOWS flow records (default 300,000) are put on a
+// 4-shard stream (JSON records packed per network, the defaults of `stream put`) while a worker with the
+// batch model scorer (`createModelScorer`: flows appended to a DuckDB file in the window's transaction,
+// the model's 5-minute windows scored as they complete) reads them in 5 s windows, 1 s lateness.
+// kinesalite runs in its own process on 127.0.0.1, as a Kinesis endpoint would be remote.
+//
+// Per rate (benchStream): put records/s, latency put → the record's window committed (its flows stored
+// and its detections written) p50/p90/p99/max, windows, processing/window ratio. Event time is the put
+// time, so the model's windows (ending on wall-clock minutes) complete during a run when it crosses a
+// minute: the rate sweep starts each run where it cannot (it measures the stream path), and one more
+// run at the highest rate kept up with is placed across a minute, so that a model window completes in
+// it: its scoring round (features, the model, the detections written) is what a stream pays once a
+// minute. "Kept up": put ≥ 90% of the rate (its clock includes the start), no record late, every
+// window processed faster than it lasts, p99 below window + lateness + 2 s (no backlog).
+// Results: a table on stdout, bench/out/stream-bench.json, and the returned object.
+import {spawn} from 'node:child_process'
+import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const OUT = path.join(ROOT, 'bench/out')
+const dist = (p) => import(path.join(ROOT, 'dist', p))
+
+/** kinesalite in a child process on 127.0.0.1; resolves with its endpoint and a stop function. */
+async function startKinesaliteProcess() {
+  const script = `
+    const {startLocalKinesis} = await import(${JSON.stringify(path.join(ROOT, 'dist/stream/local.js'))})
+    const server = await startLocalKinesis()
+    process.stdout.write(server.endpoint + '\\n')
+    process.on('SIGTERM', async () => { await server.close(); process.exit(0) })`
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {stdio: ['ignore', 'pipe', 'inherit']})
+  const endpoint = await new Promise((resolve, reject) => {
+    let out = ''
+    child.stdout.on('data', (d) => {
+      out += d.toString()
+      const m = /^(http:\/\/127\.0\.0\.1:\d+)\n/.exec(out)
+      if (m) resolve(m[1])
+    })
+    child.on('exit', (code) => reject(new Error(`kinesalite exited (${code})`)))
+  })
+  return {endpoint, stop: () => new Promise((resolve) => (child.exitCode !== null ? resolve() : (child.once('exit', resolve), child.kill('SIGTERM'))))}
+}
+
+function quantiles(values) {
+  const s = [...values].sort((a, b) => a - b)
+  const q = (p) => (s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor(p * s.length))])
+  return {n: s.length, p50: q(0.5), p99: q(0.99), max: s.at(-1) ?? NaN}
+}
+
+const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', {maximumFractionDigits: d, minimumFractionDigits: d}) : '-')
+
+/** Waits until `fits(secondsIntoMinute)` holds for the wall clock. */
+async function waitForClock(fits) {
+  while (!fits((Date.now() / 1000) % 60)) await new Promise((r) => setTimeout(r, 100))
+}
+
+export async function streamBench(options = {}) {
+  const flows = options.flows ?? Number(process.env.BENCH_STREAM_FLOWS ?? 300_000)
+  const rates = options.rates ?? (process.env.BENCH_STREAM_RATES ?? '20000,30000,40000,50000,60000,80000').split(',').map(Number)
+  const windowSec = options.windowSec ?? 5
+  const latenessSec = options.latenessSec ?? 1
+  const shards = options.shards ?? 4
+  const format = options.format ?? 'json'
+  mkdirSync(OUT, {recursive: true})
+  const {benchStream, createModelScorer} = await dist('stream/index.js')
+  const {bundledModelPath, closeModel, loadModel} = await dist('infer/index.js')
+  const {FlowStore} = await dist('io/index.js')
+
+  const model = await loadModel(bundledModelPath())
+  const kinesalite = await startKinesaliteProcess()
+  const once = async (rate, label) => {
+    const db = path.join(OUT, 'stream-bench.duckdb')
+    rmSync(db, {force: true})
+    rmSync(`${db}.wal`, {force: true})
+    const store = await FlowStore.open(db)
+    try {
+      const scorer = await createModelScorer(store, model, {stream: `bench-${rate}-${label}`, workerId: 'bench'})
+      process.stderr.write(`stream bench (${label}): ${fmt(flows)} records at ${fmt(rate)}/s …\n`)
+      const r = await benchStream({store: scorer.store, scoreWindow: scorer.scoreWindow, flows, rate, windowSec, latenessSec, shards, format, endpoint: kinesalite.endpoint})
+      // a model window ends on a minute; its detections are written when the stream window reaching it commits
+      const rows = await store.all(
+        "SELECT epoch_us(committed_at) AS at, epoch_us(window_end) AS we, detections FROM stream_windows WHERE detections > 0",
+      )
+      const detectionLatency = quantiles(rows.map((x) => (Number(x.at) - Math.floor(Number(x.we) / 60e6) * 60e6) / 1000))
+      const keptUp = r.putFlowsPerSec >= 0.9 * rate && r.lateDropped === 0 && r.maxRatio < 1 && r.latencyMs.p99 < (windowSec + latenessSec + 2) * 1000
+      const run = {label, ...r, keptUp, scorer: {...scorer.stats}, modelDetectionLatencyMs: detectionLatency}
+      process.stderr.write(
+        `  put ${fmt(r.putFlowsPerSec)}/s, latency p50 ${fmt(r.latencyMs.p50)} ms p99 ${fmt(r.latencyMs.p99)} ms, ${r.windows} windows, ` +
+          `max ratio ${fmt(r.maxRatio, 3)}, ${scorer.stats.rounds} model rounds, ${scorer.stats.detections} detections${keptUp ? '' : ' — did not keep up'}\n`,
+      )
+      return run
+    } finally {
+      await store.close()
+    }
+  }
+  const runs = []
+  let boundary = null
+  try {
+    for (const rate of rates) {
+      // the run's event time (put span + one window) must not reach the next minute
+      const span = flows / rate + windowSec + 3
+      await waitForClock((s) => s > 1 && s < 60 - span)
+      runs.push(await once(rate, 'stream path'))
+    }
+    const best = runs.filter((r) => r.keptUp).sort((a, b) => b.rate - a.rate)[0]
+    if (best) {
+      // a minute in the middle of the put: one model window completes
+      const half = flows / best.rate / 2
+      await waitForClock((s) => Math.abs(s - (60 - half)) < 0.2)
+      boundary = await once(best.rate, 'across a minute')
+    }
+  } finally {
+    await kinesalite.stop()
+    await closeModel(model)
+  }
+  const sustained = runs.filter((r) => r.keptUp).sort((a, b) => b.rate - a.rate)[0] ?? null
+  const target = (windowSec + 2) * 1000
+  const result = {
+    date: new Date().toISOString(),
+    node: process.version,
+    flows,
+    windowSec,
+    latenessSec,
+    shards,
+    format,
+    kinesalite: 'own process, 127.0.0.1',
+    highestSustainedRate: sustained?.rate ?? null,
+    atHighestRate: sustained && {
+      putRecordsPerSec: sustained.putFlowsPerSec,
+      latencyMs: sustained.latencyMs,
+      targetMs: target,
+      p99BelowTarget: sustained.latencyMs.p99 < target,
+    },
+    acrossAMinute: boundary && {
+      rate: boundary.rate,
+      latencyMs: boundary.latencyMs,
+      p99BelowTarget: boundary.latencyMs.p99 < target,
+      maxRatio: boundary.maxRatio,
+      modelRounds: boundary.scorer.rounds,
+      rowsScored: boundary.scorer.rowsScored,
+      detections: boundary.scorer.detections,
+      featuresMs: boundary.scorer.featuresMs,
+      modelMs: boundary.scorer.modelMs,
+      detectionWrittenAfterWindowEndMs: boundary.modelDetectionLatencyMs,
+    },
+    runs: boundary ? [...runs, boundary] : runs,
+  }
+  writeFileSync(path.join(OUT, 'stream-bench.json'), `${JSON.stringify(result, null, 2)}\n`)
+  const lines = [
+    `stream: ${fmt(flows)} records per run through kinesalite (${shards} shards, ${format}), ${windowSec} s windows, ${latenessSec} s lateness, batch model scorer`,
+    'run               rate/s    put/s     p50 ms  p99 ms  max ms  windows  max ratio  model rounds  detections  kept up',
+    ...result.runs.map(
+      (r) =>
+        `${r.label.padEnd(18)}${fmt(r.rate).padEnd(10)}${fmt(r.putFlowsPerSec).padEnd(10)}${fmt(r.latencyMs.p50).padEnd(8)}${fmt(r.latencyMs.p99).padEnd(8)}` +
+        `${fmt(r.latencyMs.max).padEnd(8)}${String(r.windows).padEnd(9)}${fmt(r.maxRatio, 3).padEnd(11)}${String(r.scorer.rounds).padEnd(14)}${String(r.scorer.detections).padEnd(12)}${r.keptUp ? 'yes' : 'no'}`,
+    ),
+    sustained
+      ? `highest rate kept up with: ${fmt(sustained.rate)}/s — p99 put → window committed ${fmt(sustained.latencyMs.p99)} ms (target window + 2 s = ${fmt(target)} ms)`
+      : 'no rate was kept up with',
+    ...(boundary
+      ? [
+          `across a minute at ${fmt(boundary.rate)}/s: p99 ${fmt(boundary.latencyMs.p99)} ms; the model round scored ${fmt(boundary.scorer.rowsScored)} (address, window) rows ` +
+            `(features ${fmt(boundary.scorer.featuresMs)} ms, model ${fmt(boundary.scorer.modelMs)} ms) and wrote ${fmt(boundary.scorer.detections)} detections, ` +
+            `committed ${fmt(boundary.modelDetectionLatencyMs.max)} ms after the model window ended`,
+        ]
+      : []),
+  ]
+  process.stdout.write(`${lines.join('\n')}\n`)
+  return result
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await streamBench()
+}
