@@ -1,7 +1,6 @@
 import {Command, Flags} from '@oclif/core'
 
 import {BaseCommand} from './base-command.js'
-import {enrichFlowsWithAsn} from './buckets/index.js'
 import {FlowStore, openStoreForReading} from './io/index.js'
 import {requireEnrichments} from './query/index.js'
 import type {Enrichment} from './query/index.js'
@@ -56,6 +55,8 @@ export async function openStoreForQuery(db: string, needs: Enrichment[], onEnric
   if (Number(missing?.n ?? 0) === 0) return store
   await store.close()
   const rw = await FlowStore.open(db)
+  // loaded only when needed: the buckets layer's index pulls in the model runtime, which a plain query does not need
+  const {enrichFlowsWithAsn} = await import('./buckets/asn.js')
   const n = await enrichFlowsWithAsn(rw)
   onEnriched(n)
   requireEnrichments(needs, ['asn'])

