@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand, seedFlag} from '../base-command.js'
+import {calibratePost} from '../buckets/index.js'
 import {UsageError} from '../errors.js'
 import {calibrateFromStore, DEFAULT_FP_BUDGET, trainFromStore} from '../infer/index.js'
 import type {TrainFromStoreResult} from '../infer/index.js'
@@ -34,6 +35,7 @@ export default class Train extends BaseCommand<typeof Train> {
     hop: durationFlag({summary: 'Hop between windows (e.g. 1m).'}),
     'max-epochs': Flags.integer({summary: 'Upper bound on training epochs.', default: 200, min: 1}),
     seed: seedFlag,
+    'no-post': Flags.boolean({summary: 'Do not fit the post-processing calibration (<out>.post.json) that analyze needs.'}),
     'calibrate-only': Flags.boolean({summary: 'Keep the weights of --model; fit only its normalisation and threshold here.', dependsOn: ['model']}),
     model: Flags.string({summary: 'Model to re-calibrate (with --calibrate-only).'}),
   }
@@ -44,6 +46,7 @@ export default class Train extends BaseCommand<typeof Train> {
     if (!(fpBudget > 0 && fpBudget < 0.5)) throw new UsageError(`--fp-budget must be a share between 0 and 0.5, got ${f['fp-budget']}`)
     const us = (d: Date | undefined): number | undefined => (d === undefined ? undefined : d.getTime() * 1000)
     const store = await openStoreForReading(f.db)
+    let closed = false
     try {
       if (f['calibrate-only']) {
         const r = await calibrateFromStore(store, {
@@ -77,6 +80,18 @@ export default class Train extends BaseCommand<typeof Train> {
       })
       if (this.showProgress && lastEpoch > 0) process.stderr.write('\n')
       for (const w of r.warnings) this.note(w)
+      if (!f['no-post']) {
+        await store.close()
+        closed = true
+        const post = await calibratePost(f.db, {
+          model: f.out,
+          ...(f.network === undefined ? {} : {network: f.network}),
+          ...(us(f.since) === undefined ? {} : {since: us(f.since)!}),
+          ...(us(f.until) === undefined ? {} : {until: us(f.until)!}),
+          fpBudget,
+        })
+        this.info(`${post.path}: post-processing calibration on ${post.addresses} addresses in ${post.buckets} buckets`)
+      }
       const c = r.metadata.calibration!
       this.out(
         `${r.model}: trained on ${r.rows} address-windows of ${r.addresses} addresses in ${r.epochs} epochs (best ${r.bestEpoch}${r.stoppedEarly ? ', stopped early' : ''}); ` +
@@ -84,7 +99,7 @@ export default class Train extends BaseCommand<typeof Train> {
       )
       return r
     } finally {
-      await store.close()
+      if (!closed) await store.close()
     }
   }
 }

@@ -25,6 +25,7 @@ import {
   type Session,
   type TcpPlan,
 } from './sessions.js'
+import {launchSlowAttack} from './slow-attacks.js'
 import {KIND_INDEX, type AttackKind} from './truth.js'
 
 export interface AttackSetup {
@@ -73,6 +74,10 @@ export function launchAttack(kind: AttackKind, setup: AttackSetup): AttackMeta {
       return c2Beacon(setup)
     case 'exfiltration':
       return exfiltration(setup)
+    case 'slow-scan':
+    case 'slow-bruteforce':
+    case 'slow-beacon':
+      return launchSlowAttack(kind, setup)
   }
 }
 

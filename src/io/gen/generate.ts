@@ -13,12 +13,14 @@ import {CaptureWriter, LINKTYPE_ETHERNET} from '../pcap-writer.js'
 import type {CaptureFormat} from '../packet-batch.js'
 import {createRng, type Rng} from '../rng.js'
 import {launchAttack, type AttackMeta} from './attacks.js'
+import {expectedSlowPackets, isSlowAttack} from './slow-attacks.js'
 import {BenignSpawner, expectedBenignPackets} from './benign.js'
 import {ACTIVE_TIMEOUT_MICROS, IDLE_TIMEOUT_MICROS, TrafficEngine} from './engine.js'
 import {buildHosts, parseInternalNets, populationSize, randomPublicIpv4} from './model.js'
 import {MAX_GAP_MICROS, MAX_SESSION_MICROS, SECOND} from './sessions.js'
 import {REUSE_GAP_MICROS} from './tuples.js'
 import {
+  ALL_ATTACK_KINDS,
   ATTACK_KINDS,
   BENIGN_KINDS,
   FlowCsvWriter,
@@ -48,8 +50,13 @@ export interface GenerateOptions {
   start?: Date | string
   /** internal networks: one IPv4 and/or one IPv6 CIDR (defaults 10.1.0.0/16 and fd00:1::/48) */
   internalNet?: string | readonly string[]
-  /** attacks to inject (default all) */
+  /** attacks to inject (default: every kind of `ATTACK_KINDS`; the low-and-slow ones only when named) */
   attacks?: readonly AttackKind[]
+  /**
+   * length of the timeline in seconds (default: from the packet target, see above). A longer timeline
+   * spreads the same packets thinner: how low-and-slow attacks get hours of background to hide in.
+   */
+  timelineSec?: number
   /** ground truth JSON path (default `<out>.truth.json`) */
   truthPath?: string
   /** also list every flow: true writes `<out>.flows.csv`, a string names the file. For small captures. */
@@ -90,6 +97,9 @@ const ATTACK_BUDGET: Readonly<Record<AttackKind, number>> = {
   'ssh-bruteforce': 0.015,
   'c2-beacon': 0,
   exfiltration: 0.03,
+  'slow-scan': 0,
+  'slow-bruteforce': 0,
+  'slow-beacon': 0,
 }
 
 /** Smallest useful size of each attack in packets, so tiny captures still show it. */
@@ -101,6 +111,9 @@ const ATTACK_MIN: Readonly<Record<AttackKind, number>> = {
   'ssh-bruteforce': 40,
   'c2-beacon': 0,
   exfiltration: 30,
+  'slow-scan': 0,
+  'slow-bruteforce': 0,
+  'slow-beacon': 0,
 }
 
 /** When each attack starts and how long it lasts, as fractions of the timeline. */
@@ -112,6 +125,9 @@ const ATTACK_WINDOW: Readonly<Record<AttackKind, [number, number]>> = {
   'ssh-bruteforce': [0.15, 0.3],
   'c2-beacon': [0.02, 0],
   exfiltration: [0.3, 0.3],
+  'slow-scan': [0.08, 0.85],
+  'slow-bruteforce': [0.12, 0.75],
+  'slow-beacon': [0.02, 0.97],
 }
 
 const BEACON_PACKETS = 15
@@ -134,9 +150,12 @@ export async function generateTraffic(opts: GenerateOptions): Promise<GenerateRe
   }
   const attacks = opts.attacks === undefined ? [...ATTACK_KINDS] : [...new Set(opts.attacks)]
   for (const a of attacks) {
-    if (!(ATTACK_KINDS as readonly string[]).includes(a)) {
-      throw new UsageError(`unknown attack '${String(a)}'`, {hint: `choose from ${ATTACK_KINDS.join(', ')}`})
+    if (!(ALL_ATTACK_KINDS as readonly string[]).includes(a)) {
+      throw new UsageError(`unknown attack '${String(a)}'`, {hint: `choose from ${ALL_ATTACK_KINDS.join(', ')}`})
     }
+  }
+  if (opts.timelineSec !== undefined && !(Number.isFinite(opts.timelineSec) && opts.timelineSec >= 60 && opts.timelineSec <= 30 * 86_400)) {
+    throw new UsageError(`timelineSec must be from 60 s to 30 days, got ${opts.timelineSec}`)
   }
   attacks.sort((a, b) => KIND_INDEX[a] - KIND_INDEX[b])
   const nets = parseInternalNets(opts.internalNet)
@@ -149,13 +168,16 @@ export async function generateTraffic(opts: GenerateOptions): Promise<GenerateRe
         : `${opts.out}.flows.csv`
 
   const t0 = startMs * 1000
-  const timelineSec = Math.max(300 + Math.min(600, target / 30), target / 2000)
+  const timelineSec = opts.timelineSec ?? Math.max(300 + Math.min(600, target / 30), target / 2000)
   const timeline = timelineSec * SECOND
 
   // attack budgets: shares of the target, at least a minimum, at most 45% of the target together
   const budgets = new Map<AttackKind, number>()
   for (const a of attacks) budgets.set(a, Math.max(ATTACK_MIN[a], target * ATTACK_BUDGET[a]))
-  const beaconPackets = attacks.includes('c2-beacon') ? (timelineSec / 60) * BEACON_PACKETS : 0
+  // time-sized attacks: the C2 beacon, and the low-and-slow ones (their packets come out of the benign budget)
+  const beaconPackets =
+    (attacks.includes('c2-beacon') ? (timelineSec / 60) * BEACON_PACKETS : 0) +
+    attacks.reduce((sum, a) => sum + (isSlowAttack(a) ? expectedSlowPackets(a, ATTACK_WINDOW[a][1] * timelineSec) : 0), 0)
   const attackSum = [...budgets.values()].reduce((x, y) => x + y, 0) + beaconPackets
   if (attackSum > target * 0.45) {
     const scale = Math.max(0, target * 0.45 - beaconPackets) / Math.max(1, attackSum - beaconPackets)
@@ -186,11 +208,14 @@ export async function generateTraffic(opts: GenerateOptions): Promise<GenerateRe
       const jitter = (rng.next() - 0.5) * 0.04
       let duration = len * timeline
       if (kind === 'exfiltration') duration = Math.min(duration, 1200 * SECOND)
+      const startMicros = Math.round(t0 + Math.max(0.01, at + jitter) * timeline)
+      // a low-and-slow attack ends with the timeline at the latest
+      if (isSlowAttack(kind)) duration = Math.max(0, Math.min(duration, t0 + timeline - startMicros))
       metas.push(
         launchAttack(kind, {
           eng: engine,
           rng,
-          startMicros: Math.round(t0 + Math.max(0.01, at + jitter) * timeline),
+          startMicros,
           durationMicros: duration,
           budget: budgets.get(kind) ?? 0,
           net4: nets4,

@@ -17,10 +17,19 @@ export const ATTACK_KINDS = [
   'c2-beacon',
   'exfiltration',
 ] as const
-export const TRAFFIC_KINDS = [...BENIGN_KINDS, ...ATTACK_KINDS] as const
+/**
+ * Low-and-slow attacks, for the post-processing engine's recall tests: injected only when asked for
+ * (never by default), so default captures stay byte-identical. Appended after the default kinds so
+ * every existing kind keeps its index.
+ */
+export const SLOW_ATTACK_KINDS = ['slow-scan', 'slow-bruteforce', 'slow-beacon'] as const
+/** every attack the generator can inject: the default ones, then the low-and-slow ones */
+export const ALL_ATTACK_KINDS = [...ATTACK_KINDS, ...SLOW_ATTACK_KINDS] as const
+export const TRAFFIC_KINDS = [...BENIGN_KINDS, ...ATTACK_KINDS, ...SLOW_ATTACK_KINDS] as const
 
 export type BenignKind = (typeof BENIGN_KINDS)[number]
-export type AttackKind = (typeof ATTACK_KINDS)[number]
+export type SlowAttackKind = (typeof SLOW_ATTACK_KINDS)[number]
+export type AttackKind = (typeof ALL_ATTACK_KINDS)[number]
 export type TrafficKind = (typeof TRAFFIC_KINDS)[number]
 
 export const KIND_INDEX: Readonly<Record<TrafficKind, number>> = Object.fromEntries(
