@@ -3,6 +3,7 @@
  * worker windows and scores them and writes detections; per flow, latency = the commit time of its
  * window − the time it was put. Against a local kinesalite unless given an endpoint.
  */
+import {DEFAULT_LATENESS_SEC} from './windows.js'
 import {CreateStreamCommand, DescribeStreamSummaryCommand} from '@aws-sdk/client-kinesis'
 
 import {appendFlowRecord, createFlowBatch, type FlowBatch} from '../io/flow-batch.js'
@@ -72,7 +73,7 @@ export async function benchStream(options: StreamBenchOptions): Promise<StreamBe
   const n = options.flows ?? 100_000
   const rate = options.rate ?? 20_000
   const windowSec = options.windowSec ?? 5
-  const latenessSec = options.latenessSec ?? 2
+  const latenessSec = options.latenessSec ?? DEFAULT_LATENESS_SEC
   const shards = options.shards ?? 4
   const format = options.format ?? 'json'
   const partitionKey = options.partitionKey ?? 'network'
