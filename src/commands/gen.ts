@@ -1,7 +1,8 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand, seedFlag} from '../base-command.js'
-import {ATTACK_KINDS, generateTraffic, makeFixtures} from '../io/gen/index.js'
+import {durationFlag} from '../flag-types.js'
+import {ALL_ATTACK_KINDS, ATTACK_KINDS, generateTraffic, makeFixtures} from '../io/gen/index.js'
 import type {FixtureInfo, GenerateResult, Volume} from '../io/gen/index.js'
 import {createProgress, humanBytes, renderTable} from '../report/index.js'
 
@@ -16,6 +17,7 @@ The same seed and options give a byte-identical capture. Beside the capture it w
   static examples = [
     {description: 'A 100,000-packet capture with every attack', command: '<%= config.bin %> <%= command.id %> --out lab.pcap --packets 100000'},
     {description: 'pcapng with nanosecond timestamps, only two attacks, and the per-flow truth', command: '<%= config.bin %> <%= command.id %> --out x.pcapng --packets 5000 --attacks syn-flood --attacks c2-beacon --nanosecond --truth-flows'},
+    {description: 'Two hours of traffic with low-and-slow attacks hidden in it', command: '<%= config.bin %> <%= command.id %> --out slow.pcap --packets 200000 --timeline 2h --attacks slow-scan --attacks slow-bruteforce --attacks slow-beacon'},
     {description: 'Re-make the bundled fixtures', command: '<%= config.bin %> <%= command.id %> --fixtures fixtures'},
   ]
 
@@ -26,7 +28,13 @@ The same seed and options give a byte-identical capture. Beside the capture it w
     seed: seedFlag,
     start: Flags.string({summary: 'Time of the first packet (ISO 8601).', default: '2026-01-05T00:00:00Z'}),
     'internal-net': Flags.string({summary: 'Internal network CIDR (one IPv4 and/or one IPv6).', multiple: true}),
-    attacks: Flags.option({summary: 'Attacks to inject (default all).', options: ATTACK_KINDS, multiple: true})(),
+    attacks: Flags.option({
+      summary: 'Attacks to inject (default: every attack but the slow ones).',
+      description: 'slow-scan, slow-bruteforce and slow-beacon are low-and-slow variants (a few events an hour) for the post-processing pass; they run only when named, best with a longer --timeline.',
+      options: ALL_ATTACK_KINDS,
+      multiple: true,
+    })(),
+    timeline: durationFlag({summary: 'Length of the capture in time (e.g. 2h); default: set by --packets.'}),
     'no-attacks': Flags.boolean({summary: 'Benign traffic only.', default: false, exclusive: ['attacks']}),
     'truth-flows': Flags.boolean({summary: 'Also write <out>.flows.csv with every flow (for small captures).', default: false}),
     nanosecond: Flags.boolean({summary: 'Nanosecond timestamps.', default: false}),
@@ -56,6 +64,7 @@ The same seed and options give a byte-identical capture. Beside the capture it w
         truthFlows: f['truth-flows'],
         nanosecond: f.nanosecond,
         maxPayload: f['max-payload'],
+        ...(f.timeline === undefined ? {} : {timelineSec: f.timeline}),
         onProgress: (n) => progress.update(n),
       })
     } finally {

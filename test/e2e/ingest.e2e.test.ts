@@ -124,3 +124,14 @@ describe('flowscope ingest (CLI)', () => {
     }
   })
 })
+
+describe('flowscope gen (CLI)', () => {
+  it('hides low-and-slow attacks in a longer timeline when asked', () => {
+    const out = path.join(tempDir(), 'slow.pcap')
+    const r = runCli(['gen', '--out', out, '--packets', '5000', '--timeline', '1h', '--attacks', 'slow-beacon', '--json'])
+    expect(r.code, r.stderr).toBe(0)
+    const t = r.json!.result.truth
+    expect(t.attacks.map((a: {kind: string}) => a.kind)).toEqual(['slow-beacon'])
+    expect(t.endUs - t.startUs).toBeGreaterThan(55 * 60e6)
+  })
+})
