@@ -22,9 +22,9 @@ import {
   StreamSession,
   TcpSession,
   type Engine,
-  type Session,
   type TcpPlan,
 } from './sessions.js'
+import {setRaw, startBeaconSession} from './beacon-session.js'
 import {launchSlowAttack} from './slow-attacks.js'
 import {KIND_INDEX, type AttackKind} from './truth.js'
 
@@ -55,7 +55,6 @@ export interface AttackMeta {
   params: Record<string, number | string>
 }
 
-const TTL_EXTERNAL = 51
 
 /** Start one attack's spawners (or sessions) on the engine and describe it. */
 export function launchAttack(kind: AttackKind, setup: AttackSetup): AttackMeta {
@@ -91,15 +90,6 @@ function servicePortOf(eng: TrafficEngine, host: number): number {
   return -1
 }
 
-function setRaw(s: Session, client: number, server: number, serverHost: number, clientHost = -1): void {
-  s.family = 4
-  s.c4 = client >>> 0
-  s.s4 = server >>> 0
-  s.ttlC = clientHost >= 0 ? 64 : TTL_EXTERNAL
-  s.ttlS = serverHost >= 0 ? 64 : TTL_EXTERNAL
-  s.sHost = serverHost
-  s.cHost = clientHost
-}
 
 /** Mean gap that spreads `count` events over `window` µs, at least 1 µs. */
 function spread(window: number, count: number): number {
@@ -473,24 +463,7 @@ class Beacon extends Actor {
   step(e: Engine): boolean {
     if (e.stopped) return false
     const {eng, rng} = this.setup
-    const plan: TcpPlan = {
-      cData: uniformInt(rng, 4, 6),
-      sData: uniformInt(rng, 3, 5),
-      c: {mss: 1460, full: 0, small: 0.7, smallMax: 300, firstLo: 180, firstHi: 517},
-      s: {mss: 1460, full: 0.3, small: 0.5, smallMax: 400, firstLo: 1200, firstHi: 1460},
-      rttMicros: this.rtt * uniform(rng, 0.9, 1.2),
-      paceMicros: 15_000,
-      thinkProb: 0,
-      pauseAt: -1,
-      close: CLOSE_FIN_CLIENT,
-      refused: false,
-    }
-    const s = new TcpSession(KIND_INDEX['c2-beacon'], rng, plan)
-    s.t = this.t
-    setRaw(s, eng.hosts.v4[this.host]!, this.c2, -1, this.host)
-    s.sPort = 443
-    if (eng.claimClientPort(s, this.host)) {
-      eng.start(s)
+    if (startBeaconSession(eng, rng, KIND_INDEX['c2-beacon'], this.host, this.c2, this.rtt, this.t, {cData: [4, 6], sData: [3, 5], serverFull: 0.3, serverFirstLo: 1200})) {
       this.meta.params.beacons = Number(this.meta.params.beacons) + 1
     }
     this.t += Math.round((BEACON_PERIOD_SEC + uniform(rng, -BEACON_JITTER_SEC, BEACON_JITTER_SEC)) * SECOND)

@@ -21,9 +21,9 @@ import {
   SECOND,
   TcpSession,
   type Engine,
-  type Session,
   type TcpPlan,
 } from './sessions.js'
+import {setRaw, startBeaconSession} from './beacon-session.js'
 import {KIND_INDEX, SLOW_ATTACK_KINDS, type AttackKind, type SlowAttackKind} from './truth.js'
 
 /** instances of each low-and-slow attack */
@@ -46,7 +46,6 @@ const PACKETS_PER_EVENT: Readonly<Record<SlowAttackKind, number>> = {
   'slow-beacon': 15,
 }
 
-const TTL_EXTERNAL = 51
 
 export function isSlowAttack(kind: AttackKind): kind is SlowAttackKind {
   return (SLOW_ATTACK_KINDS as readonly string[]).includes(kind)
@@ -76,15 +75,6 @@ export function launchSlowAttack(kind: SlowAttackKind, setup: AttackSetup): Atta
   }
 }
 
-function setRaw(s: Session, client: number, server: number, serverHost: number, clientHost = -1): void {
-  s.family = 4
-  s.c4 = client >>> 0
-  s.s4 = server >>> 0
-  s.ttlC = clientHost >= 0 ? 64 : TTL_EXTERNAL
-  s.ttlS = serverHost >= 0 ? 64 : TTL_EXTERNAL
-  s.sHost = serverHost
-  s.cHost = clientHost
-}
 
 /** Next event time: one period later with ±JITTER, at least 1 µs. */
 function nextTime(rng: Rng, t: number, periodSec: number): number {
@@ -300,24 +290,7 @@ class SlowBeacon extends Paced {
 
   protected event(): void {
     const {eng, rng} = this.setup
-    const plan: TcpPlan = {
-      cData: uniformInt(rng, 3, 5),
-      sData: uniformInt(rng, 2, 4),
-      c: {mss: 1460, full: 0, small: 0.7, smallMax: 300, firstLo: 180, firstHi: 517},
-      s: {mss: 1460, full: 0.2, small: 0.5, smallMax: 400, firstLo: 600, firstHi: 1460},
-      rttMicros: this.rtt * uniform(rng, 0.9, 1.2),
-      paceMicros: 15_000,
-      thinkProb: 0,
-      pauseAt: -1,
-      close: CLOSE_FIN_CLIENT,
-      refused: false,
-    }
-    const s = new TcpSession(KIND_INDEX['slow-beacon'], rng, plan)
-    s.t = this.t
-    setRaw(s, eng.hosts.v4[this.host]!, this.c2, -1, this.host)
-    s.sPort = 443
-    if (eng.claimClientPort(s, this.host)) {
-      eng.start(s)
+    if (startBeaconSession(eng, rng, KIND_INDEX['slow-beacon'], this.host, this.c2, this.rtt, this.t, {cData: [3, 5], sData: [2, 4], serverFull: 0.2, serverFirstLo: 600})) {
       this.meta.params.beacons = Number(this.meta.params.beacons) + 1
     }
   }

@@ -1,0 +1,64 @@
+/**
+ * What the C2 beacon and its low-and-slow variant share: one small HTTPS session from an internal host
+ * to its C2 server (client sends a little, server answers, client closes with FIN), and how attack
+ * sessions get their raw IPv4 endpoints. Random draws happen in a fixed order, so a seed reproduces
+ * the same bytes whichever attack calls it.
+ */
+import type {TrafficEngine} from './engine.js'
+import {uniform, uniformInt} from './model.js'
+import type {Rng} from '../rng.js'
+import {CLOSE_FIN_CLIENT, TcpSession, type Session, type TcpPlan} from './sessions.js'
+
+/** TTL of packets from outside: a few hops away. */
+export const TTL_EXTERNAL = 51
+
+export function setRaw(s: Session, client: number, server: number, serverHost: number, clientHost = -1): void {
+  s.family = 4
+  s.c4 = client >>> 0
+  s.s4 = server >>> 0
+  s.ttlC = clientHost >= 0 ? 64 : TTL_EXTERNAL
+  s.ttlS = serverHost >= 0 ? 64 : TTL_EXTERNAL
+  s.sHost = serverHost
+  s.cHost = clientHost
+}
+
+export interface BeaconShape {
+  /** client and server data segments: uniform integers in [lo, hi] */
+  cData: [number, number]
+  sData: [number, number]
+  /** share of full-size server segments, and the smallest first server segment */
+  serverFull: number
+  serverFirstLo: number
+}
+
+/** Start one beacon session at time `t`; false when no client port was free (nothing sent). */
+export function startBeaconSession(
+  eng: TrafficEngine,
+  rng: Rng,
+  kind: number,
+  host: number,
+  c2: number,
+  rtt: number,
+  t: number,
+  shape: BeaconShape,
+): boolean {
+  const plan: TcpPlan = {
+    cData: uniformInt(rng, shape.cData[0], shape.cData[1]),
+    sData: uniformInt(rng, shape.sData[0], shape.sData[1]),
+    c: {mss: 1460, full: 0, small: 0.7, smallMax: 300, firstLo: 180, firstHi: 517},
+    s: {mss: 1460, full: shape.serverFull, small: 0.5, smallMax: 400, firstLo: shape.serverFirstLo, firstHi: 1460},
+    rttMicros: rtt * uniform(rng, 0.9, 1.2),
+    paceMicros: 15_000,
+    thinkProb: 0,
+    pauseAt: -1,
+    close: CLOSE_FIN_CLIENT,
+    refused: false,
+  }
+  const s = new TcpSession(kind, rng, plan)
+  s.t = t
+  setRaw(s, eng.hosts.v4[host]!, c2, -1, host)
+  s.sPort = 443
+  if (!eng.claimClientPort(s, host)) return false
+  eng.start(s)
+  return true
+}
