@@ -85,7 +85,7 @@ describe('flowscope stream', () => {
     const run = await cli(['stream', '--stream', 'e2e', '--endpoint', kinesalite.endpoint, '--start', 'trim-horizon', '--duration', '8', '--drain', '--db', db, '--json'])
     expect(run.code, run.stderr).toBe(0)
     const r = run.json!.result
-    expect(r).toMatchObject({stream: 'e2e', windowSec: 5, latenessSec: 2, records: flows, lateDropped: 0, badRecords: 0, modelWindowSec: 300, modelHopSec: 60})
+    expect(r).toMatchObject({stream: 'e2e', windowSec: 5, latenessSec: 1, records: flows, lateDropped: 0, badRecords: 0, modelWindowSec: 300, modelHopSec: 60})
     expect(r.scorer.flowsStored).toBe(flows)
     expect(r.detections).toBeGreaterThan(0)
     expect(r.model).toMatch(/^model\.onnx@[0-9a-f]{12}$/)
