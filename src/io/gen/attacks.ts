@@ -10,8 +10,6 @@ import {exponential, INTERNAL_SERVICE_PORTS, ipv4Text, logUniform, randomPublicI
 import {
   Actor,
   CLOSE_FIN_CLIENT,
-  CLOSE_FIN_SERVER,
-  CLOSE_RST_CLIENT,
   MAX_GAP_MICROS,
   PROBE_CLOSED,
   PROBE_FLOOD,
@@ -22,9 +20,8 @@ import {
   StreamSession,
   TcpSession,
   type Engine,
-  type TcpPlan,
 } from './sessions.js'
-import {setRaw, startBeaconSession} from './beacon-session.js'
+import {setRaw, startBeaconSession, startLoginSession} from './attack-sessions.js'
 import {launchSlowAttack} from './slow-attacks.js'
 import {KIND_INDEX, type AttackKind} from './truth.js'
 
@@ -391,24 +388,7 @@ class BruteForce extends Actor {
 
   step(_e: Engine): boolean {
     const {eng, rng} = this.setup
-    const plan: TcpPlan = {
-      cData: uniformInt(rng, 8, 12),
-      sData: uniformInt(rng, 8, 12),
-      c: {mss: 1460, full: 0, small: 0.8, smallMax: 600, firstLo: 21, firstHi: 40},
-      s: {mss: 1460, full: 0, small: 0.8, smallMax: 1100, firstLo: 21, firstHi: 40},
-      rttMicros: this.rtt * uniform(rng, 0.9, 1.2),
-      paceMicros: 30_000,
-      thinkProb: 0,
-      pauseAt: -1,
-      close: rng.next() < 0.7 ? CLOSE_FIN_SERVER : CLOSE_RST_CLIENT,
-      refused: false,
-    }
-    const s = new TcpSession(KIND_INDEX['ssh-bruteforce'], rng, plan)
-    s.t = this.t
-    setRaw(s, this.attacker, eng.hosts.v4[this.target]!, this.target)
-    s.sPort = 22
-    if (eng.claimClientPort(s, -1)) {
-      eng.start(s)
+    if (startLoginSession(eng, rng, KIND_INDEX['ssh-bruteforce'], this.attacker, this.target, this.rtt, this.t)) {
       this.meta.params.sessions = Number(this.meta.params.sessions) + 1
     }
     if (++this.done >= this.sessions) return false

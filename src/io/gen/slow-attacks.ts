@@ -16,14 +16,13 @@ import {INTERNAL_SERVICE_PORTS, ipv4Text, logUniform, uniform, uniformInt} from 
 import {
   Actor,
   CLOSE_FIN_CLIENT,
-  CLOSE_FIN_SERVER,
   CLOSE_RST_CLIENT,
   SECOND,
   TcpSession,
   type Engine,
   type TcpPlan,
 } from './sessions.js'
-import {setRaw, startBeaconSession} from './beacon-session.js'
+import {setRaw, startBeaconSession, startLoginSession} from './attack-sessions.js'
 import {KIND_INDEX, SLOW_ATTACK_KINDS, type AttackKind, type SlowAttackKind} from './truth.js'
 
 /** instances of each low-and-slow attack */
@@ -216,24 +215,7 @@ class SlowLogin extends Paced {
 
   protected event(): void {
     const {eng, rng} = this.setup
-    const plan: TcpPlan = {
-      cData: uniformInt(rng, 8, 12),
-      sData: uniformInt(rng, 8, 12),
-      c: {mss: 1460, full: 0, small: 0.8, smallMax: 600, firstLo: 21, firstHi: 40},
-      s: {mss: 1460, full: 0, small: 0.8, smallMax: 1100, firstLo: 21, firstHi: 40},
-      rttMicros: this.rtt * uniform(rng, 0.9, 1.2),
-      paceMicros: 30_000,
-      thinkProb: 0,
-      pauseAt: -1,
-      close: rng.next() < 0.7 ? CLOSE_FIN_SERVER : CLOSE_RST_CLIENT,
-      refused: false,
-    }
-    const s = new TcpSession(KIND_INDEX['slow-bruteforce'], rng, plan)
-    s.t = this.t
-    setRaw(s, this.attacker, this.setup.eng.hosts.v4[this.target]!, this.target)
-    s.sPort = 22
-    if (eng.claimClientPort(s, -1)) {
-      eng.start(s)
+    if (startLoginSession(eng, rng, KIND_INDEX['slow-bruteforce'], this.attacker, this.target, this.rtt, this.t)) {
       this.meta.params.sessions = Number(this.meta.params.sessions) + 1
     }
   }

@@ -1,13 +1,13 @@
 /**
- * What the C2 beacon and its low-and-slow variant share: one small HTTPS session from an internal host
- * to its C2 server (client sends a little, server answers, client closes with FIN), and how attack
+ * Sessions that an attack and its low-and-slow variant share: a C2 beacon (one small HTTPS session from
+ * an internal host to its C2 server, closed by the client's FIN), an SSH login attempt, and how attack
  * sessions get their raw IPv4 endpoints. Random draws happen in a fixed order, so a seed reproduces
- * the same bytes whichever attack calls it.
+ * the same bytes whichever attack calls them.
  */
 import type {TrafficEngine} from './engine.js'
 import {uniform, uniformInt} from './model.js'
 import type {Rng} from '../rng.js'
-import {CLOSE_FIN_CLIENT, TcpSession, type Session, type TcpPlan} from './sessions.js'
+import {CLOSE_FIN_CLIENT, CLOSE_FIN_SERVER, CLOSE_RST_CLIENT, TcpSession, type Session, type TcpPlan} from './sessions.js'
 
 /** TTL of packets from outside: a few hops away. */
 export const TTL_EXTERNAL = 51
@@ -59,6 +59,32 @@ export function startBeaconSession(
   setRaw(s, eng.hosts.v4[host]!, c2, -1, host)
   s.sPort = 443
   if (!eng.claimClientPort(s, host)) return false
+  eng.start(s)
+  return true
+}
+
+/**
+ * Start one SSH login attempt from `attacker` (an external address) to internal host `target` at time
+ * `t`: a short exchange that the server closes (or the client resets); false when no port was free.
+ */
+export function startLoginSession(eng: TrafficEngine, rng: Rng, kind: number, attacker: number, target: number, rtt: number, t: number): boolean {
+  const plan: TcpPlan = {
+    cData: uniformInt(rng, 8, 12),
+    sData: uniformInt(rng, 8, 12),
+    c: {mss: 1460, full: 0, small: 0.8, smallMax: 600, firstLo: 21, firstHi: 40},
+    s: {mss: 1460, full: 0, small: 0.8, smallMax: 1100, firstLo: 21, firstHi: 40},
+    rttMicros: rtt * uniform(rng, 0.9, 1.2),
+    paceMicros: 30_000,
+    thinkProb: 0,
+    pauseAt: -1,
+    close: rng.next() < 0.7 ? CLOSE_FIN_SERVER : CLOSE_RST_CLIENT,
+    refused: false,
+  }
+  const s = new TcpSession(kind, rng, plan)
+  s.t = t
+  setRaw(s, attacker, eng.hosts.v4[target]!, target)
+  s.sPort = 22
+  if (!eng.claimClientPort(s, -1)) return false
   eng.start(s)
   return true
 }
