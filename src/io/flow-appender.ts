@@ -1,68 +1,130 @@
-import {
-  DuckDBAppender,
-  DuckDBDataChunk,
-  DuckDBTimestampValue,
-  INTEGER,
-  TIMESTAMP,
-  UBIGINT,
-  UHUGEINT,
-  UINTEGER,
-  USMALLINT,
-  UTINYINT,
-  VARCHAR,
-} from '@duckdb/node-api'
-import type {DuckDBVector} from '@duckdb/node-api'
+import {DuckDBDataChunk, INTEGER, TIMESTAMP, UBIGINT, UHUGEINT, UINTEGER, USMALLINT, UTINYINT, VARCHAR} from '@duckdb/node-api'
+import type {DuckDBAppender} from '@duckdb/node-api'
+import ddb from '@duckdb/node-bindings'
 
 import type {FlowBatch} from './flow-batch.js'
-import {addrToBigInt, addrToString} from './ip.js'
+import {ipv4ToString, ipv6ToString} from './ip.js'
 
 /**
- * Appends FlowBatches to `flows` in the column order of `FLOW_COLUMNS`, a DuckDB data chunk (2,048 rows)
- * at a time: numeric columns are written straight into the chunk's vectors, so the only per-value
- * native calls left are the text columns — several times faster than the row-wise appender API.
+ * Appends FlowBatches to `flows` (or a table of the same columns) a DuckDB data chunk (2,048 rows) at
+ * a time, through the C API that `@duckdb/node-api` wraps: every numeric column is filled in a typed
+ * array and copied into its vector with one call, the columns that are the same on every row of a
+ * chunk (network, source, and usually exporter and the empty ASN columns) become constant vectors, and
+ * the only per-row native calls left are the two address texts. This is the ingest hot path: at two
+ * million flows it is about twice as fast as filling the chunk through node-api's vector objects.
  */
 export class FlowAppender {
   private readonly chunk: DuckDBDataChunk
+  private readonly native: ddb.Appender
+  private readonly nullValue = ddb.create_null_value()
+  private readonly cols = new ChunkColumns(CHUNK_ROWS)
+  private readonly v4Text = new Ipv4TextCache()
+  private constant: {network: string; sourceId: number; networkValue: ddb.Value; sourceValue: ddb.Value} | undefined
+  private exporterValue: {text: string; value: ddb.Value} | undefined
+
   constructor(private readonly appender: DuckDBAppender) {
+    const native = (appender as unknown as {appender?: ddb.Appender}).appender
+    if (!native) throw new Error('@duckdb/node-api changed: DuckDBAppender no longer exposes its native appender')
+    this.native = native
     this.chunk = DuckDBDataChunk.create(FLOW_TYPES, CHUNK_ROWS)
   }
 
   append(batch: FlowBatch, network: string, sourceId: number): void {
-    const chunk = this.chunk
-    for (let start = 0; start < batch.length; start += CHUNK_ROWS) {
-      const n = Math.min(CHUNK_ROWS, batch.length - start)
-      chunk.reset()
-      chunk.rowCount = n
-      const v = (c: number): DuckDBVector => chunk.getColumnVector(c)
-      const cols = FLOW_TYPES.map((_, c) => v(c))
-      for (let j = 0; j < n; j++) {
-        const i = start + j
-        const family = batch.family[i] ?? 4
-        cols[0]!.setItem(j, network)
-        const exporter = batch.exporter[i]
-        cols[1]!.setItem(j, exporter ? exporter : null)
-        cols[2]!.setItem(j, new DuckDBTimestampValue(BigInt(Math.floor(batch.tsStart[i] ?? 0))))
-        cols[3]!.setItem(j, new DuckDBTimestampValue(BigInt(Math.floor(batch.tsEnd[i] ?? 0))))
-        cols[4]!.setItem(j, addrToString(batch.srcAddr, i, family))
-        cols[5]!.setItem(j, addrToString(batch.dstAddr, i, family))
-        cols[6]!.setItem(j, batch.srcPort[i] ?? 0)
-        cols[7]!.setItem(j, batch.dstPort[i] ?? 0)
-        cols[8]!.setItem(j, batch.proto[i] ?? 0)
-        cols[9]!.setItem(j, batch.tcpFlags[i] ?? 0)
-        cols[10]!.setItem(j, BigInt(batch.packets[i] ?? 0))
-        cols[11]!.setItem(j, BigInt(batch.bytes[i] ?? 0))
-        cols[12]!.setItem(j, batch.samplingRate[i] || 1)
-        cols[13]!.setItem(j, sourceId)
-        cols[14]!.setItem(j, family)
-        cols[15]!.setItem(j, addrToBigInt(batch.srcAddr, i))
-        cols[16]!.setItem(j, addrToBigInt(batch.dstAddr, i))
-        // src_as, dst_as: filled by ASN enrichment
-        cols[17]!.setItem(j, null)
-        cols[18]!.setItem(j, null)
-      }
-      for (const c of cols) c.flush()
-      this.appender.appendDataChunk(chunk)
+    if (this.constant?.network !== network || this.constant.sourceId !== sourceId) {
+      this.constant = {network, sourceId, networkValue: ddb.create_varchar(network), sourceValue: ddb.create_int32(sourceId)}
     }
+    for (let start = 0; start < batch.length; start += CHUNK_ROWS) {
+      this.appendRows(batch, start, Math.min(CHUNK_ROWS, batch.length - start))
+    }
+  }
+
+  private appendRows(batch: FlowBatch, start: number, n: number): void {
+    const chunk = this.chunk.chunk
+    const c = this.cols
+    ddb.data_chunk_reset(chunk)
+    const vector = (k: number): ddb.Vector => ddb.data_chunk_get_vector(chunk, k)
+    for (let j = 0; j < n; j++) {
+      const i = start + j
+      split64(c.tsStart, j, batch.tsStart[i] ?? 0)
+      split64(c.tsEnd, j, batch.tsEnd[i] ?? 0)
+      c.srcPort[j] = batch.srcPort[i] ?? 0
+      c.dstPort[j] = batch.dstPort[i] ?? 0
+      c.proto[j] = batch.proto[i] ?? 0
+      c.tcpFlags[j] = batch.tcpFlags[i] ?? 0
+      split64(c.packets, j, batch.packets[i] ?? 0)
+      split64(c.bytes, j, batch.bytes[i] ?? 0)
+      c.samplingRate[j] = batch.samplingRate[i] || 1
+      c.family[j] = batch.family[i] ?? 4
+      // UHUGEINT is {lower, upper} 64-bit halves, little-endian; the batch holds big-endian words
+      const o = i * 4
+      const q = j * 4
+      c.srcAddr[q] = batch.srcAddr[o + 3] ?? 0
+      c.srcAddr[q + 1] = batch.srcAddr[o + 2] ?? 0
+      c.srcAddr[q + 2] = batch.srcAddr[o + 1] ?? 0
+      c.srcAddr[q + 3] = batch.srcAddr[o] ?? 0
+      c.dstAddr[q] = batch.dstAddr[o + 3] ?? 0
+      c.dstAddr[q + 1] = batch.dstAddr[o + 2] ?? 0
+      c.dstAddr[q + 2] = batch.dstAddr[o + 1] ?? 0
+      c.dstAddr[q + 3] = batch.dstAddr[o] ?? 0
+    }
+    const copy = (k: number, a: ArrayBufferView, width: number): void => ddb.copy_data_to_vector(vector(k), 0, a.buffer as ArrayBuffer, a.byteOffset, n * width)
+    copy(COL.tsStart, c.tsStart, 8)
+    copy(COL.tsEnd, c.tsEnd, 8)
+    copy(COL.srcPort, c.srcPort, 2)
+    copy(COL.dstPort, c.dstPort, 2)
+    copy(COL.proto, c.proto, 1)
+    copy(COL.tcpFlags, c.tcpFlags, 1)
+    copy(COL.packets, c.packets, 8)
+    copy(COL.bytes, c.bytes, 8)
+    copy(COL.samplingRate, c.samplingRate, 4)
+    copy(COL.family, c.family, 1)
+    copy(COL.srcAddr, c.srcAddr, 16)
+    copy(COL.dstAddr, c.dstAddr, 16)
+    const k = this.constant!
+    ddb.vector_reference_value(vector(COL.network), k.networkValue)
+    ddb.vector_reference_value(vector(COL.sourceId), k.sourceValue)
+    // src_as, dst_as: filled by ASN enrichment
+    ddb.vector_reference_value(vector(COL.srcAs), this.nullValue)
+    ddb.vector_reference_value(vector(COL.dstAs), this.nullValue)
+    this.exporters(batch, start, n, vector(COL.exporter))
+    const src = vector(COL.srcIp)
+    const dst = vector(COL.dstIp)
+    const text = this.v4Text
+    for (let j = 0; j < n; j++) {
+      const i = start + j
+      const o = i * 4
+      if (batch.family[i] === 6) {
+        ddb.vector_assign_string_element(src, j, ipv6ToString(batch.srcAddr[o] ?? 0, batch.srcAddr[o + 1] ?? 0, batch.srcAddr[o + 2] ?? 0, batch.srcAddr[o + 3] ?? 0))
+        ddb.vector_assign_string_element(dst, j, ipv6ToString(batch.dstAddr[o] ?? 0, batch.dstAddr[o + 1] ?? 0, batch.dstAddr[o + 2] ?? 0, batch.dstAddr[o + 3] ?? 0))
+      } else {
+        ddb.vector_assign_string_element(src, j, text.get(batch.srcAddr[o + 3] ?? 0))
+        ddb.vector_assign_string_element(dst, j, text.get(batch.dstAddr[o + 3] ?? 0))
+      }
+    }
+    ddb.data_chunk_set_size(chunk, n)
+    ddb.append_data_chunk(this.native, chunk)
+  }
+
+  /** The exporter column: one constant when every row of the chunk has the same exporter ('' = NULL). */
+  private exporters(batch: FlowBatch, start: number, n: number, vector: ddb.Vector): void {
+    const first = batch.exporter[start] ?? ''
+    let same = true
+    for (let j = 1; j < n && same; j++) same = (batch.exporter[start + j] ?? '') === first
+    if (same) {
+      if (first === '') return ddb.vector_reference_value(vector, this.nullValue)
+      if (this.exporterValue?.text !== first) this.exporterValue = {text: first, value: ddb.create_varchar(first)}
+      return ddb.vector_reference_value(vector, this.exporterValue.value)
+    }
+    const valid = this.cols.validity
+    valid.fill(0)
+    for (let j = 0; j < n; j++) {
+      const e = batch.exporter[start + j] ?? ''
+      if (e === '') continue
+      valid[j >>> 5]! |= 1 << (j & 31)
+      ddb.vector_assign_string_element(vector, j, e)
+    }
+    ddb.vector_ensure_validity_writable(vector)
+    ddb.copy_data_to_vector_validity(vector, 0, valid.buffer as ArrayBuffer, 0, Math.ceil(n / 64) * 8)
   }
 
   close(): void {
@@ -71,8 +133,72 @@ export class FlowAppender {
 }
 
 const CHUNK_ROWS = 2048
+const TWO32 = 4294967296
+
+/** Column positions in `flows` (schema.ts); FLOW_TYPES below follows the same order. */
+const COL = {
+  network: 0, exporter: 1, tsStart: 2, tsEnd: 3, srcIp: 4, dstIp: 5, srcPort: 6, dstPort: 7, proto: 8, tcpFlags: 9,
+  packets: 10, bytes: 11, samplingRate: 12, sourceId: 13, family: 14, srcAddr: 15, dstAddr: 16, srcAs: 17, dstAs: 18,
+} as const
 const FLOW_TYPES = [
   VARCHAR, VARCHAR, TIMESTAMP, TIMESTAMP, VARCHAR, VARCHAR, USMALLINT, USMALLINT, UTINYINT, UTINYINT,
   UBIGINT, UBIGINT, UINTEGER, INTEGER, UTINYINT, UHUGEINT, UHUGEINT, UINTEGER, UINTEGER,
 ]
 
+/** A 64-bit integer (exact up to 2^53, negative allowed) as two little-endian 32-bit words. */
+function split64(out: Uint32Array, j: number, value: number): void {
+  const v = Math.floor(value)
+  const hi = Math.floor(v / TWO32)
+  out[2 * j] = v - hi * TWO32
+  out[2 * j + 1] = hi
+}
+
+/** The typed arrays one chunk's numeric columns are built in. */
+class ChunkColumns {
+  readonly tsStart: Uint32Array
+  readonly tsEnd: Uint32Array
+  readonly srcPort: Uint16Array
+  readonly dstPort: Uint16Array
+  readonly proto: Uint8Array
+  readonly tcpFlags: Uint8Array
+  readonly packets: Uint32Array
+  readonly bytes: Uint32Array
+  readonly samplingRate: Uint32Array
+  readonly family: Uint8Array
+  readonly srcAddr: Uint32Array
+  readonly dstAddr: Uint32Array
+  /** a validity mask: bit j of 32-bit word j/32 (the same bytes as DuckDB's 64-bit words, little-endian) */
+  readonly validity: Uint32Array
+  constructor(rows: number) {
+    this.tsStart = new Uint32Array(rows * 2)
+    this.tsEnd = new Uint32Array(rows * 2)
+    this.srcPort = new Uint16Array(rows)
+    this.dstPort = new Uint16Array(rows)
+    this.proto = new Uint8Array(rows)
+    this.tcpFlags = new Uint8Array(rows)
+    this.packets = new Uint32Array(rows * 2)
+    this.bytes = new Uint32Array(rows * 2)
+    this.samplingRate = new Uint32Array(rows)
+    this.family = new Uint8Array(rows)
+    this.srcAddr = new Uint32Array(rows * 4)
+    this.dstAddr = new Uint32Array(rows * 4)
+    this.validity = new Uint32Array(Math.ceil(rows / 64) * 2)
+  }
+}
+
+/** Dotted-quad text of recently seen IPv4 addresses: a direct-mapped cache (hosts recur in flows). */
+class Ipv4TextCache {
+  private readonly keys = new Uint32Array(CACHE_SLOTS)
+  private readonly texts: (string | undefined)[] = new Array<string | undefined>(CACHE_SLOTS)
+  get(v: number): string {
+    const slot = Math.imul(v, 0x9e3779b1) >>> (32 - CACHE_BITS)
+    const t = this.texts[slot]
+    if (t !== undefined && this.keys[slot] === v) return t
+    const s = ipv4ToString(v)
+    this.keys[slot] = v
+    this.texts[slot] = s
+    return s
+  }
+}
+const CACHE_BITS = 16
+const CACHE_SLOTS = 1 << CACHE_BITS

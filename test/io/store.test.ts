@@ -59,6 +59,58 @@ describe('FlowStore', () => {
     await store.close()
   })
 
+  it('stores every row of batches that span chunks exactly: 64-bit counts, old times, mixed exporters, many addresses', async () => {
+    // 5,000 rows cross two 2,048-row chunk boundaries; the exporter is '' (NULL) on some rows and two
+    // different exporters elsewhere within one chunk, the same on every row of another; 3,000 distinct
+    // IPv4 addresses exercise the text cache's collisions; counts beyond 2^32 and a time before 1970
+    // check the 64-bit word splitting.
+    const n = 5000
+    const b = createFlowBatch(n)
+    for (let i = 0; i < n; i++) {
+      appendFlowRecord(b, {
+        tsStart: i === 0 ? -1_500_000 : 1_700_000_000_000_000 + i * 1_000_003,
+        tsEnd: i === 0 ? -1 : 1_700_000_000_000_000 + i * 1_000_003 + 7,
+        family: i % 7 === 0 ? 6 : 4,
+        src: i % 7 === 0 ? [0x20010db8, i, 0, 0] : [(0x0a000000 + ((i * 2654435761) % 3000)) >>> 0],
+        dst: i % 7 === 0 ? [0xfe800000, 0, 0x0a0b0c0d, i] : [(0xc0000200 + (i % 256)) >>> 0],
+        srcPort: i % 65536,
+        dstPort: (i * 7) % 65536,
+        proto: i % 7 === 0 ? 17 : 6,
+        tcpFlags: i % 256,
+        packets: i === 1 ? 2 ** 40 + 3 : i + 1,
+        bytes: i === 1 ? 2 ** 52 + 1 : (i + 1) * 60,
+        samplingRate: 1 + (i % 3),
+        exporter: i < 2048 ? (i % 3 === 0 ? '' : i % 3 === 1 ? '192.0.2.1' : '2001:db8::9') : i < 4096 ? '198.51.100.7' : '',
+      })
+    }
+    const store = await FlowStore.open(path.join(tempDir(), 'chunks.duckdb'))
+    const appender = await store.createFlowAppender()
+    appender.append(b, 'lab', 3)
+    appender.close()
+    const rows = await store.all<{src_ip: string; dst_ip: string; exporter: string | null; packets: bigint; bytes: bigint; s: bigint; e: bigint; src_addr: bigint; sampling_rate: number; src_port: number; tcp_flags: number; network: string; source_id: number; src_as: number | null}>(
+      `SELECT src_ip, dst_ip, exporter, packets, bytes, epoch_us(ts_start) AS s, epoch_us(ts_end) AS e, src_addr, sampling_rate, src_port, tcp_flags,
+              network, source_id, src_as FROM flows ORDER BY src_port`,
+    )
+    expect(rows).toHaveLength(n)
+    const {addrToString, addrToBigInt} = await import('../../src/io/ip.js')
+    for (let i = 0; i < n; i++) {
+      const r = rows[i]!
+      const f = b.family[i]!
+      expect(r.src_ip).toBe(addrToString(b.srcAddr, i, f))
+      expect(r.dst_ip).toBe(addrToString(b.dstAddr, i, f))
+      expect(r.src_addr).toBe(addrToBigInt(b.srcAddr, i))
+      expect(r.exporter).toBe(b.exporter[i] === '' ? null : b.exporter[i])
+      expect(r.packets).toBe(BigInt(b.packets[i]!))
+      expect(r.bytes).toBe(BigInt(b.bytes[i]!))
+      expect(r.s).toBe(BigInt(b.tsStart[i]!))
+      expect(r.e).toBe(BigInt(b.tsEnd[i]!))
+      expect([r.sampling_rate, r.src_port, r.tcp_flags, r.network, r.source_id, r.src_as]).toEqual([b.samplingRate[i], b.srcPort[i], b.tcpFlags[i], 'lab', 3, null])
+    }
+    expect(rows[7]!.src_ip).toBe('2001:db8:0:7::')
+    expect(rows[0]!.s).toBe(-1_500_000n)
+    await store.close()
+  })
+
   it('rolls back everything a failed transaction appended', async () => {
     const store = await FlowStore.open(path.join(tempDir(), 's.duckdb'))
     await expect(
