@@ -21,12 +21,17 @@ export interface DecodeJob {
   idleTimeoutMicros: number
   activeTimeoutMicros: number
   decode: 'auto' | 'packets' | 'exports'
+  /** hash the bytes as they are read (default); false when the caller hashes the file elsewhere */
+  hash?: boolean
 }
 
 export interface DecodeOutcome {
   readStats: CaptureReadStats
   assembler: FlowAssemblerStats
-  /** sha256 of the whole file (the part the reader did not consume, when it stopped early, is hashed too) */
+  /**
+   * sha256 of the whole file (the part the reader did not consume, when it stopped early, is hashed
+   * too); '' when the job was told not to hash
+   */
   sha256: string
   collector: {
     exportDatagrams: number
@@ -46,14 +51,14 @@ export interface DecodeCallbacks {
 }
 
 export async function runDecodeJob(job: DecodeJob, cb: DecodeCallbacks): Promise<DecodeOutcome> {
-  const hash = createHash('sha256')
+  const hash = job.hash === false ? undefined : createHash('sha256')
   const assembler = new FlowAssembler({idleTimeoutMicros: job.idleTimeoutMicros, activeTimeoutMicros: job.activeTimeoutMicros})
   let collector: ExportRecordCollector | undefined
   let producer: FlowAssembler | ExportRecordCollector | undefined
   const readStats: CaptureReadStats = {format: undefined, records: 0, badRecords: 0, bytesRead: 0}
   const readOptions = {
     skipBad: job.skipBad,
-    onData: (bytes: Uint8Array) => hash.update(bytes),
+    ...(hash ? {onData: (bytes: Uint8Array) => void hash.update(bytes)} : {}),
     ...(cb.onProgress ? {onProgress: cb.onProgress} : {}),
   }
   for await (const batch of readCapture(job.file, readOptions, readStats)) {
@@ -70,15 +75,15 @@ export async function runDecodeJob(job: DecodeJob, cb: DecodeCallbacks): Promise
     const rest = producer.flush()
     if (rest.length) await cb.onBatches(rest)
   }
-  const size = (await stat(job.file)).size
-  if (readStats.bytesRead < size) {
+  const size = hash ? (await stat(job.file)).size : 0
+  if (hash && readStats.bytesRead < size) {
     for await (const chunk of createReadStream(job.file, {start: readStats.bytesRead, highWaterMark: 4 << 20})) hash.update(chunk as Buffer)
   }
   const x = collector?.exportStats
   return {
     readStats,
     assembler: {...assembler.stats},
-    sha256: hash.digest('hex'),
+    sha256: hash ? hash.digest('hex') : '',
     collector:
       collector && x
         ? {

@@ -26,6 +26,15 @@ function transferList(b: FlowBatch): ArrayBuffer[] {
   )
 }
 
+/**
+ * Captures have no exporter: an array of 65,536 empty strings would be serialised and rebuilt on every
+ * post, so it travels as an empty array (the appender reads a missing exporter as none).
+ */
+function withoutEmptyExporters(b: FlowBatch): FlowBatch {
+  for (let i = 0; i < b.length; i++) if (b.exporter[i]) return b
+  return {...b, exporter: []}
+}
+
 const port = parentPort
 if (port) {
   let credits = CREDITS
@@ -44,7 +53,7 @@ if (port) {
         for (const batch of batches) {
           while (credits === 0) await new Promise<void>((resolve) => (waiting = resolve))
           credits--
-          port.postMessage({type: 'batch', batch} satisfies FromIngestWorker, transferList(batch))
+          port.postMessage({type: 'batch', batch: withoutEmptyExporters(batch)} satisfies FromIngestWorker, transferList(batch))
         }
       },
     }).then(

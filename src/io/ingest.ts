@@ -7,6 +7,7 @@ import {Worker} from 'node:worker_threads'
 
 import {CaptureFormatError, FlowscopeError, InputDataError} from '../errors.js'
 import {runDecodeJob} from './decode-job.js'
+import {startFileHash} from './file-hash.js'
 import type {DecodeJob, DecodeOutcome} from './decode-job.js'
 import type {FlowBatch} from './flow-batch.js'
 import type {FlowExportProblem} from './flowexport/index.js'
@@ -28,6 +29,8 @@ export interface IngestOptions {
    * datagrams are at least half of the UDP packets at the start of the file.
    */
   decode?: DecodeMode
+  /** files from this size up are hashed in a thread of their own (default 64 MiB) */
+  hashThreadMinBytes?: number
 }
 
 export const DECODE_MODES = ['auto', 'packets', 'exports'] as const
@@ -108,8 +111,11 @@ export async function ingestCapture(store: FlowStore, file: string, options: Ing
     const prior = await findSource(store, sha256, options.network)
     if (prior) return unchanged(file, sha256, size, prior, started)
   }
+  // a big file is hashed in its own thread, beside the decoding (small ones: in the decoding pass)
+  const separateHash = size >= (options.hashThreadMinBytes ?? SEPARATE_HASH_MIN_BYTES) && ingestThreads()
   const job: DecodeJob = {
     file,
+    hash: !separateHash,
     skipBad: options.skipBad ?? false,
     idleTimeoutMicros: (options.idleTimeoutSec ?? DEFAULT_IDLE_TIMEOUT_SEC) * 1e6,
     activeTimeoutMicros: (options.activeTimeoutSec ?? DEFAULT_ACTIVE_TIMEOUT_SEC) * 1e6,
@@ -122,6 +128,7 @@ export async function ingestCapture(store: FlowStore, file: string, options: Ing
   // limit makes DuckDB write them out as it goes instead of holding them all (flat memory on big files).
   const [limit] = await store.all<{m: string}>("SELECT current_setting('memory_limit') AS m")
   await store.run(`SET memory_limit = '${INGEST_MEMORY_LIMIT}'`)
+  const pendingHash = separateHash ? startFileHash(file, size) : undefined
   try {
     return await store.transaction(async () => {
     const [{id}] = (await store.all<{id: number}>("SELECT nextval('source_id_seq')::INTEGER AS id")) as [{id: number}]
@@ -148,7 +155,10 @@ export async function ingestCapture(store: FlowStore, file: string, options: Ing
       appender.close()
     }
     const readStats = outcome.readStats
-    const sha256 = outcome.sha256
+    if (pendingHash && (await stat(file)).size !== size) {
+      throw new InputDataError(`${file}: the file changed size while it was being ingested`, {hint: 'ingest a capture once it is complete (rotate, then ingest the closed file)'})
+    }
+    const sha256 = pendingHash ? await pendingHash.digest : outcome.sha256
     const prior = await findSource(store, sha256, options.network)
     if (prior) throw new AlreadyStored(unchanged(file, sha256, size, prior, started))
     const collected = outcome.collector
@@ -221,6 +231,7 @@ export async function ingestCapture(store: FlowStore, file: string, options: Ing
     if (error instanceof AlreadyStored) return error.result
     throw error
   } finally {
+    await pendingHash?.cancel()
     if (limit) await store.run(`SET memory_limit = '${limit.m.replace(/[^0-9A-Za-z. ]/g, '')}'`)
   }
 }
@@ -228,6 +239,13 @@ export async function ingestCapture(store: FlowStore, file: string, options: Ing
 const INGEST_MEMORY_LIMIT = (process.env.FLOWSCOPE_INGEST_MEMORY ?? '256MB').replace(/[^0-9A-Za-z. ]/g, '')
 
 const HEAD_BYTES = 1 << 20
+
+/** Files from this size up are hashed in a thread of their own (a thread costs ~30 ms to start). */
+const SEPARATE_HASH_MIN_BYTES = 64 << 20
+
+function ingestThreads(): boolean {
+  return process.env.FLOWSCOPE_INGEST_THREADS !== '0' && existsSync(ingestWorkerPath())
+}
 
 /** Thrown inside the ingest transaction to roll it back when the content turns out to be stored already. */
 class AlreadyStored extends Error {
@@ -295,7 +313,7 @@ async function sha256Head(file: string, bytes: number): Promise<string> {
  */
 async function decodeCapture(job: DecodeJob, sink: (batches: FlowBatch[]) => void, onProgress?: (bytesRead: number) => void): Promise<DecodeOutcome> {
   const entry = ingestWorkerPath()
-  if (process.env.FLOWSCOPE_INGEST_THREADS === '0' || !existsSync(entry)) {
+  if (!ingestThreads()) {
     return runDecodeJob(job, {onBatches: (b) => sink(b), ...(onProgress ? {onProgress} : {})})
   }
   const worker = new Worker(entry)

@@ -1,4 +1,5 @@
-import {copyFileSync, readFileSync, writeFileSync} from 'node:fs'
+import {createHash} from 'node:crypto'
+import {appendFileSync, copyFileSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 
@@ -64,5 +65,38 @@ describe('ingestCapture decode paths', () => {
     }
     expect(rows[0]!.length).toBeGreaterThan(1000)
     expect(rows[0]).toEqual(rows[1])
+  })
+
+  it('a big file hashed in its own thread gets the same sha256, and dedups the same way', async () => {
+    const dir = tempDir()
+    const store = await FlowStore.open(path.join(dir, 's.duckdb'))
+    const a = await ingestCapture(store, DEMO, {network: 'n', hashThreadMinBytes: 0})
+    expect(a.status).toBe('ingested')
+    expect(a.sha256).toBe(createHash('sha256').update(readFileSync(DEMO)).digest('hex'))
+    const b = await ingestCapture(store, DEMO, {network: 'n', hashThreadMinBytes: 0})
+    expect(b.status).toBe('unchanged')
+    const c = await ingestCapture(store, DEMO, {network: 'other'})
+    expect(c.sha256).toBe(a.sha256)
+    await store.close()
+  })
+
+  it('a file that grows while it is ingested fails and leaves the store as it was', async () => {
+    const dir = tempDir()
+    const growing = path.join(dir, 'growing.pcap')
+    copyFileSync(DEMO, growing)
+    const store = await FlowStore.open(path.join(dir, 's.duckdb'))
+    let grown = false
+    await expect(
+      ingestCapture(store, growing, {
+        network: 'n',
+        hashThreadMinBytes: 0,
+        onProgress: () => {
+          if (!grown) appendFileSync(growing, Buffer.alloc(16))
+          grown = true
+        },
+      }),
+    ).rejects.toThrow(/growing\.pcap: the file changed size while it was being ingested/)
+    expect(await store.all('SELECT (SELECT count(*) FROM flows) AS f, (SELECT count(*) FROM sources) AS s')).toEqual([{f: 0n, s: 0n}])
+    await store.close()
   })
 })

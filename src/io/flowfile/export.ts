@@ -27,23 +27,11 @@ import {once} from 'node:events'
 import path from 'node:path'
 import {pipeline} from 'node:stream/promises'
 
-import {
-  Binary,
-  Field,
-  Int32,
-  Int64,
-  makeBuilder,
-  makeData,
-  RecordBatch,
-  RecordBatchFileWriter,
-  Schema,
-  Struct,
-  TimestampMicrosecond,
-  Utf8,
-  type Builder,
-  type Data,
-  type DataType,
-} from 'apache-arrow'
+// apache-arrow is loaded when an Arrow file is written: importing it costs ~0.2 s, which every command
+// that loads src/io would otherwise pay at start-up
+import type {Builder, Data, DataType, Field} from 'apache-arrow'
+
+type Arrow = typeof import('apache-arrow')
 
 import {UsageError} from '../../errors.js'
 import type {FlowStore} from '../store.js'
@@ -302,18 +290,18 @@ async function writeParquet(
   }
 }
 
-function arrowType(kind: ColumnInfo['kind']): DataType {
+function arrowType(arrow: Arrow, kind: ColumnInfo['kind']): DataType {
   switch (kind) {
     case 'utf8':
-      return new Utf8()
+      return new arrow.Utf8()
     case 'int32':
-      return new Int32()
+      return new arrow.Int32()
     case 'int64':
-      return new Int64()
+      return new arrow.Int64()
     case 'timestamp':
-      return new TimestampMicrosecond()
+      return new arrow.TimestampMicrosecond()
     case 'binary':
-      return new Binary()
+      return new arrow.Binary()
   }
 }
 
@@ -324,19 +312,21 @@ async function writeArrow(
   window: Window,
   onRows: (n: number) => void,
 ): Promise<number> {
-  const fields = columns.map((c) => new Field(c.name, arrowType(c.kind), c.kind !== 'timestamp'))
-  const schema = new Schema(fields)
+  const arrow = await import('apache-arrow')
+  const {makeData, RecordBatch, Struct, TimestampMicrosecond} = arrow
+  const fields = columns.map((c) => new arrow.Field(c.name, arrowType(arrow, c.kind), c.kind !== 'timestamp'))
+  const schema = new arrow.Schema(fields)
   // timestamps leave DuckDB as epoch microseconds: arrow-js builders take milliseconds (and lose µs)
   const select = columns.map((c) => (c.kind === 'timestamp' ? `epoch_us(${c.sql})` : c.sql) + ` AS ${sqlIdent(c.name)}`).join(', ')
   const result = await store.connection.stream(
     `SELECT ${select} FROM flows WHERE ${window.where} ORDER BY ts_start, src_addr, dst_addr, src_port, dst_port, proto`,
     window.params as never,
   )
-  const writer = new RecordBatchFileWriter()
+  const writer = new arrow.RecordBatchFileWriter()
   const out = createWriteStream(file)
   const done = pipeline(writer.toNodeStream(), out)
   let rows = 0
-  let builders = newBuilders(columns, fields)
+  let builders = newBuilders(arrow, columns, fields)
   let times = columns.map(() => [] as bigint[])
   let pending = 0
   const flush = async (): Promise<void> => {
@@ -348,7 +338,7 @@ async function writeArrow(
     writer.write(new RecordBatch(schema, makeData({type: new Struct(fields), length: pending, nullCount: 0, children})))
     rows += pending
     pending = 0
-    builders = newBuilders(columns, fields)
+    builders = newBuilders(arrow, columns, fields)
     times = columns.map(() => [] as bigint[])
     onRows(rows)
     if (out.writableNeedDrain) await once(out, 'drain')
@@ -385,6 +375,6 @@ async function writeArrow(
   return rows
 }
 
-function newBuilders(columns: ColumnInfo[], fields: Field[]): Builder[] {
-  return columns.map((c, i) => makeBuilder({type: fields[i]!.type, nullValues: [null, undefined]}))
+function newBuilders(arrow: Arrow, columns: ColumnInfo[], fields: Field[]): Builder[] {
+  return columns.map((c, i) => arrow.makeBuilder({type: fields[i]!.type, nullValues: [null, undefined]}))
 }
