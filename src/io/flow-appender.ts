@@ -87,22 +87,56 @@ export class FlowAppender {
     ddb.vector_reference_value(vector(COL.srcAs), this.nullValue)
     ddb.vector_reference_value(vector(COL.dstAs), this.nullValue)
     this.exporters(batch, start, n, vector(COL.exporter))
-    const src = vector(COL.srcIp)
-    const dst = vector(COL.dstIp)
-    const text = this.v4Text
+    this.addressTexts(batch.srcAddr, batch.family, start, n, vector(COL.srcIp))
+    this.addressTexts(batch.dstAddr, batch.family, start, n, vector(COL.dstIp))
+    ddb.data_chunk_set_size(chunk, n)
+    ddb.append_data_chunk(this.native, chunk)
+  }
+
+  /**
+   * One address-text column. DuckDB keeps a string of up to 12 bytes inside its 16-byte `string_t`
+   * ({uint32 length, 12 bytes, zero padded}: the C API's duckdb_string_t), so texts that short — most
+   * IPv4 and some IPv6 addresses — are written straight into the chunk's bytes and copied with one
+   * call; only the longer ones are assigned one by one.
+   */
+  private addressTexts(addr: Uint32Array, family: Uint8Array, start: number, n: number, vector: ddb.Vector): void {
+    const u = this.cols.text
+    const w = this.cols.textWords
+    const long = this.cols.longRows
+    let longs = 0
     for (let j = 0; j < n; j++) {
       const i = start + j
       const o = i * 4
-      if (batch.family[i] === 6) {
-        ddb.vector_assign_string_element(src, j, ipv6ToString(batch.srcAddr[o] ?? 0, batch.srcAddr[o + 1] ?? 0, batch.srcAddr[o + 2] ?? 0, batch.srcAddr[o + 3] ?? 0))
-        ddb.vector_assign_string_element(dst, j, ipv6ToString(batch.dstAddr[o] ?? 0, batch.dstAddr[o + 1] ?? 0, batch.dstAddr[o + 2] ?? 0, batch.dstAddr[o + 3] ?? 0))
+      const e = j * 16
+      w[j * 4 + 1] = 0
+      w[j * 4 + 2] = 0
+      w[j * 4 + 3] = 0
+      let len: number
+      if (family[i] === 6) {
+        const t = ipv6ToString(addr[o] ?? 0, addr[o + 1] ?? 0, addr[o + 2] ?? 0, addr[o + 3] ?? 0)
+        len = t.length
+        if (len <= 12) for (let k = 0; k < len; k++) u[e + 4 + k] = t.charCodeAt(k)
       } else {
-        ddb.vector_assign_string_element(src, j, text.get(batch.srcAddr[o + 3] ?? 0))
-        ddb.vector_assign_string_element(dst, j, text.get(batch.dstAddr[o + 3] ?? 0))
+        len = writeIpv4(u, e + 4, addr[o + 3] ?? 0)
+      }
+      // a text longer than 12 bytes spilled into the next entry's length field, rewritten next
+      if (len <= 12) w[j * 4] = len
+      else {
+        w[j * 4] = 0
+        long[longs++] = j
       }
     }
-    ddb.data_chunk_set_size(chunk, n)
-    ddb.append_data_chunk(this.native, chunk)
+    ddb.copy_data_to_vector(vector, 0, u.buffer as ArrayBuffer, 0, n * 16)
+    for (let q = 0; q < longs; q++) {
+      const j = long[q]!
+      const i = start + j
+      const o = i * 4
+      ddb.vector_assign_string_element(
+        vector,
+        j,
+        family[i] === 6 ? ipv6ToString(addr[o] ?? 0, addr[o + 1] ?? 0, addr[o + 2] ?? 0, addr[o + 3] ?? 0) : this.v4Text.get(addr[o + 3] ?? 0),
+      )
+    }
   }
 
   /** The exporter column: one constant when every row of the chunk has the same exporter ('' = NULL). */
@@ -167,6 +201,11 @@ class ChunkColumns {
   readonly family: Uint8Array
   readonly srcAddr: Uint32Array
   readonly dstAddr: Uint32Array
+  /** `string_t` entries of one text column (16 bytes a row, 3 bytes of slack for a long IPv4 text) */
+  readonly text: Uint8Array
+  readonly textWords: Uint32Array
+  /** rows whose text is too long to inline */
+  readonly longRows: Uint32Array
   /** a validity mask: bit j of 32-bit word j/32 (the same bytes as DuckDB's 64-bit words, little-endian) */
   readonly validity: Uint32Array
   constructor(rows: number) {
@@ -183,7 +222,36 @@ class ChunkColumns {
     this.srcAddr = new Uint32Array(rows * 4)
     this.dstAddr = new Uint32Array(rows * 4)
     this.validity = new Uint32Array(Math.ceil(rows / 64) * 2)
+    this.text = new Uint8Array(rows * 16 + 16)
+    this.textWords = new Uint32Array(this.text.buffer)
+    this.longRows = new Uint32Array(rows)
   }
+}
+
+/** Decimal digits of 0–255: [length, d0, d1, d2] per value. */
+const DIGITS = (() => {
+  const t = new Uint8Array(256 * 4)
+  for (let v = 0; v < 256; v++) {
+    const s = String(v)
+    t[v * 4] = s.length
+    for (let k = 0; k < s.length; k++) t[v * 4 + 1 + k] = s.charCodeAt(k)
+  }
+  return t
+})()
+
+/** Writes the dotted quad of `v` as ASCII at `at` (7–15 bytes) and returns its length. */
+function writeIpv4(u: Uint8Array, at: number, v: number): number {
+  let p = at
+  for (let shift = 24; shift >= 0; shift -= 8) {
+    const d = ((v >>> shift) & 255) * 4
+    const len = DIGITS[d]!
+    u[p] = DIGITS[d + 1]!
+    if (len > 1) u[p + 1] = DIGITS[d + 2]!
+    if (len > 2) u[p + 2] = DIGITS[d + 3]!
+    p += len
+    if (shift > 0) u[p++] = 0x2e
+  }
+  return p - at
 }
 
 /** Dotted-quad text of recently seen IPv4 addresses: a direct-mapped cache (hosts recur in flows). */
