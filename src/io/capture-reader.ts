@@ -109,7 +109,7 @@ class ChunkSource {
     chunkSize: number,
     private readonly onProgress: ((bytesRead: number) => void) | undefined,
     private readonly stats: CaptureReadStats | undefined,
-    private readonly onData: ((bytes: Uint8Array) => void) | undefined = undefined,
+    private readonly onData: ((bytes: Uint8Array) => void | Promise<void>) | undefined = undefined,
   ) {
     this.buf = new Uint8Array(chunkSize)
     this.view = new DataView(this.buf.buffer)
@@ -148,7 +148,8 @@ class ChunkSource {
         this.eof = true
         break
       }
-      this.onData?.(this.buf.subarray(this.end, this.end + bytesRead))
+      const fed = this.onData?.(this.buf.subarray(this.end, this.end + bytesRead))
+      if (fed) await fed
       this.end += bytesRead
       this.bytesRead += bytesRead
     }

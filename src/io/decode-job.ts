@@ -6,8 +6,10 @@
 import {createHash} from 'node:crypto'
 import {createReadStream} from 'node:fs'
 import {stat} from 'node:fs/promises'
+import type {MessagePort} from 'node:worker_threads'
 
 import {readCapture} from './capture-reader.js'
+import {HashFeed} from './file-hash.js'
 import {ExportRecordCollector, looksLikeExportCapture} from './export-records.js'
 import {FlowAssembler} from './flow-assembler.js'
 import type {FlowAssemblerStats} from './flow-assembler.js'
@@ -21,8 +23,8 @@ export interface DecodeJob {
   idleTimeoutMicros: number
   activeTimeoutMicros: number
   decode: 'auto' | 'packets' | 'exports'
-  /** hash the bytes as they are read (default); false when the caller hashes the file elsewhere */
-  hash?: boolean
+  /** where to send the bytes to be hashed (a hash thread's port); without it they are hashed in this thread */
+  hashPort?: MessagePort
 }
 
 export interface DecodeOutcome {
@@ -30,7 +32,7 @@ export interface DecodeOutcome {
   assembler: FlowAssemblerStats
   /**
    * sha256 of the whole file (the part the reader did not consume, when it stopped early, is hashed
-   * too); '' when the job was told not to hash
+   * too); '' when the bytes went to a hash thread
    */
   sha256: string
   collector: {
@@ -51,14 +53,15 @@ export interface DecodeCallbacks {
 }
 
 export async function runDecodeJob(job: DecodeJob, cb: DecodeCallbacks): Promise<DecodeOutcome> {
-  const hash = job.hash === false ? undefined : createHash('sha256')
+  const feed = job.hashPort ? new HashFeed(job.hashPort) : undefined
+  const hash = feed ? undefined : createHash('sha256')
   const assembler = new FlowAssembler({idleTimeoutMicros: job.idleTimeoutMicros, activeTimeoutMicros: job.activeTimeoutMicros})
   let collector: ExportRecordCollector | undefined
   let producer: FlowAssembler | ExportRecordCollector | undefined
   const readStats: CaptureReadStats = {format: undefined, records: 0, badRecords: 0, bytesRead: 0}
   const readOptions = {
     skipBad: job.skipBad,
-    ...(hash ? {onData: (bytes: Uint8Array) => void hash.update(bytes)} : {}),
+    onData: feed ? (bytes: Uint8Array) => feed.push(bytes) : (bytes: Uint8Array) => void hash!.update(bytes),
     ...(cb.onProgress ? {onProgress: cb.onProgress} : {}),
   }
   for await (const batch of readCapture(job.file, readOptions, readStats)) {
@@ -75,10 +78,14 @@ export async function runDecodeJob(job: DecodeJob, cb: DecodeCallbacks): Promise
     const rest = producer.flush()
     if (rest.length) await cb.onBatches(rest)
   }
-  const size = hash ? (await stat(job.file)).size : 0
-  if (hash && readStats.bytesRead < size) {
-    for await (const chunk of createReadStream(job.file, {start: readStats.bytesRead, highWaterMark: 4 << 20})) hash.update(chunk as Buffer)
+  const size = (await stat(job.file)).size
+  if (readStats.bytesRead < size) {
+    for await (const chunk of createReadStream(job.file, {start: readStats.bytesRead, highWaterMark: 4 << 20})) {
+      if (feed) await feed.push(chunk as Buffer)
+      else hash!.update(chunk as Buffer)
+    }
   }
+  feed?.end()
   const x = collector?.exportStats
   return {
     readStats,

@@ -1,10 +1,18 @@
-/** Worker-thread entry of `startFileHash` (file-hash.ts): hashes `size` bytes of `file`, posts the hex digest. */
+/** Worker-thread entry of `startHashThread` (file-hash.ts): hashes the blocks fed through its port, hands each back, posts the hex digest. */
+import {createHash} from 'node:crypto'
 import {parentPort, workerData} from 'node:worker_threads'
+import type {MessagePort} from 'node:worker_threads'
 
-import {sha256Range} from './file-hash.js'
+import type {FromHasher, ToHasher} from './file-hash.js'
 
-const {file, size} = workerData as {file: string; size: number}
-sha256Range(file, size).then(
-  (sha256) => parentPort?.postMessage({sha256}),
-  (error: unknown) => parentPort?.postMessage({error: error instanceof Error ? error.message : String(error)}),
-)
+const {port} = workerData as {port: MessagePort}
+const hash = createHash('sha256')
+port.on('message', (m: ToHasher) => {
+  if (m.type === 'end') {
+    parentPort?.postMessage({sha256: hash.digest('hex')})
+    port.close()
+    return
+  }
+  hash.update(new Uint8Array(m.buf, 0, m.length))
+  port.postMessage({type: 'block', buf: m.buf} satisfies FromHasher, [m.buf])
+})

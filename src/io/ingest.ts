@@ -7,7 +7,7 @@ import {Worker} from 'node:worker_threads'
 
 import {CaptureFormatError, FlowscopeError, InputDataError} from '../errors.js'
 import {runDecodeJob} from './decode-job.js'
-import {startFileHash} from './file-hash.js'
+import {startHashThread} from './file-hash.js'
 import type {DecodeJob, DecodeOutcome} from './decode-job.js'
 import type {FlowBatch} from './flow-batch.js'
 import type {FlowExportProblem} from './flowexport/index.js'
@@ -115,7 +115,6 @@ export async function ingestCapture(store: FlowStore, file: string, options: Ing
   const separateHash = size >= (options.hashThreadMinBytes ?? SEPARATE_HASH_MIN_BYTES) && ingestThreads()
   const job: DecodeJob = {
     file,
-    hash: !separateHash,
     skipBad: options.skipBad ?? false,
     idleTimeoutMicros: (options.idleTimeoutSec ?? DEFAULT_IDLE_TIMEOUT_SEC) * 1e6,
     activeTimeoutMicros: (options.activeTimeoutSec ?? DEFAULT_ACTIVE_TIMEOUT_SEC) * 1e6,
@@ -128,7 +127,8 @@ export async function ingestCapture(store: FlowStore, file: string, options: Ing
   // limit makes DuckDB write them out as it goes instead of holding them all (flat memory on big files).
   const [limit] = await store.all<{m: string}>("SELECT current_setting('memory_limit') AS m")
   await store.run(`SET memory_limit = '${INGEST_MEMORY_LIMIT}'`)
-  const pendingHash = separateHash ? startFileHash(file, size) : undefined
+  const pendingHash = separateHash ? startHashThread(file) : undefined
+  if (pendingHash) job.hashPort = pendingHash.port
   try {
     return await store.transaction(async () => {
     const [{id}] = (await store.all<{id: number}>("SELECT nextval('source_id_seq')::INTEGER AS id")) as [{id: number}]
@@ -333,7 +333,7 @@ async function decodeCapture(job: DecodeJob, sink: (batches: FlowBatch[]) => voi
       })
       worker.on('error', reject)
       worker.on('exit', (code) => reject(new Error(`the ingest worker exited (${code}) before it finished`)))
-      worker.postMessage({type: 'job', job} satisfies ToIngestWorker)
+      worker.postMessage({type: 'job', job} satisfies ToIngestWorker, job.hashPort ? [job.hashPort] : [])
     })
   } finally {
     await worker.terminate()

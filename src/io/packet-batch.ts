@@ -27,7 +27,7 @@ export interface CaptureReadOptions {
   /** called with the number of file bytes consumed so far, at most once per chunk */
   onProgress?: (bytesRead: number) => void
   /** sees every byte of the file once, in order, as it is read (e.g. to hash the content in the same pass) */
-  onData?: (bytes: Uint8Array) => void
+  onData?: (bytes: Uint8Array) => void | Promise<void>
   /** read-chunk size in bytes (default 4 MiB) */
   chunkSize?: number
 }
