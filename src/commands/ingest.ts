@@ -2,9 +2,13 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {UsageError} from '../errors.js'
-import {DECODE_MODES, DEFAULT_ACTIVE_TIMEOUT_SEC, DEFAULT_IDLE_TIMEOUT_SEC, FLOW_FILE_PRESETS, FlowStore, INGEST_FORMATS, ingestFile} from '../io/index.js'
-import type {IngestResult} from '../io/index.js'
-import {createProgress, humanBytes, humanCount, renderTable} from '../report/index.js'
+// Light modules only: DuckDB (~0.3 s to load) is imported once the first capture is already decoding.
+import {FLOW_FILE_PRESETS} from '../io/flowfile/presets.js'
+import {DECODE_MODES, DEFAULT_ACTIVE_TIMEOUT_SEC, DEFAULT_IDLE_TIMEOUT_SEC, prefetchCapture} from '../io/ingest.js'
+import type {IngestResult, PrefetchedCapture} from '../io/ingest.js'
+import {INGEST_FORMATS, ingestFile, sniffIngestKind} from '../io/ingest-file.js'
+import {createProgress} from '../report/progress.js'
+import {humanBytes, humanCount, renderTable} from '../report/table.js'
 
 export interface IngestCommandResult {
   db: string
@@ -56,8 +60,28 @@ Each file is one transaction: its flows are stored together with a row in the so
   async run(): Promise<IngestCommandResult> {
     const files = this.positional
     const map = this.flags.map === undefined ? undefined : parseMap(this.flags.map)
-    const store = await FlowStore.open(this.flags.db)
+    const decodeOptions = {
+      network: this.flags.network,
+      skipBad: this.flags['skip-bad'],
+      idleTimeoutSec: this.flags['idle-timeout'],
+      activeTimeoutSec: this.flags['active-timeout'],
+      decode: this.flags.decode,
+    }
+    // start decoding the first capture while DuckDB loads and the store opens; any problem with the
+    // file is reported by the ingest itself, as for every other file
+    const first = files[0]
+    let prefetched: PrefetchedCapture | undefined
+    if (first !== undefined && (this.flags.format === 'capture' || (this.flags.format === 'auto' && (await sniffIngestKind(first).catch(() => undefined)) === 'capture'))) {
+      prefetched = await prefetchCapture(first, decodeOptions).catch(() => undefined)
+    }
     const results: IngestResult[] = []
+    let store: Awaited<ReturnType<typeof openStore>>
+    try {
+      store = await openStore(this.flags.db)
+    } catch (error) {
+      await prefetched?.run.cancel()
+      throw error
+    }
     try {
       for (const file of files) {
         const progress = createProgress(this.showProgress, `ingest ${file}`, 1)
@@ -67,11 +91,8 @@ Each file is one transaction: its flows are stored together with a row in the so
             ...(this.flags.preset === undefined ? {} : {preset: this.flags.preset}),
             ...(map === undefined ? {} : {map}),
             ...(this.flags['sampling-rate'] === undefined ? {} : {samplingRate: this.flags['sampling-rate']}),
-            network: this.flags.network,
-            skipBad: this.flags['skip-bad'],
-            idleTimeoutSec: this.flags['idle-timeout'],
-            activeTimeoutSec: this.flags['active-timeout'],
-            decode: this.flags.decode,
+            ...decodeOptions,
+            ...(file === first && prefetched ? {prefetched} : {}),
             onProgress: (done, size) => progress.update(done, size),
           })
           results.push(r)
@@ -86,6 +107,7 @@ Each file is one transaction: its flows are stored together with a row in the so
         if (x && x.malformed > 0) this.note(`${file}: ${x.malformed} malformed export structure(s), first: ${x.problems[0]?.exporter} offset ${x.problems[0]?.offset}: ${x.problems[0]?.detail}`)
       }
     } finally {
+      await prefetched?.run.cancel()
       await store.close()
     }
     const result: IngestCommandResult = {
@@ -120,6 +142,11 @@ Each file is one transaction: its flows are stored together with a row in the so
     )
     return result
   }
+}
+
+async function openStore(db: string) {
+  const {FlowStore} = await import('../io/store.js')
+  return FlowStore.open(db)
 }
 
 function sum<T>(xs: T[], f: (x: T) => number): number {

@@ -8,6 +8,7 @@ import {Worker} from 'node:worker_threads'
 import {CaptureFormatError, FlowscopeError, InputDataError} from '../errors.js'
 import {runDecodeJob} from './decode-job.js'
 import {startHashThread} from './file-hash.js'
+import type {PendingHash} from './file-hash.js'
 import type {DecodeJob, DecodeOutcome} from './decode-job.js'
 import type {FlowBatch} from './flow-batch.js'
 import type {FlowExportProblem} from './flowexport/index.js'
@@ -31,6 +32,8 @@ export interface IngestOptions {
   decode?: DecodeMode
   /** files from this size up are hashed in a thread of their own (default 64 MiB) */
   hashThreadMinBytes?: number
+  /** the decoding of this file, started by `prefetchCapture` before the store was open */
+  prefetched?: PrefetchedCapture
 }
 
 export const DECODE_MODES = ['auto', 'packets', 'exports'] as const
@@ -89,6 +92,49 @@ export async function sha256File(file: string): Promise<string> {
  */
 export async function ingestCapture(store: FlowStore, file: string, options: IngestOptions): Promise<IngestResult> {
   const started = performance.now()
+  const pre = options.prefetched?.file === file ? options.prefetched : undefined
+  let run = pre?.run
+  try {
+    const {size, headSha256} = pre ?? (await fingerprint(file))
+    // Dedup by content without a second read of new files: a cheap fingerprint (size and the hash of
+    // the first MiB) finds candidates; only then is the whole file hashed up front. New files are
+    // hashed in the same pass that parses them.
+    const candidates = await store.all<{n: bigint}>(
+      'SELECT count(*) AS n FROM sources WHERE size = $1 AND head_sha256 = $2 AND network = $3',
+      [size, headSha256, options.network],
+    )
+    if (Number(candidates[0]?.n ?? 0) > 0) {
+      await run?.cancel()
+      run = undefined
+      const sha256 = await sha256File(file)
+      const prior = await findSource(store, sha256, options.network)
+      if (prior) return unchanged(file, sha256, size, prior, started)
+    }
+    run ??= startDecode(file, size, options)
+    return await appendDecoded(store, file, size, headSha256, run, options, started)
+  } finally {
+    await run?.cancel()
+  }
+}
+
+/**
+ * Start decoding a capture before the store is open (the CLI overlaps this with loading DuckDB): the
+ * decoder runs ahead by a few batches and waits. Hand the result to `ingestCapture` as
+ * `options.prefetched`, or `cancel` it.
+ */
+export async function prefetchCapture(file: string, options: Omit<IngestOptions, 'prefetched' | 'onProgress'>): Promise<PrefetchedCapture> {
+  const f = await fingerprint(file)
+  return {file, ...f, run: startDecode(file, f.size, options)}
+}
+
+export interface PrefetchedCapture {
+  file: string
+  size: number
+  headSha256: string
+  run: DecodeRun
+}
+
+async function fingerprint(file: string): Promise<{size: number; headSha256: string}> {
   let size: number
   try {
     const st = await stat(file)
@@ -98,21 +144,10 @@ export async function ingestCapture(store: FlowStore, file: string, options: Ing
     if (error instanceof InputDataError) throw error
     throw new InputDataError(`${file}: cannot read: ${(error as Error).message}`, {cause: error})
   }
-  // Dedup by content without a second read of new files: a cheap fingerprint (size and the hash of the
-  // first MiB) finds candidates; only then is the whole file hashed up front. New files are hashed in
-  // the same pass that parses them.
-  const headSha256 = await sha256Head(file, HEAD_BYTES)
-  const candidates = await store.all<{n: bigint}>(
-    'SELECT count(*) AS n FROM sources WHERE size = $1 AND head_sha256 = $2 AND network = $3',
-    [size, headSha256, options.network],
-  )
-  if (Number(candidates[0]?.n ?? 0) > 0) {
-    const sha256 = await sha256File(file)
-    const prior = await findSource(store, sha256, options.network)
-    if (prior) return unchanged(file, sha256, size, prior, started)
-  }
-  // a big file is hashed in its own thread, beside the decoding (small ones: in the decoding pass)
-  const separateHash = size >= (options.hashThreadMinBytes ?? SEPARATE_HASH_MIN_BYTES) && ingestThreads()
+  return {size, headSha256: await sha256Head(file, HEAD_BYTES)}
+}
+
+function startDecode(file: string, size: number, options: Omit<IngestOptions, 'prefetched'>): DecodeRun {
   const job: DecodeJob = {
     file,
     skipBad: options.skipBad ?? false,
@@ -120,6 +155,20 @@ export async function ingestCapture(store: FlowStore, file: string, options: Ing
     activeTimeoutMicros: (options.activeTimeoutSec ?? DEFAULT_ACTIVE_TIMEOUT_SEC) * 1e6,
     decode: options.decode ?? 'auto',
   }
+  // a big file is hashed in its own thread, beside the decoding (small ones: in the decoding pass)
+  const separateHash = size >= (options.hashThreadMinBytes ?? SEPARATE_HASH_MIN_BYTES) && ingestThreads()
+  return new DecodeRun(job, separateHash ? startHashThread(file) : undefined)
+}
+
+async function appendDecoded(
+  store: FlowStore,
+  file: string,
+  size: number,
+  headSha256: string,
+  run: DecodeRun,
+  options: IngestOptions,
+  started: number,
+): Promise<IngestResult> {
   let maxRate = 1
   const totals = {flows: 0, bytes: 0, tsFirst: Infinity, tsLast: -Infinity}
 
@@ -127,8 +176,6 @@ export async function ingestCapture(store: FlowStore, file: string, options: Ing
   // limit makes DuckDB write them out as it goes instead of holding them all (flat memory on big files).
   const [limit] = await store.all<{m: string}>("SELECT current_setting('memory_limit') AS m")
   await store.run(`SET memory_limit = '${INGEST_MEMORY_LIMIT}'`)
-  const pendingHash = separateHash ? startHashThread(file) : undefined
-  if (pendingHash) job.hashPort = pendingHash.port
   try {
     return await store.transaction(async () => {
     const [{id}] = (await store.all<{id: number}>("SELECT nextval('source_id_seq')::INTEGER AS id")) as [{id: number}]
@@ -150,15 +197,15 @@ export async function ingestCapture(store: FlowStore, file: string, options: Ing
     let outcome: DecodeOutcome
     try {
       const onProgress = options.onProgress
-      outcome = await decodeCapture(job, sink, onProgress ? (n) => onProgress(n, size) : undefined)
+      outcome = await run.consume(sink, onProgress ? (n) => onProgress(n, size) : undefined)
     } finally {
       appender.close()
     }
     const readStats = outcome.readStats
-    if (pendingHash && (await stat(file)).size !== size) {
+    if (run.hash && (await stat(file)).size !== size) {
       throw new InputDataError(`${file}: the file changed size while it was being ingested`, {hint: 'ingest a capture once it is complete (rotate, then ingest the closed file)'})
     }
-    const sha256 = pendingHash ? await pendingHash.digest : outcome.sha256
+    const sha256 = run.hash ? await run.hash.digest : outcome.sha256
     const prior = await findSource(store, sha256, options.network)
     if (prior) throw new AlreadyStored(unchanged(file, sha256, size, prior, started))
     const collected = outcome.collector
@@ -231,7 +278,6 @@ export async function ingestCapture(store: FlowStore, file: string, options: Ing
     if (error instanceof AlreadyStored) return error.result
     throw error
   } finally {
-    await pendingHash?.cancel()
     if (limit) await store.run(`SET memory_limit = '${limit.m.replace(/[^0-9A-Za-z. ]/g, '')}'`)
   }
 }
@@ -308,23 +354,33 @@ async function sha256Head(file: string, bytes: number): Promise<string> {
 
 
 /**
- * Decode a capture in a worker thread when the compiled worker is there (the CLI, and tests after a
- * build), so parsing and the DuckDB appends overlap; in-line otherwise. Batches reach `sink` in order.
+ * The decoding of one capture: in a worker thread when the compiled worker is there (the CLI, and
+ * tests after a build), so parsing and the DuckDB appends overlap; in-line otherwise. The worker
+ * starts at once and runs ahead by at most `CREDITS` batches until `consume` is called; batches then
+ * reach the sink in order.
  */
-async function decodeCapture(job: DecodeJob, sink: (batches: FlowBatch[]) => void, onProgress?: (bytesRead: number) => void): Promise<DecodeOutcome> {
-  const entry = ingestWorkerPath()
-  if (!ingestThreads()) {
-    return runDecodeJob(job, {onBatches: (b) => sink(b), ...(onProgress ? {onProgress} : {})})
-  }
-  const worker = new Worker(entry)
-  try {
-    return await new Promise<DecodeOutcome>((resolve, reject) => {
+export class DecodeRun {
+  private readonly worker: Worker | undefined
+  private readonly queue: FlowBatch[] = []
+  private sink: ((batches: FlowBatch[]) => void) | undefined
+  private onProgress: ((bytesRead: number) => void) | undefined
+  private readonly outcome: Promise<DecodeOutcome> | undefined
+  private failed: ((error: unknown) => void) | undefined
+
+  constructor(
+    private readonly job: DecodeJob,
+    readonly hash: PendingHash | undefined,
+  ) {
+    if (!ingestThreads()) return
+    if (hash) job.hashPort = hash.port
+    const worker = new Worker(ingestWorkerPath())
+    this.worker = worker
+    this.outcome = new Promise<DecodeOutcome>((resolve, reject) => {
+      this.failed = reject
       worker.on('message', (m: FromIngestWorker) => {
         try {
-          if (m.type === 'batch') {
-            sink([m.batch])
-            worker.postMessage({type: 'credit'} satisfies ToIngestWorker)
-          } else if (m.type === 'progress') onProgress?.(m.bytesRead)
+          if (m.type === 'batch') this.deliver(m.batch)
+          else if (m.type === 'progress') this.onProgress?.(m.bytesRead)
           else if (m.type === 'done') resolve(m.outcome)
           else reject(reviveError(job.file, m.error))
         } catch (error) {
@@ -333,10 +389,36 @@ async function decodeCapture(job: DecodeJob, sink: (batches: FlowBatch[]) => voi
       })
       worker.on('error', reject)
       worker.on('exit', (code) => reject(new Error(`the ingest worker exited (${code}) before it finished`)))
-      worker.postMessage({type: 'job', job} satisfies ToIngestWorker, job.hashPort ? [job.hashPort] : [])
     })
-  } finally {
-    await worker.terminate()
+    this.outcome.catch(() => undefined) // observed by `consume`; never unhandled when cancelled
+    worker.postMessage({type: 'job', job} satisfies ToIngestWorker, job.hashPort ? [job.hashPort] : [])
+  }
+
+  /** Hand every batch to `sink`, in order; resolves when the whole file is decoded. */
+  async consume(sink: (batches: FlowBatch[]) => void, onProgress?: (bytesRead: number) => void): Promise<DecodeOutcome> {
+    if (!this.outcome) return runDecodeJob(this.job, {onBatches: (b) => sink(b), ...(onProgress ? {onProgress} : {})})
+    this.onProgress = onProgress
+    this.sink = sink
+    try {
+      for (const b of this.queue.splice(0)) this.deliver(b)
+    } catch (error) {
+      this.failed?.(error)
+    }
+    return this.outcome
+  }
+
+  async cancel(): Promise<void> {
+    await this.worker?.terminate()
+    await this.hash?.cancel()
+  }
+
+  private deliver(batch: FlowBatch): void {
+    if (!this.sink) {
+      this.queue.push(batch)
+      return
+    }
+    this.sink([batch])
+    this.worker?.postMessage({type: 'credit'} satisfies ToIngestWorker)
   }
 }
 

@@ -3,7 +3,7 @@ import {appendFileSync, copyFileSync, readFileSync, writeFileSync} from 'node:fs
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {ingestCapture, sha256File} from '../../src/io/ingest.js'
+import {ingestCapture, prefetchCapture, sha256File} from '../../src/io/ingest.js'
 import {FlowStore} from '../../src/io/store.js'
 import {FIXTURES, tempDir} from '../helpers/cli.js'
 
@@ -97,6 +97,24 @@ describe('ingestCapture decode paths', () => {
       }),
     ).rejects.toThrow(/growing\.pcap: the file changed size while it was being ingested/)
     expect(await store.all('SELECT (SELECT count(*) FROM flows) AS f, (SELECT count(*) FROM sources) AS s')).toEqual([{f: 0n, s: 0n}])
+    await store.close()
+  })
+
+  it('a capture prefetched before the store opens stores the same flows; prefetching a stored capture is cancelled', async () => {
+    const dir = tempDir()
+    const plain = await FlowStore.open(path.join(dir, 'a.duckdb'))
+    await ingestCapture(plain, DEMO, {network: 'n'})
+    const want = await plain.all('SELECT src_ip, dst_ip, src_port, dst_port, proto, packets, bytes FROM flows ORDER BY ALL')
+    await plain.close()
+
+    const prefetched = await prefetchCapture(DEMO, {network: 'n'})
+    await new Promise((resolve) => setTimeout(resolve, 100)) // let the decoder run ahead
+    const store = await FlowStore.open(path.join(dir, 'b.duckdb'))
+    const r = await ingestCapture(store, DEMO, {network: 'n', prefetched})
+    expect(r.status).toBe('ingested')
+    expect(await store.all('SELECT src_ip, dst_ip, src_port, dst_port, proto, packets, bytes FROM flows ORDER BY ALL')).toEqual(want)
+    const again = await ingestCapture(store, DEMO, {network: 'n', prefetched: await prefetchCapture(DEMO, {network: 'n'})})
+    expect(again.status).toBe('unchanged')
     await store.close()
   })
 })
