@@ -6,21 +6,23 @@
  * rate) and counts of peers/ports/flows as sampled statistics (so they shrink under sampling: the
  * count thresholds are deliberately low). They run only on windows the model already flagged, in
  * this order, first match wins: flood victim of many sources, flood source, amplification, brute
- * force, scan source, scan target, flood victim of few sources, exfiltration, beaconing.
+ * force, scan source, scan target, flood victim of few sources, DNS tunnel (exfiltration), bulk
+ * exfiltration, beaconing (client, then server), service probe (scan).
  * The ports of the address's most frequent outbound and inbound destination (context columns of the
  * feature matrix, not model inputs) let brute force be told apart from other single-port traffic.
  *
- * The victim of one source's stream of header-only connection attempts is ambiguous in feature set 1:
+ * The victim of one source's stream of header-only connection attempts is ambiguous in feature sets 1-2:
  * there is no count of the address's own ports that were hit, so a vertical scan and a one-source SYN
  * flood look alike from the receiving end. The rules call it a scan target when the attempts are
  * small (bare headers, as scanners send) and a flood victim when they carry payload or come from
  * many sources; the source side is unambiguous (one port: flood; many ports: scan).
  * The thresholds were checked on real captures merged into a benign background
  * (test/infer/detection-real.integration.test.ts): ddosgrid's SYN flood (7.7 k packets in 11 s from
- * one host) and port scan, ESnet's masscan TCP/UDP scans, nDPI's SYN scan, a Slips C2 beacon.
+ * one host) and port scan, ESnet's masscan TCP/UDP scans, nDPI's SYN scan, a Slips C2 beacon, Slips'
+ * SSH brute force, nDPI's DNS exfiltration.
  */
 import type {FeatureName} from './features.js'
-import {FEATURE_INDEX, SMALL_PACKET_BYTES} from './features.js'
+import {DEFAULT_SUBBIN_SEC, FEATURE_INDEX, LONG_DNS_QUERY_BYTES, SMALL_PACKET_BYTES} from './features.js'
 import type {ErrorNormalisation} from './normalisation.js'
 import {standardisedErrors} from './normalisation.js'
 
@@ -77,6 +79,14 @@ export const RULES = {
   beaconTopShare: 0.9,
   beaconFlows: 5,
   beaconBytes: 1_000_000,
+  /**
+   * short connections to one port of one peer within one 30 s sub-bin that make a service probe (nmap
+   * -sV/-A scripts, web vulnerability scanners: one request per connection); the nDPI background's
+   * 99.9th percentile is 17
+   */
+  probeBurst: 20,
+  /** share of an address's DNS query records that are long (`long_dns_query_share`) for DNS tunnelling */
+  longDnsShare: 0.5,
 } as const
 
 export interface FeatureContribution {
@@ -200,6 +210,12 @@ export function guessAttackType(values: ArrayLike<number>, context: Omit<Explain
   if (packetsIn >= r.floodPackets && v('bpp_in') < r.amplificationBpp && packetsIn >= r.dominance * (packetsOut + 1)) {
     return {attackType: 'flood', reason: `≈${n(packetsIn)} packets in against ${n(packetsOut)} out, from ${n(peers)} peer(s) (flood victim)`}
   }
+  // data packed into query names: the client sends the long queries, its resolver receives them
+  const longDns = v('long_dns_query_share')
+  if (longDns >= r.longDnsShare) {
+    const side = flowsOut >= flowsIn ? 'client' : 'resolver'
+    return {attackType: 'exfiltration', reason: `${pct(longDns)} of DNS queries longer than ${LONG_DNS_QUERY_BYTES} bytes per packet (DNS tunnel ${side})`}
+  }
   if (bytesOut >= r.exfiltrationBytes && bytesOut >= r.dominance * (bytesIn + 1) && peers <= r.fewPeers) {
     return {attackType: 'exfiltration', reason: `≈${n(bytesOut)} bytes out to ${n(peers)} peer(s), ${n(bytesOut / (bytesIn + 1))}× the bytes in`}
   }
@@ -211,6 +227,25 @@ export function guessAttackType(values: ArrayLike<number>, context: Omit<Explain
     bytesOut + bytesIn <= r.beaconBytes
   ) {
     return {attackType: 'beaconing', reason: `small regular traffic to ${n(peers)} peer(s): active in ${pct(v('active_subbin_share'))} of sub-bins, ≈${n(bytesOut + bytesIn)} bytes`}
+  }
+  // the beacon's server: the same check-ins seen inbound, on its own port; its answers go to the
+  // client's ephemeral ports, so the outbound top-port share says nothing here
+  if (
+    v('active_subbin_share') >= r.beaconActivity &&
+    (peers <= 1 || (peers <= r.beaconPeers && v('peer_entropy') <= r.dominantPeerEntropy)) &&
+    inPort >= 0 &&
+    flowsIn >= r.beaconFlows &&
+    flowsIn >= flowsOut &&
+    bytesOut + bytesIn <= r.beaconBytes
+  ) {
+    return {attackType: 'beaconing', reason: `small regular traffic in to port ${inPort} from ${n(peers)} peer(s): active in ${pct(v('active_subbin_share'))} of sub-bins, ≈${n(bytesOut + bytesIn)} bytes (beacon server)`}
+  }
+  // many short connections to one service of one peer within seconds, not on a login port (those are
+  // brute force, above): version detection and script scans, web vulnerability scanners
+  const burst = count('short_conn_burst_log1p')
+  if (burst >= r.probeBurst && peers <= r.fewPeers) {
+    const side = flowsOut >= flowsIn ? `to port ${outPort} of` : `in to port ${inPort} from`
+    return {attackType: 'scan', reason: `${n(burst)} short connections within ${DEFAULT_SUBBIN_SEC} s ${side} ${n(peers)} peer(s) (service probe)`}
   }
   return {attackType: 'unknown', reason: 'no attack rule matched; see the top features'}
 }

@@ -10,7 +10,7 @@ import {listValue} from '@duckdb/node-api'
 import {UsageError} from '../errors.js'
 import type {FlowStore} from '../io/store.js'
 
-export const FEATURE_SET_VERSION = 1
+export const FEATURE_SET_VERSION = 2
 
 /** Model input order. See FEATURES.md for each definition. */
 export const FEATURE_NAMES = [
@@ -32,6 +32,8 @@ export const FEATURE_NAMES = [
   'udp_fraction',
   'small_packet_fraction',
   'active_subbin_share',
+  'short_conn_burst_log1p',
+  'long_dns_query_share',
 ] as const
 
 export type FeatureName = (typeof FEATURE_NAMES)[number]
@@ -47,6 +49,29 @@ export const DEFAULT_SUBBIN_SEC = 30
 
 /** A flow whose bytes per packet is below this counts as a small-packet flow (≈ headers only). */
 export const SMALL_PACKET_BYTES = 100
+
+/**
+ * A TCP record carrying a SYN with at most this many packets is a short connection (one login attempt,
+ * one probe or one scripted request: handshake, a few exchanges, teardown); see `short_conn_burst_log1p`.
+ */
+export const SHORT_CONNECTION_PACKETS = 16
+
+/** UDP destination port of DNS queries (`long_dns_query_share`). */
+export const DNS_PORT = 53
+
+/**
+ * A DNS query record above this many bytes per packet is a long query: 128 bytes of IP packet leave
+ * about 80 characters of query name after the IP, UDP and DNS headers, the question's type and class
+ * and an EDNS record. Ordinary names are far shorter (the nDPI background's longest mean query is 109
+ * bytes); DNS tunnels pack data into names near the 253-character limit.
+ */
+export const LONG_DNS_QUERY_BYTES = 128
+
+/**
+ * Bytes per packet above this are counted as this: larger "packets" are segments a capture saw before
+ * the NIC split them (TCP segmentation offload, loopback), not what crosses an Ethernet link.
+ */
+export const MAX_BYTES_PER_PACKET = 1500
 
 /** More windows per flow than this (window / hop) is almost surely a unit mistake. */
 const MAX_WINDOWS_PER_FLOW = 1440
@@ -183,7 +208,7 @@ export function featureSql(options: FeatureOptions): {sql: string; params: Recor
   const subBins = Math.ceil(windowUs / subBinUs)
   const where = (clauses: string[]): string => (clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '')
   const floorDiv = (expr: string, d: number): string => `((${expr}) - ((((${expr}) % ${d}) + ${d}) % ${d})) // ${d}`
-  const endColumns = 'network, address, peer, outbound, dst_port, proto, ts, est_bytes, est_packets, small, syn_only'
+  const endColumns = 'network, address, peer, outbound, dst_port, proto, ts, est_bytes, est_packets, small, syn_only, short_conn, long_dns'
   const additive = (src: {bytes: string; packets: string; count: (cond: string) => string}): string => `
     coalesce(sum(${src.bytes}) FILTER (WHERE outbound), 0) AS bytes_out,
     coalesce(sum(${src.bytes}) FILTER (WHERE NOT outbound), 0) AS bytes_in,
@@ -196,7 +221,9 @@ export function featureSql(options: FeatureOptions): {sql: string; params: Recor
     ${src.count('outbound AND syn_only')} AS syn_only_out,
     ${src.count('outbound AND proto = 17')} AS udp_out,
     ${src.count('NOT outbound AND proto = 17')} AS udp_in,
-    ${src.count('small')} AS small_flows`
+    ${src.count('small')} AS small_flows,
+    ${src.count(`proto = 17 AND dst_port = ${DNS_PORT}`)} AS dns_queries,
+    ${src.count(`long_dns`)} AS long_dns_queries`
 
   const head = `
 WITH base AS (
@@ -205,16 +232,18 @@ WITH base AS (
          CAST(bytes AS DOUBLE) * sampling_rate AS est_bytes,
          CAST(packets AS DOUBLE) * sampling_rate AS est_packets,
          (packets > 0 AND bytes < ${SMALL_PACKET_BYTES} * packets) AS small,
-         (proto = 6 AND (tcp_flags & 2) <> 0 AND (tcp_flags & 16) = 0) AS syn_only
+         (proto = 6 AND (tcp_flags & 2) <> 0 AND (tcp_flags & 16) = 0) AS syn_only,
+         (proto = 6 AND (tcp_flags & 2) <> 0 AND packets <= ${SHORT_CONNECTION_PACKETS}) AS short_conn,
+         (proto = 17 AND dst_port = ${DNS_PORT} AND packets > 0 AND bytes > ${LONG_DNS_QUERY_BYTES} * packets) AS long_dns
   FROM flows ${where(flowFilters)}
 ),
 ends AS (
   SELECT * FROM (
     SELECT network, src_ip AS address, dst_ip AS peer, TRUE AS outbound, dst_port, proto, ts,
-           est_bytes, est_packets, small, syn_only FROM base
+           est_bytes, est_packets, small, syn_only, short_conn, long_dns FROM base
     UNION ALL
     SELECT network, dst_ip AS address, src_ip AS peer, FALSE AS outbound, dst_port, proto, ts,
-           est_bytes, est_packets, small, syn_only FROM base
+           est_bytes, est_packets, small, syn_only, short_conn, long_dns FROM base
   ) ${addressFilter}
 ),`
 
@@ -239,6 +268,13 @@ peer_counts AS (
 port_counts AS (
   SELECT network, address, wstart, outbound, dst_port, count(*)::DOUBLE AS c
   FROM windowed GROUP BY network, address, wstart, outbound, dst_port
+),
+bursts AS (
+  SELECT network, address, wstart, max(c) AS burst
+  FROM (
+    SELECT network, address, wstart, count(*) AS c FROM windowed WHERE short_conn
+    GROUP BY network, address, wstart, (ts - wstart) // ${subBinUs}, peer, outbound, dst_port
+  ) GROUP BY network, address, wstart
 ),`
 
   const windowsOfSlot = `unnest(range(slot - ${windowUs / hopUs} + 1, slot + 1)) * ${hopUs} AS wstart`
@@ -257,12 +293,17 @@ slot_peers AS (
 slot_ports AS (
   SELECT network, address, slot, outbound, dst_port, count(*) AS c FROM slotted GROUP BY network, address, slot, outbound, dst_port
 ),
+slot_bursts AS (
+  SELECT network, address, slot, max(c) AS burst
+  FROM (SELECT network, address, slot, count(*) AS c FROM slotted WHERE short_conn GROUP BY network, address, slot, sub, peer, outbound, dst_port)
+  GROUP BY network, address, slot
+),
 volumes AS (
   SELECT network, address, wstart,
     sum(bytes_out) AS bytes_out, sum(bytes_in) AS bytes_in, sum(packets_out) AS packets_out, sum(packets_in) AS packets_in,
     sum(flows_out) AS flows_out, sum(flows_in) AS flows_in, sum(flows_all) AS flows_all, sum(tcp_out) AS tcp_out,
     sum(syn_only_out) AS syn_only_out, sum(udp_out) AS udp_out, sum(udp_in) AS udp_in, sum(small_flows) AS small_flows,
-    sum(active_subbins) AS active_subbins
+    sum(dns_queries) AS dns_queries, sum(long_dns_queries) AS long_dns_queries, sum(active_subbins) AS active_subbins
   FROM (SELECT * FROM (SELECT *, ${windowsOfSlot} FROM slot_volumes) ${where(windowFilters)})
   GROUP BY network, address, wstart
 ),
@@ -275,6 +316,11 @@ port_counts AS (
   SELECT network, address, wstart, outbound, dst_port, sum(c)::DOUBLE AS c
   FROM (SELECT * FROM (SELECT *, ${windowsOfSlot} FROM slot_ports) ${where(windowFilters)})
   GROUP BY network, address, wstart, outbound, dst_port
+),
+bursts AS (
+  SELECT network, address, wstart, max(burst) AS burst
+  FROM (SELECT * FROM (SELECT *, ${windowsOfSlot} FROM slot_bursts) ${where(windowFilters)})
+  GROUP BY network, address, wstart
 ),`
 
   const tail = `
@@ -301,8 +347,8 @@ SELECT v.network, v.address, v.wstart,
   ln(1 + v.bytes_in) AS f1,
   ln(1 + v.packets_out) AS f2,
   ln(1 + v.packets_in) AS f3,
-  CASE WHEN v.packets_out > 0 THEN v.bytes_out / v.packets_out ELSE 0 END AS f4,
-  CASE WHEN v.packets_in > 0 THEN v.bytes_in / v.packets_in ELSE 0 END AS f5,
+  CASE WHEN v.packets_out > 0 THEN least(v.bytes_out / v.packets_out, ${MAX_BYTES_PER_PACKET}) ELSE 0 END AS f4,
+  CASE WHEN v.packets_in > 0 THEN least(v.bytes_in / v.packets_in, ${MAX_BYTES_PER_PACKET}) ELSE 0 END AS f5,
   ln(1 + v.bytes_out) - ln(1 + v.bytes_in) AS f6,
   ln(1 + v.flows_out) AS f7,
   ln(1 + v.flows_in) AS f8,
@@ -314,10 +360,13 @@ SELECT v.network, v.address, v.wstart,
   CASE WHEN v.tcp_out > 0 THEN v.syn_only_out / v.tcp_out ELSE 0 END AS f14,
   CASE WHEN v.flows_out > 0 THEN v.udp_out / v.flows_out ELSE 0 END AS f15,
   v.small_flows / v.flows_all AS f16,
-  v.active_subbins / ${subBins} AS f17
+  v.active_subbins / ${subBins} AS f17,
+  ln(1 + coalesce(b.burst, 0)) AS f18,
+  CASE WHEN v.dns_queries > 0 THEN v.long_dns_queries / v.dns_queries ELSE 0 END AS f19
 FROM volumes v
 JOIN peer_stats pe USING (network, address, wstart)
 JOIN port_stats ps USING (network, address, wstart)
+LEFT JOIN bursts b USING (network, address, wstart)
 ORDER BY v.network, v.address, v.wstart`
   return {sql: head + (plan === 'slots' ? slots : direct) + tail, params, plan}
 }

@@ -2,6 +2,7 @@ import {describe, expect, it} from 'vitest'
 
 import type {Activation, Autoencoder} from '../../src/infer/autoencoder.js'
 import {createAutoencoder, createGradients, createWorkspace, gaussianSource, lossAndGradients, parameterCount} from '../../src/infer/autoencoder.js'
+import {FEATURE_COUNT} from '../../src/infer/features.js'
 import {trainAutoencoder} from '../../src/infer/train.js'
 import {reconstructionErrors} from '../../src/infer/train.js'
 import {createRng} from '../../src/io/rng.js'
@@ -97,13 +98,13 @@ describe('trainAutoencoder', () => {
     const lastLoss = r.history.at(-1)?.validationLoss ?? NaN
     expect(Math.abs(r.validationLoss - bestLoss) / bestLoss).toBeLessThan(1e-4)
     expect(r.validationLoss).not.toBe(lastLoss)
-    expect(r.model.autoencoder.sizes).toEqual([18, 8, 4, 8, 18])
+    expect(r.model.autoencoder.sizes).toEqual([FEATURE_COUNT, 8, 4, 8, FEATURE_COUNT])
   })
 
   it('fits a median/IQR scaler on the training rows', () => {
     const r = trainAutoencoder(data, {seed: 1, maxEpochs: 1})
     expect(r.model.scaler.kind).toBe('median-iqr')
-    expect(r.model.scaler.center).toHaveLength(18)
+    expect(r.model.scaler.center).toHaveLength(FEATURE_COUNT)
     expect(r.model.scaler.scale.every((s) => s > 0)).toBe(true)
   })
 })

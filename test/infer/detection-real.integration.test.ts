@@ -1,9 +1,19 @@
 /**
  * Detection quality on real attack captures merged into a real benign background (issue 5, "How it is
- * checked"): ESnet masscan scans, ddosgrid's port scan and SYN flood, nDPI's SYN scan, plus attacks the
- * first pass is not expected to see on this background (nmap -A on one port, Slips' SSH brute force
- * and C2 beacon, nDPI's DNS exfiltration), each time-shifted into its own stretch of the 6.9 h nDPI
- * background so no two share a window.
+ * checked"): ESnet masscan scans, ddosgrid's port scan and SYN flood, nDPI's SYN scan, Slips' SSH brute
+ * force and C2 beacon, nDPI's DNS exfiltration and ESnet's nmap -A on one port, each time-shifted into
+ * its own stretch of the 6.9 h nDPI background so no two share a window.
+ *
+ * At full rate every attacking and attacked address is asserted flagged with its type, except two that
+ * are reported with the figures below:
+ * - nmap -A -p80 (ESnet): 53 connections to one web server in 7 s, 34 of them short within one 30 s
+ *   sub-bin, a few RSTs and ICMP: from either end a page load's worth of HTTP. With feature set 2 and
+ *   the default net its best window is exceeded by 0.08% of benign windows for the scanner and 0.20% for
+ *   the server (0.01–0.17% and 0.05–0.34% over three seeds and three architectures tried), so at the
+ *   0.1% budget it is flagged by some seeds and not others: not asserted.
+ * - 141.193.213.20, the C2 server's neighbour that the beaconing host reaches twice, 300 s apart: two
+ *   ordinary HTTPS sessions (13 packets, 1.5 kB each way). Its best window scores 3.7, below half of
+ *   all benign windows; nothing in its own traffic sets it apart, only that its one peer is the beacon.
  *
  * Protocol. The model is trained on the background alone (every window; the trainer holds back 20%
  * of them to stop early and to calibrate the threshold at the default 0.1% budget), then the first pass
@@ -30,6 +40,7 @@ import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import type {AttackSpan, DetectionSummary} from '../../src/infer/evaluate.js'
+import type {AttackType} from '../../src/infer/explain.js'
 import {appendShiftedBatches, concatVectors, exceedanceShare, mergeAttacks, summariseDetections, trainModelCached} from '../../src/infer/evaluate.js'
 import {closeModel, computeFeatures, loadModel, runFirstPass} from '../../src/infer/index.js'
 import type {FirstPassResult, LoadedModel} from '../../src/infer/index.js'
@@ -43,8 +54,10 @@ const BACKGROUND = path.join(SHARED_DATA, 'bench-ndpi-concat/DERIVED_ndpi_benign
 interface RealAttack {
   id: string
   file: string
-  /** the type every address must get, or null when the attack is only reported */
-  expect: 'scan' | 'flood' | null
+  /** the type every asserted address must get (its most frequent over its flagged windows), or null when the attack is only reported */
+  expect: AttackType | null
+  /** addresses of the attack that are only reported (see the header for why) */
+  reported?: readonly string[]
 }
 
 const ATTACKS: readonly RealAttack[] = [
@@ -54,9 +67,9 @@ const ATTACKS: readonly RealAttack[] = [
   {id: 'ddosgrid-synflood', file: 'ddosgrid/synflood.pcap', expect: 'flood'},
   {id: 'ndpi-synscan', file: 'ndpi-attacks/synscan.pcap', expect: 'scan'},
   {id: 'esnet-nmap-A-80', file: 'esnet-scanners/nmap_80_all.pcap', expect: null},
-  {id: 'slips-ssh-bruteforce', file: 'slips-stratosphere/malicious-ssh-bruteforce.pcap', expect: null},
-  {id: 'slips-c2-beacon', file: 'slips-stratosphere/test-cc-capture-1.pcap', expect: null},
-  {id: 'ndpi-dns-exfiltration', file: 'ndpi-attacks/dns_exfiltration.pcap', expect: null},
+  {id: 'slips-ssh-bruteforce', file: 'slips-stratosphere/malicious-ssh-bruteforce.pcap', expect: 'brute_force'},
+  {id: 'slips-c2-beacon', file: 'slips-stratosphere/test-cc-capture-1.pcap', expect: 'beaconing', reported: ['141.193.213.20']},
+  {id: 'ndpi-dns-exfiltration', file: 'ndpi-attacks/dns_exfiltration.pcap', expect: 'exfiltration'},
 ]
 
 const HAVE_DATA = existsSync(BACKGROUND) && ATTACKS.every((a) => existsSync(path.join(SHARED_DATA, a.file)))
@@ -106,14 +119,18 @@ function report(label: string, run: RunOutcome): void {
   )
 }
 
-function expectScansAndFloodsCaught(run: RunOutcome): void {
+function expectAttacksCaught(run: RunOutcome): void {
+  let asserted = 0
   for (const a of ATTACKS) {
     if (a.expect === null) continue
-    for (const o of run.summary.outcomes.filter((x) => x.attack === a.id)) {
+    for (const o of run.summary.outcomes.filter((x) => x.attack === a.id && !a.reported?.includes(x.address))) {
+      asserted++
       expect(o.flagged, `${a.id} ${o.address} flagged`).toBeGreaterThan(0)
       expect(o.types[0], `${a.id} ${o.address} typed`).toBe(a.expect)
     }
   }
+  // every address but nmap's two and the beacon's neighbour
+  expect(asserted).toBe(16)
 }
 
 describe.skipIf(!HAVE_DATA)('detection on real attack captures merged into a benign background', () => {
@@ -164,12 +181,12 @@ describe.skipIf(!HAVE_DATA)('detection on real attack captures merged into a ben
     return scoreMerged(store, trained.path, `merged@${rate}`, sampledSpans)
   }
 
-  it('at full rate: every scan and flood address is flagged and typed, benign windows within the budget', async () => {
+  it('at full rate: every attack address (but three reported) is flagged and typed, benign windows within the budget', async () => {
     const benign = await computeFeatures(store, {network: 'bg'})
     const trained = await trainModelCached(benign, TRAIN, {cacheDir: CACHE_DIR, salt: TRAINER_SALT, exportInfo: {network: 'bg'}})
     const run = await scoreMerged(store, trained.path, 'merged', spans)
     report('full rate', run)
-    expectScansAndFloodsCaught(run)
+    expectAttacksCaught(run)
     expect(run.summary.falsePositives.ok, 'false-positive count consistent with the 0.1% budget').toBe(true)
   })
 
@@ -182,7 +199,8 @@ describe.skipIf(!HAVE_DATA)('detection on real attack captures merged into a ben
     // and the flood's source were flagged every time, the flood's victim and the port scan's target
     // four times, so those are reported, not asserted; the benign rate on the unseen sampled copy
     // ranged 0.03–0.43% (one seed of five over the budget at 5%): at 1/100 the threshold rests on a
-    // few windows of the held-back 20%.
+    // few windows of the held-back 20%. (Seed figures from feature set 1; with set 2 and the wider net,
+    // seed 1 gives 0.28%, 11 of 3,963, p = 0.058: passing, near the edge; other seeds not re-measured.)
     for (const [id, address, type] of [
       ['esnet-masscan-tcp', '172.31.15.102', 'scan'],
       ['ddosgrid-portscan', '10.0.1.2', 'scan'],

@@ -3,7 +3,8 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {calibrate} from '../../src/infer/calibrate.js'
 import {explainRow, guessAttackType} from '../../src/infer/explain.js'
-import {FEATURE_INDEX, FEATURE_NAMES} from '../../src/infer/features.js'
+import {FEATURE_COUNT, FEATURE_INDEX, FEATURE_NAMES} from '../../src/infer/features.js'
+import type {FeatureName} from '../../src/infer/features.js'
 import {closeModel, loadModel} from '../../src/infer/model-file.js'
 import type {LoadedModel} from '../../src/infer/model-file.js'
 import {exportOnnx} from '../../src/infer/onnx-export.js'
@@ -102,10 +103,45 @@ describe('attack-type rules', () => {
     expect(guessAttackType(v, {topDstPort: 443}).attackType).not.toBe('brute_force')
   })
 
+  it('recognises DNS tunnelling from the share of long queries, at the client and at its resolver', () => {
+    const v = attackVector('beaconing')
+    v[FEATURE_INDEX.active_subbin_share] = 0.1
+    v[FEATURE_INDEX.long_dns_query_share] = 1
+    expect(guessAttackType(v, {topDstPort: 53})).toMatchObject({attackType: 'exfiltration', reason: expect.stringMatching(/DNS tunnel/)})
+    v[FEATURE_INDEX.long_dns_query_share] = 0.2
+    expect(guessAttackType(v, {topDstPort: 53}).attackType).not.toBe('exfiltration')
+  })
+
+  it('recognises the server end of a beacon: check-ins in on its own port, answers out to ephemeral ports', () => {
+    const v = attackVector('beaconing')
+    // the client's view mirrored: flows in, answers to as many ports as check-ins
+    const swap = (a: FeatureName, b: FeatureName): void => {
+      const t = v[FEATURE_INDEX[a]] as number
+      v[FEATURE_INDEX[a]] = v[FEATURE_INDEX[b]] as number
+      v[FEATURE_INDEX[b]] = t
+    }
+    swap('flows_out_log1p', 'flows_in_log1p')
+    v[FEATURE_INDEX.dst_ports_log1p] = Math.log1p(10)
+    v[FEATURE_INDEX.top_dst_port_share] = 0.1
+    expect(guessAttackType(v, {topInPort: 443, topDstPort: 50000}).attackType).toBe('beaconing')
+    // a server that answers more than it is asked is not a beacon's
+    v[FEATURE_INDEX.flows_out_log1p] = Math.log1p(30)
+    expect(guessAttackType(v, {topInPort: 443, topDstPort: 50000}).attackType).not.toBe('beaconing')
+  })
+
+  it('calls a burst of short connections to one web port a service probe (scan), on a login port brute force', () => {
+    const v = attackVector('brute_force')
+    v[FEATURE_INDEX.short_conn_burst_log1p] = Math.log1p(34)
+    expect(guessAttackType(v, {topDstPort: 80})).toMatchObject({attackType: 'scan', reason: expect.stringMatching(/service probe/)})
+    expect(guessAttackType(v, {topDstPort: 22}).attackType).toBe('brute_force')
+    v[FEATURE_INDEX.short_conn_burst_log1p] = Math.log1p(5)
+    expect(guessAttackType(v, {topDstPort: 80}).attackType).toBe('unknown')
+  })
+
   it('says unknown for ordinary traffic', () => {
     const benign = benignVectors(NETWORK_A, 200, 77)
     const types = new Set<string>()
-    for (let i = 0; i < benign.length; i++) types.add(guessAttackType(benign.values.subarray(i * 18, i * 18 + 18), {topDstPort: 443}).attackType)
+    for (let i = 0; i < benign.length; i++) types.add(guessAttackType(benign.values.subarray(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT), {topDstPort: 443}).attackType)
     expect([...types]).toEqual(['unknown'])
   })
 })

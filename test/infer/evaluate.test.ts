@@ -27,7 +27,7 @@ import {
   trainModelCached,
   windowOverlaps,
 } from '../../src/infer/evaluate.js'
-import {computeFeatures} from '../../src/infer/features.js'
+import {FEATURE_COUNT, computeFeatures} from '../../src/infer/features.js'
 import type {FeatureMatrix} from '../../src/infer/features.js'
 import {appendFlowRecord, createFlowBatch} from '../../src/io/flow-batch.js'
 import type {FlowBatch} from '../../src/io/flow-batch.js'
@@ -209,17 +209,18 @@ describe('splits and selections', () => {
   it('selects and concatenates rows', () => {
     const m = benignVectors(NETWORK_A, 4, 1)
     const matrix: FeatureMatrix = {
-      ...m, featureSetVersion: 1, networks: ['n', 'n', 'n', 'n'], addresses: ['a', 'b', 'c', 'd'], windowStart: Float64Array.from([0, 1, 2, 3]),
+      ...m, featureSetVersion: 2, networks: ['n', 'n', 'n', 'n'], addresses: ['a', 'b', 'c', 'd'], windowStart: Float64Array.from([0, 1, 2, 3]),
       topDstPort: Int32Array.from([1, 2, 3, 4]), topInPort: Int32Array.from([5, 6, 7, 8]), udpInFraction: Float32Array.from([0, 0, 1, 1]), windowSec: 300, hopSec: 60,
     }
     const odd = selectRows(matrix, (i) => i % 2 === 1)
     expect(odd.length).toBe(2)
     expect(odd.addresses).toEqual(['b', 'd'])
     expect(Array.from(odd.topInPort)).toEqual([6, 8])
-    expect(Array.from(odd.values)).toEqual(Array.from(m.values.subarray(18, 36)).concat(Array.from(m.values.subarray(54, 72))))
+    const F = FEATURE_COUNT
+    expect(Array.from(odd.values)).toEqual(Array.from(m.values.subarray(F, 2 * F)).concat(Array.from(m.values.subarray(3 * F, 4 * F))))
     const both = concatVectors([odd, odd])
     expect(both.length).toBe(4)
-    expect(Array.from(both.values.subarray(36))).toEqual(Array.from(odd.values))
+    expect(Array.from(both.values.subarray(2 * F))).toEqual(Array.from(odd.values))
   })
 })
 

@@ -96,10 +96,10 @@ describe('computeFeatures', () => {
     await store.close()
   })
 
-  it('has 18 named features', () => {
-    expect(FEATURE_COUNT).toBe(18)
-    expect(all.featureCount).toBe(18)
-    expect(all.values.length).toBe(all.length * 18)
+  it('has 20 named features', () => {
+    expect(FEATURE_COUNT).toBe(20)
+    expect(all.featureCount).toBe(20)
+    expect(all.values.length).toBe(all.length * 20)
   })
 
   it('computes both directions of an address, with sampled records scaled by their rate', () => {
@@ -127,6 +127,10 @@ describe('computeFeatures', () => {
       udp_fraction: 1 / 3,
       small_packet_fraction: 3 / 5, // 60/1, 150/2, 200/4 bytes per packet
       active_subbin_share: 3 / 10, // sub-bins 0 (10 s, 20 s), 1 (40 s, 45 s), 3 (100 s)
+      // the probe to 22 and the connection to 80 are short (SYN, ≤ 16 packets) but to different ports;
+      // so is D's SYN-ACK in: at most one per (sub-bin, peer, port, direction)
+      short_conn_burst_log1p: Math.log1p(1),
+      long_dns_query_share: 0, // one query to 53, 75 bytes per packet: not long
       topDstPort: 22, // three ports with one flow each: the lowest wins
       topInPort: 443, // inbound to 40000 (DNS reply) and 443, one flow each
       udpInFraction: 1 / 2,
@@ -153,6 +157,8 @@ describe('computeFeatures', () => {
       udp_fraction: 0,
       small_packet_fraction: 1,
       active_subbin_share: 1 / 10,
+      short_conn_burst_log1p: Math.log1p(1),
+      long_dns_query_share: 0,
       topDstPort: -1,
       topInPort: 443,
     })
@@ -188,6 +194,41 @@ describe('computeFeatures', () => {
     })
     const d = lookup(all, 'lab', '10.0.0.4', T0)
     expectFeatures(d, {syn_only_fraction: 0, top_dst_port_share: 1, dst_ports_log1p: Math.log1p(1), topDstPort: 443})
+    expectFeatures(lookup(all, 'lab', '10.0.0.3', T0), {long_dns_query_share: 0, short_conn_burst_log1p: 0})
+  })
+
+  it('counts bursts of short connections to one peer and port in a sub-bin, long DNS queries, capped packet sizes', async () => {
+    const s = await FlowStore.open(path.join(tempDir(), 'burst.duckdb'))
+    const tries: Flow[] = []
+    // 12 login attempts in the first 30 s sub-bin, 5 a minute later; one long session; an ACK-only record
+    for (let i = 0; i < 17; i++) {
+      tries.push({src: '10.1.0.1', dst: '10.1.0.2', tsStart: T0 + (i < 12 ? i : 60 + i) * SEC, srcPort: 40000 + i, dstPort: 22, proto: 6, tcpFlags: 0x1b, packets: 9, bytes: 2000})
+    }
+    tries.push({src: '10.1.0.1', dst: '10.1.0.2', tsStart: T0 + 5 * SEC, srcPort: 39999, dstPort: 22, proto: 6, tcpFlags: 0x1b, packets: 17, bytes: 9000})
+    tries.push({src: '10.1.0.1', dst: '10.1.0.2', tsStart: T0 + 6 * SEC, srcPort: 40000, dstPort: 22, proto: 6, tcpFlags: 0x10, packets: 1, bytes: 52})
+    // a DNS client, sampled 1-in-10: one record of long queries (200 bytes per packet), one short, and the
+    // resolver's answer (from port 53, not a query)
+    tries.push({src: '10.1.0.3', dst: '10.1.0.4', tsStart: T0 + 50 * SEC, srcPort: 5353, dstPort: 53, proto: 17, tcpFlags: 0, packets: 3, bytes: 600, samplingRate: 10})
+    tries.push({src: '10.1.0.3', dst: '10.1.0.4', tsStart: T0 + 51 * SEC, srcPort: 5354, dstPort: 53, proto: 17, tcpFlags: 0, packets: 1, bytes: 100, samplingRate: 10})
+    tries.push({src: '10.1.0.4', dst: '10.1.0.3', tsStart: T0 + 51 * SEC, srcPort: 53, dstPort: 5353, proto: 17, tcpFlags: 0, packets: 3, bytes: 900, samplingRate: 10})
+    // a loopback capture's 10 kB segments count as full-size packets
+    tries.push({src: '10.1.0.5', dst: '10.1.0.6', tsStart: T0 + 70 * SEC, srcPort: 1000, dstPort: 2000, proto: 6, tcpFlags: 0x18, packets: 2, bytes: 20000})
+    await writeFlows(s, 'lab', tries)
+    for (const plan of ['slots', 'direct'] as const) {
+      const m = await computeFeatures(s, {plan})
+      expectFeatures(lookup(m, 'lab', '10.1.0.1', T0), {short_conn_burst_log1p: Math.log1p(12), long_dns_query_share: 0})
+      expectFeatures(lookup(m, 'lab', '10.1.0.2', T0), {short_conn_burst_log1p: Math.log1p(12)})
+      // a window that starts after the first sub-bin sees only the later five
+      expectFeatures(lookup(m, 'lab', '10.1.0.1', T0 + 60 * SEC), {short_conn_burst_log1p: Math.log1p(5)})
+      expectFeatures(lookup(m, 'lab', '10.1.0.1', T0 - 240 * SEC), {short_conn_burst_log1p: Math.log1p(12)})
+      // records, not packets or estimates: a sampled statistic like the other shares
+      expectFeatures(lookup(m, 'lab', '10.1.0.3', T0), {long_dns_query_share: 1 / 2, short_conn_burst_log1p: 0})
+      // the resolver receives the same queries
+      expectFeatures(lookup(m, 'lab', '10.1.0.4', T0), {long_dns_query_share: 1 / 2})
+      expectFeatures(lookup(m, 'lab', '10.1.0.5', T0), {bpp_out: 1500})
+      expectFeatures(lookup(m, 'lab', '10.1.0.6', T0), {bpp_in: 1500})
+    }
+    await s.close()
   })
 
   it('keeps networks apart and prints IPv6 addresses as stored', async () => {

@@ -53,6 +53,10 @@ function vector(p: {
   udp: number
   small: number
   active: number
+  /** most short connections to one peer and port in one sub-bin (default 1) */
+  burst?: number
+  /** share of DNS query records that are long (default 0) */
+  longDns?: number
 }): Vector {
   return {
     bytes_out_log1p: Math.log1p(p.bytesOut),
@@ -73,6 +77,8 @@ function vector(p: {
     udp_fraction: p.udp,
     small_packet_fraction: p.small,
     active_subbin_share: p.active,
+    short_conn_burst_log1p: Math.log1p(p.burst ?? 1),
+    long_dns_query_share: p.longDns ?? 0,
   }
 }
 
@@ -102,6 +108,8 @@ export function benignVectors(profile: NetworkProfile, count: number, seed: numb
         udp: clip(profile.udp + 0.05 * g(), 0, 1),
         small: clip(0.3 + 0.1 * g(), 0, 1),
         active: clip(0.6 + 0.2 * activity + 0.1 * g(), 1 / 10, 1),
+        // from the latent activity alone: no extra draw, so the other features keep their seeded values
+        burst: Math.round(Math.exp(0.5 + 0.3 * activity)),
       }),
     )
   }
@@ -146,7 +154,7 @@ export function attackVector(kind: 'flood' | 'amplification' | 'brute_force' | '
     // DNS amplification victim: big UDP answers from many reflectors
     amplification: {...base, bytesOut: 1e4, bytesIn: 5e8, bppOut: 60, bppIn: 1400, flowsOut: 5, flowsIn: 3000, peers: 800, ports: 3, topShare: 0.6},
     // SSH password guessing: hundreds of short connections to port 22 of one server
-    brute_force: {...base, bytesOut: 400 * 3000, bytesIn: 400 * 4000, bppOut: 150, bppIn: 200, flowsOut: 400, flowsIn: 400, peers: 1, ports: 1, topShare: 1},
+    brute_force: {...base, bytesOut: 400 * 3000, bytesIn: 400 * 4000, bppOut: 150, bppIn: 200, flowsOut: 400, flowsIn: 400, peers: 1, ports: 1, topShare: 1, burst: 40},
     // a 2 GB upload to one host
     exfiltration: {...base, bytesOut: 2e9, bytesIn: 3e7, bppOut: 1400, bppIn: 60, flowsOut: 2, flowsIn: 2, peers: 1, ports: 1, topShare: 1},
     // a C2 check-in every 30 s
