@@ -50,12 +50,18 @@ export interface DecodeOutcome {
 export interface DecodeCallbacks {
   onBatches: (batches: FlowBatch[]) => Promise<void> | void
   onProgress?: (bytesRead: number) => void
+  /** a batch the consumer is done with, for the assembler to fill again */
+  reuse?: () => FlowBatch | undefined
 }
 
 export async function runDecodeJob(job: DecodeJob, cb: DecodeCallbacks): Promise<DecodeOutcome> {
   const feed = job.hashPort ? new HashFeed(job.hashPort) : undefined
   const hash = feed ? undefined : createHash('sha256')
-  const assembler = new FlowAssembler({idleTimeoutMicros: job.idleTimeoutMicros, activeTimeoutMicros: job.activeTimeoutMicros})
+  const assembler = new FlowAssembler({
+    idleTimeoutMicros: job.idleTimeoutMicros,
+    activeTimeoutMicros: job.activeTimeoutMicros,
+    ...(cb.reuse ? {reuse: cb.reuse} : {}),
+  })
   let collector: ExportRecordCollector | undefined
   let producer: FlowAssembler | ExportRecordCollector | undefined
   const readStats: CaptureReadStats = {format: undefined, records: 0, badRecords: 0, bytesRead: 0}

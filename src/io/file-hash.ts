@@ -82,7 +82,7 @@ export class HashFeed {
 }
 
 const BLOCK = 4 << 20
-const MAX_BLOCKS = 6
+const MAX_BLOCKS = 4
 
 function hashWorkerPath(): string {
   const here = fileURLToPath(import.meta.url)

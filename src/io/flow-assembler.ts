@@ -22,7 +22,7 @@
  * recycled when a flow ends, and an LRU list ordered by last touch makes idle expiry O(expired). Memory
  * follows the number of concurrently active flows, not the length of the capture.
  */
-import {ADDR_WORDS, createFlowBatch, type FlowBatch} from './flow-batch.js'
+import {ADDR_WORDS, createFlowBatch, flowBatchCapacity, type FlowBatch} from './flow-batch.js'
 import type {PacketBatch} from './packet-batch.js'
 import {createDecodedPacket, DECODE_NOT_IP, DECODE_OK, decodePacket, type DecodedPacket} from './packet-decoder.js'
 
@@ -39,6 +39,8 @@ export interface FlowAssemblerOptions {
   fragmentTimeoutMicros?: number
   /** most first-fragment entries remembered at once (default 65536; the oldest is dropped) */
   maxFragments?: number
+  /** a spare batch to fill instead of allocating one (e.g. one handed back by its consumer); its rows are overwritten */
+  reuse?: () => FlowBatch | undefined
 }
 
 export interface FlowAssemblerStats {
@@ -79,6 +81,7 @@ export class FlowAssembler {
   private readonly idle: number
   private readonly active: number
   private readonly batchSize: number
+  private readonly reuse: (() => FlowBatch | undefined) | undefined
   private readonly sweepInterval: number
   private readonly decoded: DecodedPacket = createDecodedPacket()
   private readonly key = new Uint32Array(KEY_WORDS)
@@ -108,6 +111,7 @@ export class FlowAssembler {
     this.idle = options.idleTimeoutMicros ?? DEFAULT_IDLE_TIMEOUT_MICROS
     this.active = options.activeTimeoutMicros ?? DEFAULT_ACTIVE_TIMEOUT_MICROS
     this.batchSize = Math.max(1, Math.floor(options.batchSize ?? DEFAULT_FLOW_BATCH_SIZE))
+    this.reuse = options.reuse
     this.sweepInterval = options.sweepIntervalMicros ?? 1e6
     this.fragments = new FragmentPorts(options.fragmentTimeoutMicros ?? 30e6, options.maxFragments ?? 65536)
     this.table = new KeyTable(KEY_WORDS, INITIAL_FLOWS)
@@ -295,7 +299,9 @@ export class FlowAssembler {
   }
 
   private newBatch(): FlowBatch {
-    const b = createFlowBatch(this.batchSize)
+    const spare = this.reuse?.()
+    const b = spare && flowBatchCapacity(spare) === this.batchSize ? spare : createFlowBatch(this.batchSize)
+    b.length = 0
     b.samplingRate.fill(1)
     return b
   }

@@ -48,6 +48,13 @@ export function createFlowBatch(capacity: number): FlowBatch {
   }
 }
 
+/** The buffers of a batch's typed arrays: what to transfer when posting it to another thread. */
+export function flowBatchBuffers(b: FlowBatch): ArrayBuffer[] {
+  return [b.tsStart, b.tsEnd, b.family, b.srcAddr, b.dstAddr, b.srcPort, b.dstPort, b.proto, b.tcpFlags, b.packets, b.bytes, b.samplingRate].map(
+    (a) => a.buffer as ArrayBuffer,
+  )
+}
+
 export function flowBatchCapacity(batch: FlowBatch): number {
   return batch.tsStart.length
 }

@@ -8,6 +8,7 @@ import {parentPort} from 'node:worker_threads'
 import {FlowscopeError} from '../errors.js'
 import {runDecodeJob} from './decode-job.js'
 import type {DecodeJob} from './decode-job.js'
+import {flowBatchBuffers} from './flow-batch.js'
 import type {FlowBatch} from './flow-batch.js'
 
 export const CREDITS = 3
@@ -18,13 +19,9 @@ export type FromIngestWorker =
   | {type: 'done'; outcome: Awaited<ReturnType<typeof runDecodeJob>>}
   | {type: 'error'; error: {name: string; message: string; code?: string; file?: string; offset?: number; hint?: string; exitCode?: number}}
 
-export type ToIngestWorker = {type: 'job'; job: DecodeJob} | {type: 'credit'}
+/** `credit`: the main thread took a batch; it hands the batch's arrays back for reuse when it can */
+export type ToIngestWorker = {type: 'job'; job: DecodeJob} | {type: 'credit'; batch?: FlowBatch}
 
-function transferList(b: FlowBatch): ArrayBuffer[] {
-  return [b.tsStart, b.tsEnd, b.family, b.srcAddr, b.dstAddr, b.srcPort, b.dstPort, b.proto, b.tcpFlags, b.packets, b.bytes, b.samplingRate].map(
-    (a) => a.buffer as ArrayBuffer,
-  )
-}
 
 /**
  * Captures have no exporter: an array of 65,536 empty strings would be serialised and rebuilt on every
@@ -39,8 +36,11 @@ const port = parentPort
 if (port) {
   let credits = CREDITS
   let waiting: (() => void) | null = null
+  // batches handed back: filled again instead of allocating fresh arrays (flat memory, fewer page faults)
+  const spare: FlowBatch[] = []
   port.on('message', (m: ToIngestWorker) => {
     if (m.type === 'credit') {
+      if (m.batch && spare.length < CREDITS) spare.push(m.batch)
       credits++
       const w = waiting
       waiting = null
@@ -48,12 +48,13 @@ if (port) {
       return
     }
     void runDecodeJob(m.job, {
+      reuse: () => spare.pop(),
       onProgress: (bytesRead) => port.postMessage({type: 'progress', bytesRead} satisfies FromIngestWorker),
       onBatches: async (batches) => {
         for (const batch of batches) {
           while (credits === 0) await new Promise<void>((resolve) => (waiting = resolve))
           credits--
-          port.postMessage({type: 'batch', batch: withoutEmptyExporters(batch)} satisfies FromIngestWorker, transferList(batch))
+          port.postMessage({type: 'batch', batch: withoutEmptyExporters(batch)} satisfies FromIngestWorker, flowBatchBuffers(batch))
         }
       },
     }).then(

@@ -10,6 +10,7 @@ import {runDecodeJob} from './decode-job.js'
 import {startHashThread} from './file-hash.js'
 import type {PendingHash} from './file-hash.js'
 import type {DecodeJob, DecodeOutcome} from './decode-job.js'
+import {flowBatchBuffers} from './flow-batch.js'
 import type {FlowBatch} from './flow-batch.js'
 import type {FlowExportProblem} from './flowexport/index.js'
 import type {FromIngestWorker, ToIngestWorker} from './ingest-worker.js'
@@ -282,7 +283,7 @@ async function appendDecoded(
   }
 }
 
-const INGEST_MEMORY_LIMIT = (process.env.FLOWSCOPE_INGEST_MEMORY ?? '256MB').replace(/[^0-9A-Za-z. ]/g, '')
+const INGEST_MEMORY_LIMIT = (process.env.FLOWSCOPE_INGEST_MEMORY ?? '128MB').replace(/[^0-9A-Za-z. ]/g, '')
 
 const HEAD_BYTES = 1 << 20
 
@@ -418,7 +419,10 @@ export class DecodeRun {
       return
     }
     this.sink([batch])
-    this.worker?.postMessage({type: 'credit'} satisfies ToIngestWorker)
+    // the sink copied what it keeps: a capture's batch goes back to the worker to be filled again
+    // (flow-export batches carry exporter texts, not worth sending back)
+    if (batch.exporter.length === 0) this.worker?.postMessage({type: 'credit', batch} satisfies ToIngestWorker, flowBatchBuffers(batch))
+    else this.worker?.postMessage({type: 'credit'} satisfies ToIngestWorker)
   }
 }
 
