@@ -10,27 +10,43 @@ export function ipv4ToString(v: number): string {
 
 /** RFC 5952 text form of an IPv6 address given as four 32-bit words. */
 export function ipv6ToString(w0: number, w1: number, w2: number, w3: number): string {
-  const h = [w0 >>> 16, w0 & 0xffff, w1 >>> 16, w1 & 0xffff, w2 >>> 16, w2 & 0xffff, w3 >>> 16, w3 & 0xffff]
+  const h = GROUPS
+  h[0] = w0 >>> 16
+  h[1] = w0 & 0xffff
+  h[2] = w1 >>> 16
+  h[3] = w1 & 0xffff
+  h[4] = w2 >>> 16
+  h[5] = w2 & 0xffff
+  h[6] = w3 >>> 16
+  h[7] = w3 & 0xffff
   // longest run of two or more zero groups, first one on ties (RFC 5952 §4.2)
   let bestStart = -1
   let bestLen = 1
-  for (let i = 0; i < 8; ) {
+  let runStart = -1
+  for (let i = 0; i < 8; i++) {
     if (h[i] !== 0) {
-      i++
+      runStart = -1
       continue
     }
-    let j = i
-    while (j < 8 && h[j] === 0) j++
-    if (j - i > bestLen) {
-      bestStart = i
-      bestLen = j - i
+    if (runStart < 0) runStart = i
+    if (i - runStart + 1 > bestLen) {
+      bestStart = runStart
+      bestLen = i - runStart + 1
     }
-    i = j
   }
-  const hex = (a: number, b: number): string => h.slice(a, b).map((x) => (x ?? 0).toString(16)).join(':')
-  if (bestStart < 0) return hex(0, 8)
-  return `${hex(0, bestStart)}::${hex(bestStart + bestLen, 8)}`
+  let s = ''
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      s += '::'
+      i += bestLen - 1
+      continue
+    }
+    if (i > 0 && i !== bestStart + bestLen) s += ':'
+    s += h[i]!.toString(16)
+  }
+  return s
 }
+const GROUPS = new Uint16Array(8)
 
 /** Text of the address at `row` of a word array; `family` 4 prints dotted quad. */
 export function addrToString(words: Uint32Array, row: number, family: number): string {
