@@ -4,7 +4,7 @@ import {buildFlowsQuery, FLOW_ORDERS} from '../query/index.js'
 import type {JsonRow} from '../query/run.js'
 import {openStoreForQuery, QueryCommand} from '../query-command.js'
 import type {RowsResult} from '../query-command.js'
-import {humanBytes} from '../report/index.js'
+import {humanBytes} from '../report/table.js'
 import {timeFlag} from '../flag-types.js'
 
 const TABLE_LIMIT = 100
@@ -22,7 +22,8 @@ Sampled records (sampling_rate > 1) carry scaled estimates (packets_scaled, byte
   ]
 
   static strict = false
-  static args = {filter: Args.string({description: 'filter expression (nfdump syntax); the words may also be given unquoted'})}
+  // no filter means every flow: oclif would otherwise read a missing argument from a non-terminal stdin
+  static args = {filter: Args.string({description: 'filter expression (nfdump syntax); the words may also be given unquoted', ignoreStdin: true})}
 
   static flags = {
     ...QueryCommand.outputFlags,

@@ -1,6 +1,6 @@
 import {Args} from '@oclif/core'
 
-import {openStoreForReading} from '../io/index.js'
+import {openStoreForReading} from '../io/store.js'
 import {buildSqlQuery} from '../query/index.js'
 import type {JsonRow} from '../query/run.js'
 import {QueryCommand} from '../query-command.js'

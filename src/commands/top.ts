@@ -4,7 +4,7 @@ import {buildTopQuery, TOP_KEYS, TOP_ORDERS} from '../query/index.js'
 import type {JsonRow} from '../query/run.js'
 import {openStoreForQuery, QueryCommand} from '../query-command.js'
 import type {RowsResult} from '../query-command.js'
-import {humanBytes, humanCount} from '../report/index.js'
+import {humanBytes, humanCount} from '../report/table.js'
 import {timeFlag} from '../flag-types.js'
 
 export default class Top extends QueryCommand<typeof Top> {
@@ -22,7 +22,8 @@ Sampled records (sampling_rate > 1) are scaled to estimates: every row has the r
   static strict = false
   static args = {
     key: Args.string({description: 'what to group by', required: true, options: [...TOP_KEYS]}),
-    filter: Args.string({description: 'filter expression (nfdump syntax)'}),
+    // no filter means every flow: oclif would otherwise read a missing argument from a non-terminal stdin
+    filter: Args.string({description: 'filter expression (nfdump syntax)', ignoreStdin: true}),
   }
 
   static flags = {

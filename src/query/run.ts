@@ -6,7 +6,7 @@
 import {DuckDBTypeId} from '@duckdb/node-api'
 import type {DuckDBResult} from '@duckdb/node-api'
 
-import type {FlowStore} from '../io/index.js'
+import type {FlowStore} from '../io/store.js'
 import type {SqlQuery} from './sql-params.js'
 
 export type JsonScalar = string | number | boolean | null

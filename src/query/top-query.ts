@@ -135,11 +135,26 @@ function keySpec(key: TopKey, bag: ParamBag, prefixV4: number, prefixV6: number)
   }
 }
 
+/**
+ * Exact integer sums. The UBIGINT counters are summed as BIGINT: DuckDB has no unsigned `sum`, so
+ * `sum(UBIGINT)` casts every row to HUGEINT and adds in 128 bits, while `sum(BIGINT)` adds 64-bit
+ * values into its 128-bit total directly — the same HUGEINT result, in about half the time of the
+ * ranking scan (measured on 20M flows). A record whose figure (times its sampling rate) exceeds
+ * 2^63 − 1 fails the cast, where the UBIGINT product failed above 2^64 − 1; no flow comes near.
+ */
+const SUM_SQL = {
+  packets: 'sum(packets::BIGINT)',
+  bytes: 'sum(bytes::BIGINT)',
+  flows_scaled: 'sum(sampling_rate)',
+  packets_scaled: 'sum(packets::BIGINT * sampling_rate)',
+  bytes_scaled: 'sum(bytes::BIGINT * sampling_rate)',
+} as const
+
 /** The per-record sum that orders groups for the volume orders (equal to the `*_scaled` columns). */
 const CHEAP_ORDER_SQL: Partial<Record<TopOrder, string>> = {
-  flows: 'sum(sampling_rate)',
-  packets: 'sum(packets * sampling_rate)',
-  bytes: 'sum(bytes * sampling_rate)',
+  flows: SUM_SQL.flows_scaled,
+  packets: SUM_SQL.packets_scaled,
+  bytes: SUM_SQL.bytes_scaled,
 }
 
 const ORDER_SQL: Record<TopOrder, string> = {
@@ -216,21 +231,23 @@ export function buildTopQuery(options: TopQueryOptions): TopQuery {
   const twoPhase = cheapOrder !== undefined
   const groupList = groupCols.join(', ')
   const pctTwo = (what: 'flows' | 'packets' | 'bytes'): string => `100.0 * ${what}_scaled / NULLIF(totals.${what}_total / ${sides}, 0) AS ${what}_pct`
-  const sql = `WITH keyed AS (
+  // NOT MATERIALIZED: `keyed` is read by up to three CTEs, and DuckDB may otherwise materialize it, a
+  // copy of every selected flow (it did for a variant of this query: 4x slower, 2.4 GB on 20M flows).
+  const sql = `WITH keyed AS NOT MATERIALIZED (
   ${keyed}
 )${twoPhase ? `, ranked AS (
   SELECT ${groupList}, ${cheapOrder} AS o FROM keyed GROUP BY ${groupList}
   ORDER BY o DESC, ${keyTiebreak} ASC LIMIT ${limit}
 ), totals AS (
-  SELECT sum(sampling_rate) AS flows_total, sum(packets * sampling_rate) AS packets_total, sum(bytes * sampling_rate) AS bytes_total FROM keyed
+  SELECT ${SUM_SQL.flows_scaled} AS flows_total, ${SUM_SQL.packets_scaled} AS packets_total, ${SUM_SQL.bytes_scaled} AS bytes_total FROM keyed
 )` : ''}, groups AS (
   SELECT ${groupCols.join(', ')}${textAgg},
     count(*) AS flows,
-    sum(packets) AS packets,
-    sum(bytes) AS bytes,
-    sum(sampling_rate) AS flows_scaled,
-    sum(packets * sampling_rate) AS packets_scaled,
-    sum(bytes * sampling_rate) AS bytes_scaled,
+    ${SUM_SQL.packets} AS packets,
+    ${SUM_SQL.bytes} AS bytes,
+    ${SUM_SQL.flows_scaled} AS flows_scaled,
+    ${SUM_SQL.packets_scaled} AS packets_scaled,
+    ${SUM_SQL.bytes_scaled} AS bytes_scaled,
     sum(sampling_rate::DOUBLE * (sampling_rate - 1)) AS flows_var,
     sum(sampling_rate::DOUBLE * (sampling_rate - 1) * packets::DOUBLE) AS packets_var,
     sum(sampling_rate::DOUBLE * (sampling_rate - 1) * bytes::DOUBLE * bytes::DOUBLE / NULLIF(packets, 0)::DOUBLE) AS bytes_var,

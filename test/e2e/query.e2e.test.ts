@@ -76,6 +76,19 @@ describe('flowscope flows / top / sql (CLI)', () => {
     const human = runCli(['top', 'dstport', 'proto tcp', '--db', db])
     expect(human.stdout).toMatch(/dstport\s+flows/)
   })
+
+  it('top and flows without a filter select every flow, whatever stdin holds', () => {
+    const cli = (args: string[]): {rows: unknown[]} => {
+      const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/run.js'), ...args, '--db', db, '--json'], {input: 'proto udp\n', encoding: 'utf8', maxBuffer: 64 << 20})
+      expect(r.status, r.stderr).toBe(0)
+      return JSON.parse(r.stdout).result
+    }
+    const protos = cli(['top', 'proto']).rows as {key: number}[]
+    expect(protos.map((p) => p.key)).toContain(6)
+    const flows = cli(['flows', '--limit', '100000']).rows
+    const total = runCli(['sql', 'SELECT count(*) AS n FROM flows', '--db', db, '--json']).json!.result.rows[0].n
+    expect(flows).toHaveLength(total)
+  })
 })
 
 const AKVORADO = path.join(SHARED_DATA, 'akvorado-flowexport/nfv5.pcap')

@@ -400,6 +400,29 @@ describe('buildTopQuery', () => {
     ])
   })
 
+  it('keeps sums exact past 2^53 and ranks ties by address, in both the ranking and the figures', async () => {
+    const big = await DuckDBInstance.create(':memory:')
+    const c = await big.connect()
+    try {
+      await c.run(SCHEMA_SQL)
+      const row = (src: string, packets: bigint, bytes: bigint): string => {
+        const a = parseIp(src)!
+        return `('n', NULL, ${ts(0)}, ${ts(1)}, '${src}', '10.9.0.1', 1, 2, 6, 0, ${packets}, ${bytes}, 1, 1, ${a.family}, ${a.value}::UHUGEINT, 1::UHUGEINT, NULL, NULL)`
+      }
+      // 2^53 + 1 is where a DOUBLE sum would round; the three groups tie on bytes otherwise
+      const two53 = 2n ** 53n
+      await c.run(`INSERT INTO flows VALUES ${[row('10.0.0.9', 1n, two53), row('10.0.0.9', 1n, 1n), row('10.0.0.10', 2n, two53 + 1n), row('9.0.0.1', 1n, two53)].join(', ')}`)
+      const q = buildTopQuery({key: 'srcip', by: 'bytes', n: 2})
+      const rs = (await c.runAndReadAll(q.sql, q.params, q.types)).getRowObjectsJS()
+      expect(rs.map((r) => r.key)).toEqual(['10.0.0.9', '10.0.0.10'])
+      expect(rs[0]).toMatchObject({flows: 2n, packets: 2n, bytes: two53 + 1n, bytes_scaled: two53 + 1n})
+      expect(rs[1]).toMatchObject({flows: 1n, packets: 2n, bytes: two53 + 1n, bytes_scaled: two53 + 1n})
+    } finally {
+      c.closeSync()
+      big.closeSync()
+    }
+  })
+
   it('marks as keys as needing the ASN enrichment', () => {
     expect(buildTopQuery({key: 'srcas', by: 'bytes', n: 5}).needs).toEqual(['asn'])
     expect(buildTopQuery({key: 'dstas', by: 'bytes', n: 5, filter: 'as 1'}).needs).toEqual(['asn'])
