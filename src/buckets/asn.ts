@@ -5,7 +5,7 @@
  * are range joins (ASOF JOIN) in DuckDB, IPv4 mapped into ::ffff:0:0/96 like the flows' address numbers.
  * Private and reserved ranges (RFC 6890 and friends) are marked from a table kept here.
  */
-import {DuckDBInstance} from '@duckdb/node-api'
+import {DuckDBInstance} from '../duckdb.js'
 import {existsSync, readFileSync} from 'node:fs'
 import {mkdir, rename, rm} from 'node:fs/promises'
 import {createRequire} from 'node:module'

@@ -14,7 +14,7 @@
  * not recomputed. The naive path (`address` set) does the same work for one address: it still needs
  * the whole bucket for the context, but scores only that address's units, in its own model call.
  */
-import {listValue} from '@duckdb/node-api'
+import {listValue} from '../duckdb.js'
 
 import {InputDataError} from '../errors.js'
 import {FEATURE_COUNT, computeFeatures, featureRow, guessAttackType, runSqErrors} from '../infer/index.js'

@@ -3,7 +3,7 @@
  * pass). Writes are idempotent — the same window scored again (a re-run, a stream replay) replaces
  * its row instead of adding one.
  */
-import {DuckDBTimestampValue} from '@duckdb/node-api'
+import {DuckDBTimestampValue} from '../duckdb.js'
 
 import type {FlowStore} from '../io/index.js'
 import type {AttackType, FeatureContribution} from './explain.js'

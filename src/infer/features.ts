@@ -5,7 +5,7 @@
  * records the version it was trained on and refuses vectors of another.
  */
 import type {DuckDBDataChunk} from '@duckdb/node-api'
-import {listValue} from '@duckdb/node-api'
+import {listValue} from '../duckdb.js'
 
 import {UsageError} from '../errors.js'
 import type {FlowStore} from '../io/store.js'

@@ -1,4 +1,4 @@
-import {DuckDBDataChunk, INTEGER, TIMESTAMP, UBIGINT, UHUGEINT, UINTEGER, USMALLINT, UTINYINT, VARCHAR} from '@duckdb/node-api'
+import {DuckDBDataChunk, INTEGER, TIMESTAMP, UBIGINT, UHUGEINT, UINTEGER, USMALLINT, UTINYINT, VARCHAR} from '../duckdb.js'
 import type {DuckDBAppender} from '@duckdb/node-api'
 import ddb from '@duckdb/node-bindings'
 

@@ -1,4 +1,4 @@
-import {DuckDBConnection, DuckDBInstance} from '@duckdb/node-api'
+import {DuckDBConnection, DuckDBInstance} from '../duckdb.js'
 import {existsSync} from 'node:fs'
 import {mkdir} from 'node:fs/promises'
 import path from 'node:path'

@@ -1,4 +1,6 @@
-import {BIGINT, type DuckDBType, UBIGINT, UHUGEINT, UINTEGER, USMALLINT, UTINYINT, VARCHAR} from '@duckdb/node-api'
+import type {DuckDBType} from '@duckdb/node-api'
+
+import {BIGINT, UBIGINT, UHUGEINT, UINTEGER, USMALLINT, UTINYINT, VARCHAR} from '../duckdb.js'
 import {type Comparison, type Direction, type FilterNode, type NumericTest, type ParsedFilter, parseFilter} from './filter-parser.js'
 import {type Enrichment, ParamBag, type SqlQuery} from './sql-params.js'
 

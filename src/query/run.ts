@@ -3,7 +3,7 @@
  * chunk at a time (DuckDB's streaming result: memory stays flat however many rows). 64-bit and
  * 128-bit integers become numbers when exact, else decimal strings; timestamps ISO 8601 with µs.
  */
-import {DuckDBTypeId} from '@duckdb/node-api'
+import {DuckDBTypeId} from '../duckdb.js'
 import type {DuckDBResult} from '@duckdb/node-api'
 
 import type {FlowStore} from '../io/store.js'

@@ -1,4 +1,4 @@
-import {DuckDBTimestampValue, TIMESTAMP, UBIGINT, VARCHAR} from '@duckdb/node-api'
+import {DuckDBTimestampValue, TIMESTAMP, UBIGINT, VARCHAR} from '../duckdb.js'
 import {UsageError} from '../errors.js'
 import {compileFilter} from './filter-sql.js'
 import {ParamBag, type Enrichment} from './sql-params.js'

@@ -1,4 +1,6 @@
-import {type DuckDBConnection, StatementType} from '@duckdb/node-api'
+import type {DuckDBConnection} from '@duckdb/node-api'
+
+import {StatementType} from '../duckdb.js'
 import {UsageError} from '../errors.js'
 import {type SqlQuery} from './sql-params.js'
 

@@ -1,4 +1,4 @@
-import {UHUGEINT, UTINYINT} from '@duckdb/node-api'
+import {UHUGEINT, UTINYINT} from '../duckdb.js'
 import {UsageError} from '../errors.js'
 import {addressText} from './filter-parser.js'
 import {buildSelection, limitParam, type SelectionOptions} from './selection.js'
