@@ -138,7 +138,9 @@ export async function analyzeBench(options = {}) {
     flows = await synthesize(big, {seed: params.seed, subnetCount: subnets, hostsPerSubnet: params.hostsPerSubnet, servers: params.servers, slow: params.slow})
     writeFileSync(stamp, JSON.stringify({params, flows}))
   }
-  const model = path.join(OUT, 'analyze-model.onnx')
+  // cached per feature set: a model trained on another set is refused by this flowscope
+  const {FEATURE_SET_VERSION} = await dist('infer/features.js')
+  const model = path.join(OUT, `analyze-model-fs${FEATURE_SET_VERSION}.onnx`)
   if (!existsSync(`${model}.post.json`)) {
     process.stderr.write('training the model and calibrating the post pass on two benign networks …\n')
     const trainDb = path.join(OUT, 'analyze-train.duckdb')

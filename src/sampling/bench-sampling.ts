@@ -19,6 +19,12 @@
  * Seeds: trial t of sampler s at rate N uses deriveSeed(seed, N, hash(s), t), recorded per cell, so one
  * cell can be re-run alone and a sweep with more rates keeps the seeds of the others.
  */
+import {existsSync} from 'node:fs'
+import {availableParallelism} from 'node:os'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {Worker} from 'node:worker_threads'
+
 import {UsageError} from '../errors.js'
 import {createRng} from '../io/rng.js'
 import {
@@ -135,38 +141,149 @@ export function trialSeed(baseSeed: number, rate: number, sampler: string, trial
 
 export function runSamplingBenchmark(table: PacketTable, options: SamplingBenchmarkOptions = {}): SamplingBenchmarkResult {
   const started = performance.now()
+  const plan = planSweep(table, options)
+  let done = 0
+  const cells = runSamplingCells(table, plan.truth, plan.cells, plan, () => options.onProgress?.(++done, plan.total))
+  return sweepResult(plan, cells, started)
+}
+
+/**
+ * The same sweep with its cells spread over worker threads (`threads`, default the machine's
+ * parallelism): each cell's trials are seeded from the cell alone, so the result is the one
+ * `runSamplingBenchmark` gives, cell for cell. This thread runs a share of the cells itself; progress
+ * counts its own trials as they go and the workers' when they report.
+ */
+export async function runSamplingBenchmarkParallel(
+  table: PacketTable,
+  options: SamplingBenchmarkOptions & {threads?: number} = {},
+): Promise<SamplingBenchmarkResult> {
+  const entry = samplingWorkerPath()
+  const threads = Math.min(options.threads ?? availableParallelism(), plannedCellCount(options))
+  if (threads <= 1 || !existsSync(entry)) return runSamplingBenchmark(table, options)
+  const started = performance.now()
+  const plan = planSweep(table, options)
+  let done = 0
+  const tick = (): void => options.onProgress?.(++done, plan.total)
+  // every thread claims the next cell from one shared counter (the costliest, lowest rates first), so
+  // the threads finish together however unequal the cells are
+  const next = new Int32Array(new SharedArrayBuffer(4))
+  const workers = Array.from({length: threads - 1}, () => {
+    const worker = new Worker(entry, {workerData: {table, truth: plan.truth, cells: plan.cells, next, trials: plan.trials, seed: plan.seed, k: plan.k} satisfies SamplingWorkerJob})
+    const result = new Promise<Array<[number, SamplingBenchmarkCell]>>((resolve, reject) => {
+      worker.on('message', (m: SamplingWorkerMessage) => {
+        if (m.type === 'trials') for (let i = 0; i < m.n; i++) tick()
+        else resolve(m.cells)
+      })
+      worker.once('error', reject)
+      worker.once('exit', (code) => reject(new Error(`a sampling worker exited (${code}) before it finished`)))
+    })
+    return {worker, result}
+  })
+  try {
+    const cells: SamplingBenchmarkCell[] = new Array<SamplingBenchmarkCell>(plan.cells.length)
+    for (const [i, c] of runClaimedCells(table, plan.truth, plan.cells, next, plan, tick)) cells[i] = c
+    for (const w of workers) for (const [i, c] of await w.result) cells[i] = c
+    return sweepResult(plan, cells, started)
+  } finally {
+    await Promise.all(workers.map((w) => w.worker.terminate()))
+  }
+}
+
+export interface SamplingWorkerJob {
+  table: PacketTable
+  truth: GroundTruth
+  cells: SweepCell[]
+  /** index of the next unclaimed cell, shared by every thread */
+  next: Int32Array
+  trials: number
+  seed: number
+  k: number
+}
+
+export type SamplingWorkerMessage = {type: 'trials'; n: number} | {type: 'cells'; cells: Array<[number, SamplingBenchmarkCell]>}
+
+export interface SweepCell {
+  rate: number
+  sampler: PacketSamplerName
+}
+
+interface SweepPlan {
+  rates: number[]
+  samplers: PacketSamplerName[]
+  truth: GroundTruth
+  cells: SweepCell[]
+  trials: number
+  seed: number
+  k: number
+  total: number
+}
+
+function plannedCellCount(options: SamplingBenchmarkOptions): number {
+  return (options.rates ?? DEFAULT_BENCH_RATES).length * (options.samplers ?? PACKET_SAMPLER_NAMES).length
+}
+
+function planSweep(table: PacketTable, options: SamplingBenchmarkOptions): SweepPlan {
   const rates = [...(options.rates ?? DEFAULT_BENCH_RATES)]
   const samplers = [...(options.samplers ?? PACKET_SAMPLER_NAMES)]
   const trials = Math.max(1, Math.floor(options.trials ?? DEFAULT_BENCH_TRIALS))
-  const seed = options.seed ?? 1
   const k = Math.max(1, options.topK ?? 10)
-  const truth = options.truth ?? computeGroundTruth(table, {topK: k})
-  const scorer = new TrialScorer(table, truth, k)
-  const total = rates.length * samplers.length * trials
-  let done = 0
-  const cells: SamplingBenchmarkCell[] = []
-  for (const rate of rates) {
-    for (const name of samplers) {
-      const cellStart = performance.now()
-      const sampler = createPacketSampler(name, rate)
-      const acc = new CellAccumulator(truth)
-      const seeds: number[] = []
-      for (let t = 0; t < trials; t++) {
-        const s = trialSeed(seed, rate, name, t)
-        seeds.push(s)
-        const sample = sampler.sample(table, createRng(s))
-        acc.add(scorer.score(sample))
-        options.onProgress?.(++done, total)
-      }
-      cells.push(acc.summary(rate, name, seeds, k, performance.now() - cellStart))
+  const cells = rates.flatMap((rate) => samplers.map((sampler) => ({rate, sampler})))
+  return {rates, samplers, truth: options.truth ?? computeGroundTruth(table, {topK: k}), cells, trials, seed: options.seed ?? 1, k, total: cells.length * trials}
+}
+
+/** Run the trials of some cells of a sweep; `onTrial` after each. */
+export function runSamplingCells(
+  table: PacketTable,
+  truth: GroundTruth,
+  cells: readonly SweepCell[],
+  o: {trials: number; seed: number; k: number},
+  onTrial: () => void,
+): SamplingBenchmarkCell[] {
+  const out: SamplingBenchmarkCell[] = []
+  for (const [i, c] of runClaimedCells(table, truth, cells, new Int32Array(1), o, onTrial)) out[i] = c
+  return out
+}
+
+/** Claim cells from the shared counter `next` and run them until none is left; returns [index, cell] pairs. */
+export function runClaimedCells(
+  table: PacketTable,
+  truth: GroundTruth,
+  cells: readonly SweepCell[],
+  next: Int32Array,
+  o: {trials: number; seed: number; k: number},
+  onTrial: () => void,
+): Array<[number, SamplingBenchmarkCell]> {
+  const scorer = new TrialScorer(table, truth, o.k)
+  const out: Array<[number, SamplingBenchmarkCell]> = []
+  // claims go costliest first: the lowest rates keep the most packets (every thread sorts alike)
+  const order = cells.map((_, i) => i).sort((a, b) => cells[a]!.rate - cells[b]!.rate || a - b)
+  for (let claim = Atomics.add(next, 0, 1); claim < cells.length; claim = Atomics.add(next, 0, 1)) {
+    const i = order[claim]!
+    const {rate, sampler: name} = cells[i]!
+    const cellStart = performance.now()
+    const sampler = createPacketSampler(name, rate)
+    const acc = new CellAccumulator(truth)
+    const seeds: number[] = []
+    for (let t = 0; t < o.trials; t++) {
+      const s = trialSeed(o.seed, rate, name, t)
+      seeds.push(s)
+      const sample = sampler.sample(table, createRng(s))
+      acc.add(scorer.score(sample))
+      onTrial()
     }
+    out.push([i, acc.summary(rate, name, seeds, o.k, performance.now() - cellStart)])
   }
+  return out
+}
+
+function sweepResult(plan: SweepPlan, cells: SamplingBenchmarkCell[], started: number): SamplingBenchmarkResult {
+  const truth = plan.truth
   return {
-    seed,
-    trials,
-    rates,
-    samplers,
-    topK: k,
+    seed: plan.seed,
+    trials: plan.trials,
+    rates: plan.rates,
+    samplers: plan.samplers,
+    topK: plan.k,
     truth: {
       packets: truth.packets,
       bytes: truth.bytes,
@@ -179,6 +296,12 @@ export function runSamplingBenchmark(table: PacketTable, options: SamplingBenchm
     cells,
     seconds: (performance.now() - started) / 1000,
   }
+}
+
+function samplingWorkerPath(): string {
+  const here = fileURLToPath(import.meta.url)
+  if (here.endsWith('.js')) return path.join(path.dirname(here), 'bench-sampling-worker.js')
+  return path.resolve(path.dirname(here), '../../dist/sampling/bench-sampling-worker.js')
 }
 
 /** One trial's scores. */

@@ -68,7 +68,7 @@ export type {
   TopKEntry,
   TotalsEstimate,
 } from './estimators.js'
-export {DEFAULT_BENCH_RATES, DEFAULT_BENCH_TRIALS, runSamplingBenchmark, trialSeed} from './bench-sampling.js'
+export {DEFAULT_BENCH_RATES, DEFAULT_BENCH_TRIALS, runSamplingBenchmark, runSamplingBenchmarkParallel, trialSeed} from './bench-sampling.js'
 export type {ErrorSummary, SamplingBenchmarkCell, SamplingBenchmarkOptions, SamplingBenchmarkResult} from './bench-sampling.js'
 export {CHART_METRICS, renderSamplingChartSvg} from './chart-svg.js'
 export type {ChartMetric, ChartOptions} from './chart-svg.js'

@@ -1,12 +1,15 @@
+import {existsSync} from 'node:fs'
+import path from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 
 import {createRng} from '../../src/io/rng.js'
-import {runSamplingBenchmark, trialSeed, type SamplingBenchmarkResult} from '../../src/sampling/bench-sampling.js'
+import {runSamplingBenchmark, runSamplingBenchmarkParallel, trialSeed, type SamplingBenchmarkResult} from '../../src/sampling/bench-sampling.js'
 import {renderSamplingChartSvg} from '../../src/sampling/chart-svg.js'
 import {estimateByKey, estimateTcpFlows, estimateTotals} from '../../src/sampling/estimators.js'
 import {computeGroundTruth, type GroundTruth} from '../../src/sampling/ground-truth.js'
 import {createPacketSampler, PACKET_SAMPLER_NAMES} from '../../src/sampling/packet-samplers.js'
 import {PacketTableBuilder, type PacketTable} from '../../src/sampling/packet-table.js'
+import {ROOT} from '../helpers/cli.js'
 import {syntheticTable} from './synthetic.js'
 
 let table: PacketTable
@@ -21,6 +24,16 @@ beforeAll(() => {
 })
 
 describe('runSamplingBenchmark', () => {
+  it('spread over three threads, gives the same cells as in one (and counts every trial)', async () => {
+    // the threads exist only in the build (npm test builds first); without it this would compare the serial path with itself
+    expect(existsSync(path.join(ROOT, 'dist/sampling/bench-sampling-worker.js'))).toBe(true)
+    const ticks: number[] = []
+    const par = await runSamplingBenchmarkParallel(table, {rates: [10, 100, 1000], trials: 30, seed: 7, truth, threads: 3, onProgress: (d) => ticks.push(d)})
+    const strip = (r: SamplingBenchmarkResult) => ({...r, seconds: 0, cells: r.cells.map((c) => ({...c, millis: 0}))})
+    expect(strip(par)).toEqual(strip(result))
+    expect(ticks.at(-1)).toBe(3 * PACKET_SAMPLER_NAMES.length * 30)
+  })
+
   it('sweeps rates × samplers × trials with recorded, derived seeds', () => {
     expect(result.cells).toHaveLength(3 * PACKET_SAMPLER_NAMES.length)
     expect(result.rates).toEqual([10, 100, 1000])
