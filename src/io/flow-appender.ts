@@ -55,17 +55,8 @@ export class FlowAppender {
       split64(c.bytes, j, batch.bytes[i] ?? 0)
       c.samplingRate[j] = batch.samplingRate[i] || 1
       c.family[j] = batch.family[i] ?? 4
-      // UHUGEINT is {lower, upper} 64-bit halves, little-endian; the batch holds big-endian words
-      const o = i * 4
-      const q = j * 4
-      c.srcAddr[q] = batch.srcAddr[o + 3] ?? 0
-      c.srcAddr[q + 1] = batch.srcAddr[o + 2] ?? 0
-      c.srcAddr[q + 2] = batch.srcAddr[o + 1] ?? 0
-      c.srcAddr[q + 3] = batch.srcAddr[o] ?? 0
-      c.dstAddr[q] = batch.dstAddr[o + 3] ?? 0
-      c.dstAddr[q + 1] = batch.dstAddr[o + 2] ?? 0
-      c.dstAddr[q + 2] = batch.dstAddr[o + 1] ?? 0
-      c.dstAddr[q + 3] = batch.dstAddr[o] ?? 0
+      putUhugeint(c.srcAddr, j, batch.srcAddr, i)
+      putUhugeint(c.dstAddr, j, batch.dstAddr, i)
     }
     const copy = (k: number, a: ArrayBufferView, width: number): void => ddb.copy_data_to_vector(vector(k), 0, a.buffer as ArrayBuffer, a.byteOffset, n * width)
     copy(COL.tsStart, c.tsStart, 8)
@@ -178,6 +169,16 @@ const FLOW_TYPES = [
   VARCHAR, VARCHAR, TIMESTAMP, TIMESTAMP, VARCHAR, VARCHAR, USMALLINT, USMALLINT, UTINYINT, UTINYINT,
   UBIGINT, UBIGINT, UINTEGER, INTEGER, UTINYINT, UHUGEINT, UHUGEINT, UINTEGER, UINTEGER,
 ]
+
+/** UHUGEINT is {lower, upper} 64-bit halves, little-endian: the batch's four big-endian words reversed. */
+function putUhugeint(out: Uint32Array, j: number, words: Uint32Array, i: number): void {
+  const o = i * 4
+  const q = j * 4
+  out[q] = words[o + 3] ?? 0
+  out[q + 1] = words[o + 2] ?? 0
+  out[q + 2] = words[o + 1] ?? 0
+  out[q + 3] = words[o] ?? 0
+}
 
 /** A 64-bit integer (exact up to 2^53, negative allowed) as two little-endian 32-bit words. */
 function split64(out: Uint32Array, j: number, value: number): void {
