@@ -2,6 +2,7 @@
  * What a window leaves in the store: its detections (idempotent by network, address, window start and
  * model, so a replayed window rewrites the same rows) and one `stream_windows` row of metrics.
  */
+import {DuckDBTimestampValue} from '../duckdb.js'
 import type {FlowBatch} from '../io/flow-batch.js'
 import type {FlowStore} from '../io/store.js'
 
@@ -110,7 +111,6 @@ export interface NetworkDetections {
   detections: Detection[]
 }
 
-const ROWS_PER_INSERT = 200
 
 /**
  * Writes a window's detections and its metrics row in one transaction. `metrics` is called after the
@@ -128,37 +128,46 @@ export async function commitWindow(
   const all = [...rows.values()]
   const detectedAtUs = Math.round(Date.now() * 1000)
   return store.transaction(async () => {
-    for (let k = 0; k < all.length; k += ROWS_PER_INSERT) {
-      const chunk = all.slice(k, k + ROWS_PER_INSERT)
-      const params: unknown[] = []
-      const tuples = chunk.map(([r, d]) => {
-        const p = params.length
-        params.push(
-          r.network,
-          d.address,
-          Math.round(d.windowStartUs),
-          Math.round(d.windowEndUs),
-          r.model,
-          d.score,
-          d.threshold,
-          d.kind,
-          JSON.stringify(d.features ?? []),
-          d.asn ?? null,
-          d.asName ?? null,
-          runId ?? null,
-          detectedAtUs,
-        )
-        return `($${p + 1}, $${p + 2}, make_timestamp($${p + 3}::BIGINT), make_timestamp($${p + 4}::BIGINT), $${p + 5}, 'stream', $${p + 6}::DOUBLE, $${p + 7}::DOUBLE, $${p + 8}, $${p + 9}::JSON, $${p + 10}::UINTEGER, $${p + 11}, $${p + 12}::INTEGER, make_timestamp($${p + 13}::BIGINT))`
-      })
+    if (all.length > 0) {
+      // staged through an appender, then one upsert: a VALUES list with thousands of parameters a
+      // statement costs DuckDB far more to bind than the rows cost to write (a model round can flag
+      // tens of thousands of address-windows)
+      await store.run('CREATE TEMP TABLE IF NOT EXISTS stream_detections_in AS SELECT * FROM detections WHERE false')
+      await store.run('DELETE FROM stream_detections_in')
+      const a = await store.connection.createAppender('stream_detections_in', null, 'temp')
+      const detectedAt = new DuckDBTimestampValue(BigInt(detectedAtUs))
+      try {
+        for (const [r, d] of all) {
+          a.appendVarchar(r.network)
+          a.appendVarchar(d.address)
+          a.appendTimestamp(new DuckDBTimestampValue(BigInt(Math.round(d.windowStartUs))))
+          a.appendTimestamp(new DuckDBTimestampValue(BigInt(Math.round(d.windowEndUs))))
+          a.appendVarchar(r.model)
+          a.appendVarchar('stream')
+          a.appendDouble(d.score)
+          a.appendDouble(d.threshold)
+          a.appendVarchar(d.kind)
+          a.appendVarchar(JSON.stringify(d.features ?? []))
+          if (d.asn === undefined || d.asn === null) a.appendNull()
+          else a.appendUInteger(d.asn)
+          if (d.asName === undefined || d.asName === null) a.appendNull()
+          else a.appendVarchar(d.asName)
+          if (runId === undefined || runId === null) a.appendNull()
+          else a.appendInteger(runId)
+          a.appendTimestamp(detectedAt)
+          a.endRow()
+        }
+      } finally {
+        a.closeSync()
+      }
       await store.run(
-        `INSERT INTO detections (network, address, window_start, window_end, model, pass, score, threshold, attack_type, top_features, asn, as_name, run_id, detected_at)
-         VALUES ${tuples.join(', ')}
+        `INSERT INTO detections SELECT * FROM stream_detections_in
          ON CONFLICT (network, address, window_start, model, pass) DO UPDATE SET
            window_end = excluded.window_end, score = excluded.score, threshold = excluded.threshold, attack_type = excluded.attack_type,
            top_features = excluded.top_features, asn = excluded.asn, as_name = excluded.as_name, run_id = excluded.run_id,
            detected_at = excluded.detected_at`,
-        params,
       )
+      await store.run('DELETE FROM stream_detections_in')
     }
     const m = metrics()
     await store.run(
