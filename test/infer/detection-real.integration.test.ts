@@ -42,7 +42,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {AttackSpan, DetectionSummary} from '../../src/infer/evaluate.js'
 import type {AttackType} from '../../src/infer/explain.js'
 import {appendShiftedBatches, concatVectors, exceedanceShare, mergeAttacks, summariseDetections, trainModelCached} from '../../src/infer/evaluate.js'
-import {closeModel, computeFeatures, loadModel, runFirstPass} from '../../src/infer/index.js'
+import {calibrate, closeModel, computeFeatures, loadModel, runFirstPass} from '../../src/infer/index.js'
 import type {FirstPassResult, LoadedModel} from '../../src/infer/index.js'
 import {FlowStore, createRng, ingestCapture} from '../../src/io/index.js'
 import type {PacketTable} from '../../src/sampling/index.js'
@@ -77,6 +77,13 @@ const FP_BUDGET = 0.001
 const PLACEMENT = {firstOffsetSec: 20 * 60, spacingSec: 45 * 60}
 const TRAIN = {seed: 1, maxEpochs: 80}
 const CACHE_DIR = path.join(tmpdir(), 'flowscope-detection-eval')
+/**
+ * At 1/100 the threshold is re-fitted on two sampled copies of the background that training never
+ * saw: the trainer's held-back 20% shares its windows with the other copies it trained on, and a
+ * threshold fitted there sat at 0.13–0.53% on an unseen copy over 20 training seeds (all above the
+ * 0.1% budget; 9 of 20 failed the check below).
+ */
+const CALIBRATION_COPIES = 2
 /** the cache key covers the trainer's code: a change to it retrains */
 const TRAINER_SALT = createHash('sha256')
   .update(['train', 'autoencoder', 'scaler', 'normalisation', 'onnx-export', 'features'].map((f) => readFileSync(path.join(ROOT, `src/infer/${f}.ts`), 'utf8')).join('\0'))
@@ -156,8 +163,12 @@ describe.skipIf(!HAVE_DATA)('detection on real attack captures merged into a ben
     return t
   }
 
-  /** Background copies 0..replicas sampled 1-in-`rate`, copy 0 merged with the sampled attacks; a model trained on copies 1..replicas. */
-  async function sampledRun(rate: number, replicas: number): Promise<RunOutcome> {
+  /**
+   * Background copies 0..replicas sampled 1-in-`rate`, copy 0 merged with the sampled attacks; a model
+   * trained on copies `calibrationCopies`+1..replicas, its threshold then re-fitted (`train
+   * --calibrate-only`) on copies 1..`calibrationCopies`, which training never saw.
+   */
+  async function sampledRun(rate: number, replicas: number, calibrationCopies = 0): Promise<RunOutcome> {
     const sampler = createPacketSampler('systematic', rate)
     const bg = await table(BACKGROUND)
     for (let r = 0; r <= replicas; r++) {
@@ -176,9 +187,14 @@ describe.skipIf(!HAVE_DATA)('detection on real attack captures merged into a ben
       ...PLACEMENT,
     })
     const parts = []
-    for (let r = 1; r <= replicas; r++) parts.push(await computeFeatures(store, {network: `bg@${rate}#${r}`}))
+    for (let r = calibrationCopies + 1; r <= replicas; r++) parts.push(await computeFeatures(store, {network: `bg@${rate}#${r}`}))
     const trained = await trainModelCached(concatVectors(parts), TRAIN, {cacheDir: CACHE_DIR, salt: TRAINER_SALT, exportInfo: {network: `bg@${rate}`}})
-    return scoreMerged(store, trained.path, `merged@${rate}`, sampledSpans)
+    if (calibrationCopies === 0) return scoreMerged(store, trained.path, `merged@${rate}`, sampledSpans)
+    const held = []
+    for (let r = 1; r <= calibrationCopies; r++) held.push(await computeFeatures(store, {network: `bg@${rate}#${r}`}))
+    const recalibrated = path.join(CACHE_DIR, `${path.basename(trained.path, '.onnx')}-cal${calibrationCopies}.onnx`)
+    await calibrate(trained.path, concatVectors(held), {outPath: recalibrated, network: `bg@${rate}`})
+    return scoreMerged(store, recalibrated, `merged@${rate}`, sampledSpans)
   }
 
   it('at full rate: every attack address (but three reported) is flagged and typed, benign windows within the budget', async () => {
@@ -191,16 +207,15 @@ describe.skipIf(!HAVE_DATA)('detection on real attack captures merged into a ben
   })
 
   it('at 1/100: the TCP scanners and the SYN flood source are flagged and typed, benign windows within the budget', async () => {
-    const run = await sampledRun(100, 8)
+    const run = await sampledRun(100, 8, CALIBRATION_COPIES)
     report('1/100 packet sampling', run)
     // Sampled 1-in-100, a 1,000-probe masscan leaves ~10 SYNs: its source still stands out (10 SYN-only
     // flows to 10 ports), but its target's ~10 small flows in are within the sampled background's top
-    // 2%, the UDP scanner's 10 probes within its top 0.6%. Over five training seeds the TCP scanners
-    // and the flood's source were flagged every time, the flood's victim and the port scan's target
-    // four times, so those are reported, not asserted; the benign rate on the unseen sampled copy
-    // ranged 0.03–0.43% (one seed of five over the budget at 5%): at 1/100 the threshold rests on a
-    // few windows of the held-back 20%. (Seed figures from feature set 1; with set 2 and the wider net,
-    // seed 1 gives 0.28%, 11 of 3,963, p = 0.058: passing, near the edge; other seeds not re-measured.)
+    // 2%, the UDP scanner's 10 probes within its top 0.6%; those are reported, not asserted. With the
+    // threshold re-fitted on two unseen copies (CALIBRATION_COPIES), training seeds 1–8 all flagged and
+    // typed the four addresses below, and the benign rate on the unseen copy was 0.13–0.28% (median
+    // 0.16%), every seed passing the check at 5%; fitted on the trainer's held-back 20% instead, it was
+    // 0.13–0.53% over seeds 1–20 and 9 of 20 failed.
     for (const [id, address, type] of [
       ['esnet-masscan-tcp', '172.31.15.102', 'scan'],
       ['ddosgrid-portscan', '10.0.1.2', 'scan'],
