@@ -136,16 +136,20 @@ export interface PrefetchedCapture {
 }
 
 async function fingerprint(file: string): Promise<{size: number; headSha256: string}> {
-  let size: number
+  const size = await regularFileSize(file)
+  return {size, headSha256: await sha256Head(file, HEAD_BYTES)}
+}
+
+/** The size of an input file, or an InputDataError naming it when it is missing or not a regular file. */
+export async function regularFileSize(file: string): Promise<number> {
   try {
     const st = await stat(file)
     if (!st.isFile()) throw new InputDataError(`${file}: not a regular file`)
-    size = st.size
+    return st.size
   } catch (error) {
     if (error instanceof InputDataError) throw error
     throw new InputDataError(`${file}: cannot read: ${(error as Error).message}`, {cause: error})
   }
-  return {size, headSha256: await sha256Head(file, HEAD_BYTES)}
 }
 
 function startDecode(file: string, size: number, options: Omit<IngestOptions, 'prefetched'>): DecodeRun {

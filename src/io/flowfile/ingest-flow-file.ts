@@ -17,12 +17,11 @@
  * duration. It keeps file order, keeps records distinct for the extra-column join, and is plainly
  * not a real time; map a real column (`map: {ts_start: 'COL:ms'}`) when the file has one.
  */
-import {stat} from 'node:fs/promises'
 import path from 'node:path'
 
 import {InputDataError, UsageError} from '../../errors.js'
 import type {IngestResult} from '../ingest.js'
-import {sha256File} from '../ingest.js'
+import {regularFileSize, sha256File} from '../ingest.js'
 import type {FlowStore} from '../store.js'
 import {buildIpv6Map, IPV6_MAP_TABLE} from './addresses.js'
 import {FLOW_EXTRA_SQL, FLOW_EXTRA_TABLE} from './extra.js'
@@ -447,15 +446,7 @@ function validate(file: string, options: FlowFileIngestOptions): void {
 export async function ingestFlowFile(store: FlowStore, file: string, options: FlowFileIngestOptions): Promise<FlowFileIngestResult> {
   const started = performance.now()
   validate(file, options)
-  let size: number
-  try {
-    const st = await stat(file)
-    if (!st.isFile()) throw new InputDataError(`${file}: not a regular file`)
-    size = st.size
-  } catch (error) {
-    if (error instanceof InputDataError) throw error
-    throw new InputDataError(`${file}: cannot read: ${(error as Error).message}`, {cause: error})
-  }
+  const size = await regularFileSize(file)
   const sniffed = await sniffFlowFile(store, file, options.format ?? 'auto')
   const columns = new Columns(
     sniffed.columns.map((c) => c.name),
