@@ -13,6 +13,7 @@ import path from 'node:path'
 
 import {InputDataError, UsageError} from '../errors.js'
 import type {FlowBatch, FlowStore} from '../io/index.js'
+import {appendFlowBatches} from '../io/index.js'
 import type {FeatureMatrix} from './features.js'
 import {FEATURE_SET_VERSION} from './features.js'
 import type {FirstPassResult} from './first-pass.js'
@@ -310,25 +311,8 @@ export async function appendShiftedBatches(
   const shift = o.shiftUs ?? 0
   return store.transaction(async () => {
     const [{id}] = (await store.all<{id: number}>("SELECT nextval('source_id_seq')::INTEGER AS id")) as [{id: number}]
-    const appender = await store.createFlowAppender()
-    let records = 0
-    let bytes = 0
-    let first = Infinity
-    let last = -Infinity
-    try {
-      for (const b of batches) {
-        const moved: FlowBatch = {...b, tsStart: b.tsStart.map((t) => t + shift), tsEnd: b.tsEnd.map((t) => t + shift)}
-        appender.append(moved, o.network, id)
-        records += b.length
-        for (let i = 0; i < b.length; i++) {
-          bytes += b.bytes[i] ?? 0
-          first = Math.min(first, moved.tsStart[i] ?? Infinity)
-          last = Math.max(last, moved.tsEnd[i] ?? -Infinity)
-        }
-      }
-    } finally {
-      appender.close()
-    }
+    const moved = batches.map((b): FlowBatch => ({...b, tsStart: b.tsStart.map((t) => t + shift), tsEnd: b.tsEnd.map((t) => t + shift)}))
+    const {flows: records, bytes, first, last} = await appendFlowBatches(store, moved, o.network, id)
     const rate = batches.find((b) => b.length > 0)?.samplingRate[0] ?? 1
     await store.run(
       `INSERT INTO sources (source_id, path, size, sha256, format, network, packets, flows, bytes, skipped, ts_first, ts_last,

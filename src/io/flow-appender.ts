@@ -157,6 +157,39 @@ export class FlowAppender {
   }
 }
 
+/** What `appendFlowBatches` stored: flow records, their IP bytes, first start and last end (µs). */
+export interface AppendedTotals {
+  flows: number
+  bytes: number
+  first: number
+  last: number
+}
+
+/** Append every batch with one appender and total what went in (first/last ±Infinity when empty). */
+export async function appendFlowBatches(
+  store: {createFlowAppender(): Promise<FlowAppender>},
+  batches: Iterable<FlowBatch>,
+  network: string,
+  sourceId: number,
+): Promise<AppendedTotals> {
+  const appender = await store.createFlowAppender()
+  const t: AppendedTotals = {flows: 0, bytes: 0, first: Infinity, last: -Infinity}
+  try {
+    for (const b of batches) {
+      appender.append(b, network, sourceId)
+      t.flows += b.length
+      for (let i = 0; i < b.length; i++) {
+        t.bytes += b.bytes[i] ?? 0
+        t.first = Math.min(t.first, b.tsStart[i] ?? Infinity)
+        t.last = Math.max(t.last, b.tsEnd[i] ?? -Infinity)
+      }
+    }
+  } finally {
+    appender.close()
+  }
+  return t
+}
+
 const CHUNK_ROWS = 2048
 const TWO32 = 4294967296
 

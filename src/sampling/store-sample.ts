@@ -9,7 +9,7 @@ import {createHash} from 'node:crypto'
 import path from 'node:path'
 
 import type {FlowBatch, FlowStore} from '../io/index.js'
-import {readFlowBatches, sha256File} from '../io/index.js'
+import {appendFlowBatches, readFlowBatches, sha256File} from '../io/index.js'
 import type {Rng} from '../io/rng.js'
 import {describeSample} from './describe-sample.js'
 import type {SamplePicture} from './describe-sample.js'
@@ -48,24 +48,7 @@ async function storeSampledFlows(store: FlowStore, batches: readonly FlowBatch[]
   }
   return store.transaction(async () => {
     const [{id}] = (await store.all<{id: number}>("SELECT nextval('source_id_seq')::INTEGER AS id")) as [{id: number}]
-    const appender = await store.createFlowAppender()
-    let records = 0
-    let bytes = 0
-    let first = Infinity
-    let last = -Infinity
-    try {
-      for (const b of batches) {
-        appender.append(b, src.network, id)
-        records += b.length
-        for (let i = 0; i < b.length; i++) {
-          bytes += b.bytes[i] ?? 0
-          first = Math.min(first, b.tsStart[i] ?? Infinity)
-          last = Math.max(last, b.tsEnd[i] ?? -Infinity)
-        }
-      }
-    } finally {
-      appender.close()
-    }
+    const {flows: records, bytes, first, last} = await appendFlowBatches(store, batches, src.network, id)
     await store.run(
       `INSERT INTO sources (source_id, path, size, sha256, format, network, packets, flows, bytes, skipped, ts_first, ts_last,
          sampling_rate, parent_source, ingested_at, content)
