@@ -10,6 +10,7 @@
  * draft-ietf-opsawg-pcapng (SHB/IDB/EPB/SPB and the obsolete Packet Block; several sections, each with
  * its own byte order and interfaces; other blocks skipped by their length).
  */
+import {readSync} from 'node:fs'
 import {open, type FileHandle} from 'node:fs/promises'
 import {CaptureFormatError} from '../errors.js'
 import type {CaptureReadOptions, CaptureReadStats, PacketBatch} from './packet-batch.js'
@@ -17,6 +18,7 @@ import type {CaptureReadOptions, CaptureReadStats, PacketBatch} from './packet-b
 const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024
 /** smallest chunk we accept: a pcapng SHB plus a few small records */
 const MIN_CHUNK_SIZE = 4096
+const SYNC_READ_BYTES = 256 * 1024
 
 const PCAP_MAGIC_US = 0xa1b2c3d4
 const PCAP_MAGIC_NS = 0xa1b23c4d
@@ -66,7 +68,7 @@ export async function* readCapture(
   const fh = await open(path, 'r')
   try {
     const fileSize = (await fh.stat()).size
-    const src = new ChunkSource(fh, fileSize, chunkSize, opts.onProgress, stats, opts.onData)
+    const src = new ChunkSource(fh, fileSize, chunkSize, opts.onProgress, stats, opts.onData, opts.syncReads === true)
     if (fileSize === 0) throw new CaptureFormatError(path, 0, 'empty file')
     await src.refill(Math.min(fileSize, PCAP_HEADER_LEN))
     const ctx: ReadContext = {path, src, skipBad: opts.skipBad === true, stats}
@@ -110,6 +112,7 @@ class ChunkSource {
     private readonly onProgress: ((bytesRead: number) => void) | undefined,
     private readonly stats: CaptureReadStats | undefined,
     private readonly onData: ((bytes: Uint8Array) => void | Promise<void>) | undefined = undefined,
+    private readonly syncReads = false,
   ) {
     this.buf = new Uint8Array(chunkSize)
     this.view = new DataView(this.buf.buffer)
@@ -143,7 +146,9 @@ class ChunkSource {
     this.start = 0
     this.end = tail
     while (this.end < this.buf.length) {
-      const {bytesRead} = await this.fh.read(this.buf, this.end, this.buf.length - this.end, this.base + this.end)
+      const {bytesRead} = this.syncReads
+        ? {bytesRead: readSync(this.fh.fd, this.buf, this.end, Math.min(SYNC_READ_BYTES, this.buf.length - this.end), this.base + this.end)}
+        : await this.fh.read(this.buf, this.end, this.buf.length - this.end, this.base + this.end)
       if (bytesRead === 0) {
         this.eof = true
         break

@@ -3,13 +3,11 @@
  * hands finished FlowBatches to a sink. It runs in a worker thread (ingest-worker.ts) so decoding and
  * the DuckDB appends of the main thread overlap on two cores, or in-line when no worker is available.
  */
-import {createHash} from 'node:crypto'
 import {createReadStream} from 'node:fs'
 import {stat} from 'node:fs/promises'
-import type {MessagePort} from 'node:worker_threads'
 
 import {readCapture} from './capture-reader.js'
-import {HashFeed} from './file-hash.js'
+import {createContentHasher} from './content-hash.js'
 import {ExportRecordCollector, looksLikeExportCapture} from './export-records.js'
 import {FlowAssembler} from './flow-assembler.js'
 import type {FlowAssemblerStats} from './flow-assembler.js'
@@ -23,18 +21,18 @@ export interface DecodeJob {
   idleTimeoutMicros: number
   activeTimeoutMicros: number
   decode: 'auto' | 'packets' | 'exports'
-  /** where to send the bytes to be hashed (a hash thread's port); without it they are hashed in this thread */
-  hashPort?: MessagePort
+  /** hash the bytes in this pass (false: a hash thread of its own reads the file, file-hash.ts) */
+  hashInline: boolean
 }
 
 export interface DecodeOutcome {
   readStats: CaptureReadStats
   assembler: FlowAssemblerStats
   /**
-   * sha256 of the whole file (the part the reader did not consume, when it stopped early, is hashed
-   * too); '' when the bytes went to a hash thread
+   * BLAKE3 of the whole file (the part the reader did not consume, when it stopped early, is hashed
+   * too); '' when a hash thread does it
    */
-  sha256: string
+  contentHash: string
   collector: {
     exportDatagrams: number
     otherPackets: number
@@ -55,8 +53,7 @@ export interface DecodeCallbacks {
 }
 
 export async function runDecodeJob(job: DecodeJob, cb: DecodeCallbacks): Promise<DecodeOutcome> {
-  const feed = job.hashPort ? new HashFeed(job.hashPort) : undefined
-  const hash = feed ? undefined : createHash('sha256')
+  const hash = job.hashInline ? await createContentHasher() : undefined
   const assembler = new FlowAssembler({
     idleTimeoutMicros: job.idleTimeoutMicros,
     activeTimeoutMicros: job.activeTimeoutMicros,
@@ -67,7 +64,8 @@ export async function runDecodeJob(job: DecodeJob, cb: DecodeCallbacks): Promise
   const readStats: CaptureReadStats = {format: undefined, records: 0, badRecords: 0, bytesRead: 0}
   const readOptions = {
     skipBad: job.skipBad,
-    onData: feed ? (bytes: Uint8Array) => feed.push(bytes) : (bytes: Uint8Array) => void hash!.update(bytes),
+    syncReads: true,
+    ...(hash ? {onData: (bytes: Uint8Array) => hash.update(bytes)} : {}),
     ...(cb.onProgress ? {onProgress: cb.onProgress} : {}),
   }
   for await (const batch of readCapture(job.file, readOptions, readStats)) {
@@ -84,19 +82,17 @@ export async function runDecodeJob(job: DecodeJob, cb: DecodeCallbacks): Promise
     const rest = producer.flush()
     if (rest.length) await cb.onBatches(rest)
   }
-  const size = (await stat(job.file)).size
-  if (readStats.bytesRead < size) {
-    for await (const chunk of createReadStream(job.file, {start: readStats.bytesRead, highWaterMark: 4 << 20})) {
-      if (feed) await feed.push(chunk as Buffer)
-      else hash!.update(chunk as Buffer)
+  if (hash) {
+    const size = (await stat(job.file)).size
+    if (readStats.bytesRead < size) {
+      for await (const chunk of createReadStream(job.file, {start: readStats.bytesRead, highWaterMark: 4 << 20})) hash.update(chunk as Buffer)
     }
   }
-  feed?.end()
   const x = collector?.exportStats
   return {
     readStats,
     assembler: {...assembler.stats},
-    sha256: hash ? hash.digest('hex') : '',
+    contentHash: hash ? hash.digest() : '',
     collector:
       collector && x
         ? {

@@ -3,7 +3,7 @@ import type {DuckDBAppender} from '@duckdb/node-api'
 import ddb from '@duckdb/node-bindings'
 
 import type {FlowBatch} from './flow-batch.js'
-import {ipv4ToString, ipv6ToString} from './ip.js'
+import {ipv6ToString} from './ip.js'
 
 /**
  * Appends FlowBatches to `flows` (or a table of the same columns) a DuckDB data chunk (2,048 rows) at
@@ -18,7 +18,7 @@ export class FlowAppender {
   private readonly native: ddb.Appender
   private readonly nullValue = ddb.create_null_value()
   private readonly cols = new ChunkColumns(CHUNK_ROWS)
-  private readonly v4Text = new Ipv4TextCache()
+  private readonly v6Text = new Ipv6TextCache()
   private constant: {network: string; sourceId: number; networkValue: ddb.Value; sourceValue: ddb.Value} | undefined
   private exporterValue: {text: string; value: ddb.Value} | undefined
 
@@ -88,12 +88,14 @@ export class FlowAppender {
    * One address-text column. DuckDB keeps a string of up to 12 bytes inside its 16-byte `string_t`
    * ({uint32 length, 12 bytes, zero padded}: the C API's duckdb_string_t), so texts that short — most
    * IPv4 and some IPv6 addresses — are written straight into the chunk's bytes and copied with one
-   * call; only the longer ones are assigned one by one.
+   * call; only the longer ones are assigned one by one, as bytes (no JS string to convert). IPv6 texts
+   * come from a cache of recent addresses' bytes.
    */
   private addressTexts(addr: Uint32Array, family: Uint8Array, start: number, n: number, vector: ddb.Vector): void {
     const u = this.cols.text
     const w = this.cols.textWords
     const long = this.cols.longRows
+    const v6 = this.v6Text
     let longs = 0
     for (let j = 0; j < n; j++) {
       const i = start + j
@@ -104,9 +106,9 @@ export class FlowAppender {
       w[j * 4 + 3] = 0
       let len: number
       if (family[i] === 6) {
-        const t = ipv6ToString(addr[o] ?? 0, addr[o + 1] ?? 0, addr[o + 2] ?? 0, addr[o + 3] ?? 0)
+        const t = v6.get(addr[o] ?? 0, addr[o + 1] ?? 0, addr[o + 2] ?? 0, addr[o + 3] ?? 0)
         len = t.length
-        if (len <= 12) for (let k = 0; k < len; k++) u[e + 4 + k] = t.charCodeAt(k)
+        if (len <= 12) u.set(t, e + 4)
       } else {
         len = writeIpv4(u, e + 4, addr[o + 3] ?? 0)
       }
@@ -118,15 +120,16 @@ export class FlowAppender {
       }
     }
     ddb.copy_data_to_vector(vector, 0, u.buffer as ArrayBuffer, 0, n * 16)
+    const scratch = this.cols.scratch
     for (let q = 0; q < longs; q++) {
       const j = long[q]!
       const i = start + j
       const o = i * 4
-      ddb.vector_assign_string_element(
-        vector,
-        j,
-        family[i] === 6 ? ipv6ToString(addr[o] ?? 0, addr[o + 1] ?? 0, addr[o + 2] ?? 0, addr[o + 3] ?? 0) : this.v4Text.get(addr[o + 3] ?? 0),
-      )
+      const bytes =
+        family[i] === 6
+          ? v6.get(addr[o] ?? 0, addr[o + 1] ?? 0, addr[o + 2] ?? 0, addr[o + 3] ?? 0)
+          : scratch.subarray(0, writeIpv4(scratch, 0, addr[o + 3] ?? 0))
+      ddb.vector_assign_string_element_len(vector, j, bytes)
     }
   }
 
@@ -240,6 +243,8 @@ class ChunkColumns {
   readonly textWords: Uint32Array
   /** rows whose text is too long to inline */
   readonly longRows: Uint32Array
+  /** one long IPv4 text */
+  readonly scratch = new Uint8Array(16)
   /** a validity mask: bit j of 32-bit word j/32 (the same bytes as DuckDB's 64-bit words, little-endian) */
   readonly validity: Uint32Array
   constructor(rows: number) {
@@ -288,18 +293,25 @@ function writeIpv4(u: Uint8Array, at: number, v: number): number {
   return p - at
 }
 
-/** Dotted-quad text of recently seen IPv4 addresses: a direct-mapped cache (hosts recur in flows). */
-class Ipv4TextCache {
-  private readonly keys = new Uint32Array(CACHE_SLOTS)
-  private readonly texts: (string | undefined)[] = new Array<string | undefined>(CACHE_SLOTS)
-  get(v: number): string {
-    const slot = Math.imul(v, 0x9e3779b1) >>> (32 - CACHE_BITS)
+/** RFC 5952 text (ASCII bytes) of recently seen IPv6 addresses: a direct-mapped cache (hosts recur in flows). */
+class Ipv6TextCache {
+  private readonly keys = new Uint32Array(CACHE_SLOTS * 4)
+  private readonly texts: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(CACHE_SLOTS)
+  get(w0: number, w1: number, w2: number, w3: number): Uint8Array {
+    const slot = Math.imul(Math.imul(w0 ^ w1, 0x85ebca6b) ^ w2 ^ Math.imul(w3, 0xc2b2ae35), 0x9e3779b1) >>> (32 - CACHE_BITS)
     const t = this.texts[slot]
-    if (t !== undefined && this.keys[slot] === v) return t
-    const s = ipv4ToString(v)
-    this.keys[slot] = v
-    this.texts[slot] = s
-    return s
+    const k = slot * 4
+    const keys = this.keys
+    if (t !== undefined && keys[k] === w0 && keys[k + 1] === w1 && keys[k + 2] === w2 && keys[k + 3] === w3) return t
+    const s = ipv6ToString(w0, w1, w2, w3)
+    const bytes = new Uint8Array(s.length)
+    for (let c = 0; c < s.length; c++) bytes[c] = s.charCodeAt(c)
+    keys[k] = w0
+    keys[k + 1] = w1
+    keys[k + 2] = w2
+    keys[k + 3] = w3
+    this.texts[slot] = bytes
+    return bytes
   }
 }
 const CACHE_BITS = 16

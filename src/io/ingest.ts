@@ -6,6 +6,7 @@ import {fileURLToPath} from 'node:url'
 import {Worker} from 'node:worker_threads'
 
 import {CaptureFormatError, FlowscopeError, InputDataError} from '../errors.js'
+import {contentHashFile} from './content-hash.js'
 import {runDecodeJob} from './decode-job.js'
 import {startHashThread} from './file-hash.js'
 import type {PendingHash} from './file-hash.js'
@@ -59,7 +60,8 @@ export interface IngestResult {
   content: 'packets' | 'flow-export'
   sourceId: number
   format: string
-  sha256: string
+  /** BLAKE3 of the file's content (hex), its identity in `sources` */
+  blake3: string
   sizeBytes: number
   packets: number
   flows: number
@@ -79,12 +81,6 @@ export interface IngestResult {
 
 export const DEFAULT_IDLE_TIMEOUT_SEC = 15
 export const DEFAULT_ACTIVE_TIMEOUT_SEC = 1800
-
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256')
-  for await (const chunk of createReadStream(file, {highWaterMark: 4 << 20})) hash.update(chunk as Buffer)
-  return hash.digest('hex')
-}
 
 /**
  * Ingest one capture file as one transaction: its flows and its `sources` row are committed together,
@@ -107,9 +103,9 @@ export async function ingestCapture(store: FlowStore, file: string, options: Ing
     if (Number(candidates[0]?.n ?? 0) > 0) {
       await run?.cancel()
       run = undefined
-      const sha256 = await sha256File(file)
-      const prior = await findSource(store, sha256, options.network)
-      if (prior) return unchanged(file, sha256, size, prior, started)
+      const blake3 = await contentHashFile(file)
+      const prior = await findSource(store, file, size, blake3, options.network)
+      if (prior) return unchanged(file, blake3, size, prior, started)
     }
     run ??= startDecode(file, size, options)
     return await appendDecoded(store, file, size, headSha256, run, options, started)
@@ -153,16 +149,17 @@ export async function regularFileSize(file: string): Promise<number> {
 }
 
 function startDecode(file: string, size: number, options: Omit<IngestOptions, 'prefetched'>): DecodeRun {
+  // a big file is hashed in a thread of its own, beside the decoding (small ones: in the decoding pass)
+  const hash = size >= (options.hashThreadMinBytes ?? SEPARATE_HASH_MIN_BYTES) && ingestThreads() ? startHashThread(file) : undefined
   const job: DecodeJob = {
     file,
     skipBad: options.skipBad ?? false,
     idleTimeoutMicros: (options.idleTimeoutSec ?? DEFAULT_IDLE_TIMEOUT_SEC) * 1e6,
     activeTimeoutMicros: (options.activeTimeoutSec ?? DEFAULT_ACTIVE_TIMEOUT_SEC) * 1e6,
     decode: options.decode ?? 'auto',
+    hashInline: !hash,
   }
-  // a big file is hashed in its own thread, beside the decoding (small ones: in the decoding pass)
-  const separateHash = size >= (options.hashThreadMinBytes ?? SEPARATE_HASH_MIN_BYTES) && ingestThreads()
-  return new DecodeRun(job, separateHash ? startHashThread(file) : undefined)
+  return new DecodeRun(job, hash)
 }
 
 async function appendDecoded(
@@ -179,8 +176,11 @@ async function appendDecoded(
 
   // The flows of one ingest wait in DuckDB's transaction-local storage until the commit; a modest memory
   // limit makes DuckDB write them out as it goes instead of holding them all (flat memory on big files).
-  const [limit] = await store.all<{m: string}>("SELECT current_setting('memory_limit') AS m")
+  // One DuckDB thread: the appends run on this thread anyway, and a second one only polled DuckDB's
+  // task queue beside them (~0.7 s of CPU on a 10-million-packet capture, with nothing gained).
+  const [limit] = await store.all<{m: string; t: number}>("SELECT current_setting('memory_limit') AS m, current_setting('threads')::INTEGER AS t")
   await store.run(`SET memory_limit = '${INGEST_MEMORY_LIMIT}'`)
+  await store.run('SET threads = 1')
   try {
     return await store.transaction(async () => {
     const [{id}] = (await store.all<{id: number}>("SELECT nextval('source_id_seq')::INTEGER AS id")) as [{id: number}]
@@ -210,16 +210,16 @@ async function appendDecoded(
     if (run.hash && (await stat(file)).size !== size) {
       throw new InputDataError(`${file}: the file changed size while it was being ingested`, {hint: 'ingest a capture once it is complete (rotate, then ingest the closed file)'})
     }
-    const sha256 = run.hash ? await run.hash.digest : outcome.sha256
-    const prior = await findSource(store, sha256, options.network)
-    if (prior) throw new AlreadyStored(unchanged(file, sha256, size, prior, started))
+    const blake3 = run.hash ? await run.hash.digest : outcome.contentHash
+    const prior = await findSource(store, file, size, blake3, options.network)
+    if (prior) throw new AlreadyStored(unchanged(file, blake3, size, prior, started))
     const collected = outcome.collector
     const a = outcome.assembler
     const tsFirst = Number.isFinite(totals.tsFirst) ? totals.tsFirst : null
     const tsLast = Number.isFinite(totals.tsLast) ? totals.tsLast : null
     const now = options.now?.() ?? new Date()
     await store.run(
-      `INSERT INTO sources (source_id, path, size, sha256, format, network, packets, flows, bytes, skipped,
+      `INSERT INTO sources (source_id, path, size, blake3, format, network, packets, flows, bytes, skipped,
          ts_first, ts_last, sampling_rate, parent_source, ingested_at, content, head_sha256)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, make_timestamp($11::BIGINT), make_timestamp($12::BIGINT), $14, NULL,
                make_timestamp($13::BIGINT), $15, $16)`,
@@ -227,7 +227,7 @@ async function appendDecoded(
         id,
         path.resolve(file),
         size,
-        sha256,
+        blake3,
         readStats.format ?? 'unknown',
         options.network,
         readStats.records,
@@ -245,7 +245,7 @@ async function appendDecoded(
     const seconds = (performance.now() - started) / 1000
     return {
       file,
-      sha256,
+      blake3,
       sizeBytes: size,
       status: 'ingested' as const,
       content: collected ? ('flow-export' as const) : ('packets' as const),
@@ -283,7 +283,10 @@ async function appendDecoded(
     if (error instanceof AlreadyStored) return error.result
     throw error
   } finally {
-    if (limit) await store.run(`SET memory_limit = '${limit.m.replace(/[^0-9A-Za-z. ]/g, '')}'`)
+    if (limit) {
+      await store.run(`SET memory_limit = '${limit.m.replace(/[^0-9A-Za-z. ]/g, '')}'`)
+      await store.run(`SET threads = ${Math.max(1, Math.floor(Number(limit.t)) || 1)}`)
+    }
   }
 }
 
@@ -314,18 +317,37 @@ interface StoredSource {
   bytes: bigint
 }
 
-async function findSource(store: FlowStore, sha256: string, network: string): Promise<StoredSource | undefined> {
-  const rows = await store.all<StoredSource>(
-    'SELECT source_id, format, content, packets, flows, bytes FROM sources WHERE sha256 = $1 AND network = $2',
-    [sha256, network],
-  )
-  return rows[0]
+/**
+ * The source already stored with this file's content in this network, if any: found by BLAKE3, or —
+ * for files a store recorded before it kept BLAKE3 (schema 1, SHA-256 only) — by the SHA-256 of the
+ * file, computed only when such a source has the same size.
+ */
+export async function findSource<T extends Partial<StoredSource> = StoredSource>(
+  store: FlowStore,
+  file: string,
+  size: number,
+  blake3: string,
+  network: string,
+  columns = 'source_id, format, content, packets, flows, bytes',
+): Promise<T | undefined> {
+  const rows = await store.all<T>(`SELECT ${columns} FROM sources WHERE blake3 = $1 AND network = $2`, [blake3, network])
+  if (rows[0]) return rows[0]
+  const legacy = await store.all<{n: bigint}>('SELECT count(*) AS n FROM sources WHERE blake3 IS NULL AND sha256 IS NOT NULL AND size = $1 AND network = $2', [size, network])
+  if (Number(legacy[0]?.n ?? 0) === 0) return undefined
+  const sha256 = await sha256File(file)
+  return (await store.all<T>(`SELECT ${columns} FROM sources WHERE blake3 IS NULL AND sha256 = $1 AND network = $2`, [sha256, network]))[0]
 }
 
-function unchanged(file: string, sha256: string, size: number, prior: StoredSource, started: number): IngestResult {
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256')
+  for await (const chunk of createReadStream(file, {highWaterMark: 4 << 20})) hash.update(chunk as Buffer)
+  return hash.digest('hex')
+}
+
+function unchanged(file: string, blake3: string, size: number, prior: StoredSource, started: number): IngestResult {
   return {
     file,
-    sha256,
+    blake3,
     sizeBytes: size,
     status: 'unchanged',
     content: prior.content === 'flow-export' ? 'flow-export' : 'packets',
@@ -377,7 +399,6 @@ export class DecodeRun {
     readonly hash: PendingHash | undefined,
   ) {
     if (!ingestThreads()) return
-    if (hash) job.hashPort = hash.port
     const worker = new Worker(ingestWorkerPath())
     this.worker = worker
     this.outcome = new Promise<DecodeOutcome>((resolve, reject) => {
@@ -396,7 +417,7 @@ export class DecodeRun {
       worker.on('exit', (code) => reject(new Error(`the ingest worker exited (${code}) before it finished`)))
     })
     this.outcome.catch(() => undefined) // observed by `consume`; never unhandled when cancelled
-    worker.postMessage({type: 'job', job} satisfies ToIngestWorker, job.hashPort ? [job.hashPort] : [])
+    worker.postMessage({type: 'job', job} satisfies ToIngestWorker)
   }
 
   /** Hand every batch to `sink`, in order; resolves when the whole file is decoded. */

@@ -30,6 +30,12 @@ export interface CaptureReadOptions {
   onData?: (bytes: Uint8Array) => void | Promise<void>
   /** read-chunk size in bytes (default 4 MiB) */
   chunkSize?: number
+  /**
+   * read with blocking calls, in pieces of 256 KiB (for a worker thread, which has nothing else to do
+   * while it waits): no trip through libuv's thread pool per read, and `onData` sees each piece while
+   * it is still in the CPU's cache
+   */
+  syncReads?: boolean
 }
 
 export interface CaptureReadStats {

@@ -2,8 +2,12 @@
  * The store's tables (design §2). One DuckDB file; `flows` holds one row per unidirectional flow
  * record. Addresses are kept twice: as text (`src_ip`, RFC 5952 for IPv6) for people and tools, and as
  * a 128-bit number (`src_addr`, IPv4 mapped into ::ffff:0:0/96) for CIDR ranges and prefix buckets.
+ * The texts are stored dictionary-compressed: left to choose, DuckDB also tries FSST on every row
+ * group, which cost ~15% of an ingest's DuckDB time for 5% less space, and grouping by a dictionary
+ * string is faster. (Computing the texts from `src_addr` on read instead was measured too: ten times
+ * slower queries.)
  */
-export const SCHEMA_VERSION = 1
+export const SCHEMA_VERSION = 2
 
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -15,7 +19,8 @@ CREATE TABLE IF NOT EXISTS sources (
   source_id     INTEGER PRIMARY KEY,
   path          VARCHAR NOT NULL,
   size          UBIGINT NOT NULL,
-  sha256        VARCHAR NOT NULL,
+  sha256        VARCHAR,              -- identity of derived sources (samples, streams); of files in schema 1
+  blake3        VARCHAR,              -- content identity of an ingested file (b3sum), schema 2 on
   format        VARCHAR NOT NULL,
   network       VARCHAR NOT NULL,
   packets       UBIGINT NOT NULL,
@@ -29,15 +34,16 @@ CREATE TABLE IF NOT EXISTS sources (
   ingested_at   TIMESTAMP NOT NULL,
   content       VARCHAR NOT NULL DEFAULT 'packets',
   head_sha256   VARCHAR,
-  UNIQUE (sha256, network)
+  UNIQUE (sha256, network),
+  UNIQUE (blake3, network)
 );
 CREATE TABLE IF NOT EXISTS flows (
   network       VARCHAR NOT NULL,
   exporter      VARCHAR,
   ts_start      TIMESTAMP NOT NULL,
   ts_end        TIMESTAMP NOT NULL,
-  src_ip        VARCHAR NOT NULL,
-  dst_ip        VARCHAR NOT NULL,
+  src_ip        VARCHAR NOT NULL USING COMPRESSION dictionary,
+  dst_ip        VARCHAR NOT NULL USING COMPRESSION dictionary,
   src_port      USMALLINT NOT NULL,
   dst_port      USMALLINT NOT NULL,
   proto         UTINYINT NOT NULL,
@@ -115,6 +121,16 @@ ALTER TABLE flows ADD COLUMN IF NOT EXISTS src_as UINTEGER;
 ALTER TABLE flows ADD COLUMN IF NOT EXISTS dst_as UINTEGER;
 ALTER TABLE sources ADD COLUMN IF NOT EXISTS content VARCHAR DEFAULT 'packets';
 ALTER TABLE sources ADD COLUMN IF NOT EXISTS head_sha256 VARCHAR;
+`
+
+/**
+ * Schema 1 → 2: files are identified by BLAKE3 (content-hash.ts) instead of SHA-256. Sources a schema-1
+ * store recorded keep their SHA-256 (an ingest of the same file still finds them, ingest.ts
+ * `findSource`); new ones leave it NULL.
+ */
+export const MIGRATION_V2_SQL = `
+ALTER TABLE sources ADD COLUMN IF NOT EXISTS blake3 VARCHAR;
+ALTER TABLE sources ALTER COLUMN sha256 DROP NOT NULL;
 `
 
 /** Column order of `flows`, as the appender writes it. */

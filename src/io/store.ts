@@ -6,7 +6,7 @@ import path from 'node:path'
 import {StoreError, StoreLockedError, UsageError} from '../errors.js'
 import {FlowAppender} from './flow-appender.js'
 export {FlowAppender} from './flow-appender.js'
-import {MIGRATIONS_SQL, SCHEMA_SQL, SCHEMA_VERSION} from './schema.js'
+import {MIGRATION_V2_SQL, MIGRATIONS_SQL, SCHEMA_SQL, SCHEMA_VERSION} from './schema.js'
 
 export interface StoreOpenOptions {
   readOnly?: boolean
@@ -43,6 +43,11 @@ export class FlowStore {
     await this.connection.run(SCHEMA_SQL)
     await this.connection.run(MIGRATIONS_SQL)
     await this.connection.run(`INSERT OR IGNORE INTO meta VALUES ('schema_version', '${SCHEMA_VERSION}')`)
+    const [v] = await this.all<{value: string}>("SELECT value FROM meta WHERE key = 'schema_version'")
+    if (Number(v?.value ?? SCHEMA_VERSION) < 2) {
+      await this.connection.run(MIGRATION_V2_SQL)
+      await this.connection.run(`UPDATE meta SET value = '${SCHEMA_VERSION}' WHERE key = 'schema_version'`)
+    }
   }
 
   async close(): Promise<void> {

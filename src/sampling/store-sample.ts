@@ -6,10 +6,11 @@
  * stored again into the same network is a no-op.
  */
 import {createHash} from 'node:crypto'
+import {stat} from 'node:fs/promises'
 import path from 'node:path'
 
 import type {FlowBatch, FlowStore} from '../io/index.js'
-import {appendFlowBatches, readFlowBatches, sha256File} from '../io/index.js'
+import {appendFlowBatches, contentHashFile, findSource, readFlowBatches} from '../io/index.js'
 import type {Rng} from '../io/rng.js'
 import {describeSample} from './describe-sample.js'
 import type {SamplePicture} from './describe-sample.js'
@@ -111,18 +112,18 @@ export async function sampleCaptureIntoStore(store: FlowStore, file: string, o: 
   const s = await sampleCapture(file, sampler, {rng: o.rng})
   const truth = o.truth === false ? undefined : computeGroundTruth(s.table)
   const picture = describeSample(s.table, s.sample, {top: o.top ?? 10, ...(truth ? {truth} : {})})
-  const fileSha = await sha256File(file)
-  const parent = await store.all<{source_id: number}>('SELECT source_id FROM sources WHERE sha256 = $1 AND network = $2', [fileSha, o.sourceNetwork ?? 'default'])
-  let stored: StoredSample = {status: 'not-stored', sourceId: null, parentSourceId: parent[0]?.source_id ?? null, records: s.records.length, warnings: []}
+  const fileHash = await contentHashFile(file)
+  const parent = await findSource<{source_id: number}>(store, file, (await stat(file)).size, fileHash, o.sourceNetwork ?? 'default', 'source_id')
+  let stored: StoredSample = {status: 'not-stored', sourceId: null, parentSourceId: parent?.source_id ?? null, records: s.records.length, warnings: []}
   if (o.store !== false) {
     stored = await storeSampledFlows(store, s.flows, {
       path: `${path.resolve(file)}#sample=${o.sampler}:1/${o.rate}:seed=${o.seed}`,
-      sha256: createHash('sha256').update(`sample|${fileSha}|${o.sampler}|${o.rate}|${o.seed}`).digest('hex'),
+      sha256: createHash('sha256').update(`sample|${fileHash}|${o.sampler}|${o.rate}|${o.seed}`).digest('hex'),
       format: 'sample',
       content: 'packets',
       network: o.network,
       samplingRate: s.samplingRate,
-      parent: parent[0]?.source_id ?? null,
+      parent: parent?.source_id ?? null,
       packets: s.sample.rows.length,
     })
     if (stored.status === 'stored') {

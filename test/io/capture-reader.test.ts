@@ -161,6 +161,23 @@ describe('readCapture: classic pcap', () => {
     expect(progress.at(-1)).toBe(bytes.length)
   })
 
+
+  it('blocking reads in 256 KiB pieces give the same packets, and onData sees every byte once, in order', async () => {
+    const recs: PcapRecord[] = []
+    for (let i = 0; i < 3000; i++) recs.push({sec: 1000 + i, frac: i, data: frame(i, 60 + (i % 97) * 15)})
+    recs.splice(1500, 0, {sec: 5000, frac: 0, data: frame(9, 200_000)})
+    const bytes = pcapFile({linktype: 1, snaplen: 262144}, recs)
+    expect(bytes.length).toBeGreaterThan(3 * 256 * 1024)
+    const p = file(bytes)
+    const whole = await readAll(p)
+    for (const chunkSize of [64 * 1024, 1 << 20]) {
+      const seen: Uint8Array[] = []
+      const got = await readAll(p, {syncReads: true, chunkSize, onData: (b) => void seen.push(Uint8Array.from(b))})
+      expect(got).toEqual(whole)
+      expect(Buffer.concat(seen).equals(Buffer.from(bytes))).toBe(true)
+      expect(Math.max(...seen.map((b) => b.length))).toBeLessThanOrEqual(256 * 1024)
+    }
+  })
   it('accepts caplen above the file snaplen up to 262144, as libpcap does', async () => {
     const p = file(pcapFile({linktype: 1, snaplen: 64}, [{sec: 1, frac: 0, data: frame(1, 1000)}]))
     expect((await readAll(p))[0]!.caplen).toBe(1000)

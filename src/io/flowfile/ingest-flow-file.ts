@@ -21,7 +21,8 @@ import path from 'node:path'
 
 import {InputDataError, UsageError} from '../../errors.js'
 import type {IngestResult} from '../ingest.js'
-import {regularFileSize, sha256File} from '../ingest.js'
+import {contentHashFile} from '../content-hash.js'
+import {findSource, regularFileSize} from '../ingest.js'
 import type {FlowStore} from '../store.js'
 import {buildIpv6Map, IPV6_MAP_TABLE} from './addresses.js'
 import {FLOW_EXTRA_SQL, FLOW_EXTRA_TABLE} from './extra.js'
@@ -455,10 +456,10 @@ export async function ingestFlowFile(store: FlowStore, file: string, options: Fl
   const plan = planMapping(file, columns, sniffed.container, options.preset, options.map)
   const presetName: PresetName | 'custom' = plan.preset ?? 'custom'
   const format = `${presetName}/${sniffed.container}`
-  const sha256 = await sha256File(file)
+  const blake3 = await contentHashFile(file)
   const base = {
     file,
-    sha256,
+    blake3,
     sizeBytes: size,
     container: sniffed.container,
     preset: presetName,
@@ -470,11 +471,14 @@ export async function ingestFlowFile(store: FlowStore, file: string, options: Fl
     fragments: 0,
   }
 
-  const existing = await store.all<{source_id: number; format: string; packets: bigint; flows: bigint; bytes: bigint}>(
-    'SELECT source_id, format, packets, flows, bytes FROM sources WHERE sha256 = $1 AND network = $2',
-    [sha256, options.network],
+  const prior = await findSource<{source_id: number; format: string; packets: bigint; flows: bigint; bytes: bigint}>(
+    store,
+    file,
+    size,
+    blake3,
+    options.network,
+    'source_id, format, packets, flows, bytes',
   )
-  const prior = existing[0]
   if (prior) {
     return {
       ...base,
@@ -533,7 +537,7 @@ export async function ingestFlowFile(store: FlowStore, file: string, options: Fl
       await store.run(INSERT_EXTRA_SQL, {source_id: id})
       const now = options.now?.() ?? new Date()
       await store.run(
-        `INSERT INTO sources (source_id, path, size, sha256, format, network, packets, flows, bytes, skipped,
+        `INSERT INTO sources (source_id, path, size, blake3, format, network, packets, flows, bytes, skipped,
            ts_first, ts_last, sampling_rate, parent_source, ingested_at, content)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, make_timestamp($11::BIGINT), make_timestamp($12::BIGINT), $13, NULL,
                  make_timestamp($14::BIGINT), 'flow-export')`,
@@ -541,7 +545,7 @@ export async function ingestFlowFile(store: FlowStore, file: string, options: Fl
           id,
           path.resolve(file),
           size,
-          sha256,
+          blake3,
           format,
           options.network,
           num(t.packets),
