@@ -424,7 +424,8 @@ async function realStage() {
       const scores = {scores: Float64Array.from(picked, (i) => r.scores.scores[i]), flagged: Uint8Array.from(picked, (i) => r.scores.flagged[i])}
       const inTest = new Set(picked.map((i) => `${r.features.addresses[i]}|${r.features.windowStart[i]}`))
       const detections = r.detections.filter((d) => inTest.has(`${d.address}|${d.windowStart}`))
-      const summary = summariseDetections({features, scores, detections}, spans, {fpBudget: FP_BUDGET})
+      const related = r.related.filter((d) => inTest.has(`${d.address}|${d.windowStart}`))
+      const summary = summariseDetections({features, scores, detections, related}, spans, {fpBudget: FP_BUDGET})
       rows.push({
         ...detectionRow(`held out (45-min blocks train/calibrate/test), ${v.background}, threshold from ${v.calibrateOn}`, summary, r.scores.threshold),
         trainRows: train.length,

@@ -126,7 +126,8 @@ export interface AnalyzeResult {
     analysed: number
     failed: number
   }
-  detections: {first: number; post: number; postAddresses: number}
+  /** `related`: of the first pass's, those reported beside a beacon detection (infer/beacon-pivot.ts), not flagged by the model */
+  detections: {first: number; related: number; post: number; postAddresses: number}
   firstDetections: DetectionRow[]
   postDetections: DetectionRow[]
   buckets: {planned: number; analysed: number; jobs: number; retried: number; failed: FailedBucket[]}
@@ -230,8 +231,13 @@ export async function runAnalyze(storePath: string, options: AnalyzeOptions): Pr
       mode,
       workers: post.workerCount,
       addresses: {total: allKeys.size, flaggedFirst: allKeys.size - first.unflaggedAddresses.length, analysed: post.analysed, failed: post.failedAddresses},
-      detections: {first: first.detections.length, post: postDetections.length, postAddresses: new Set(postDetections.map((d) => `${d.network}|${d.address}`)).size},
-      firstDetections: first.detections,
+      detections: {
+        first: first.detections.length + first.related.length,
+        related: first.related.length,
+        post: postDetections.length,
+        postAddresses: new Set(postDetections.map((d) => `${d.network}|${d.address}`)).size,
+      },
+      firstDetections: [...first.detections, ...first.related],
       postDetections,
       buckets: {planned: post.planned, analysed: post.bucketsAnalysed, jobs: post.jobsTotal, retried: post.retried, failed: post.failed},
       map: runMap,
@@ -244,6 +250,7 @@ export async function runAnalyze(storePath: string, options: AnalyzeOptions): Pr
     }
     await store.transaction(async () => {
       await writeDetections(store, first.detections)
+      await writeDetections(store, first.related)
       await writeDetections(store, postDetections)
       await writeRunRow(store, result, startedAt, now(), options)
     })

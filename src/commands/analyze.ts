@@ -82,7 +82,8 @@ Every run is recorded in the runs table: wall and CPU time, peak memory, address
     this.out(
       `run ${r.runId} (${r.status}): ${r.addresses.total} addresses; first pass flagged ${r.addresses.flaggedFirst}, ` +
         `post pass analysed ${r.addresses.analysed} (${r.mode}, ${r.workers} workers) and flagged ${r.detections.postAddresses}; ` +
-        `${r.detections.first + r.detections.post} detections`,
+        `${r.detections.first + r.detections.post} detections` +
+        (r.detections.related > 0 ? ` (${r.detections.related} beside beacon detections: same client, service and /24 or /48)` : ''),
     )
     this.out(
       `resources: wall ${x.wallS.toFixed(2)} s, CPU ${x.cpuS.toFixed(2)} s (user ${x.cpuUserS.toFixed(2)}, system ${x.cpuSystemS.toFixed(2)}), ` +

@@ -476,32 +476,41 @@ export interface DetectionSummary {
 }
 
 /**
- * Recall per attack address and the false-positive check of a first pass over a merged network. The
- * design effect of the check is the measured mean run of consecutive flagged benign windows.
+ * Recall per attack address and the false-positive check of a first pass over a merged network. A
+ * window counts as flagged when the model flagged it or it is a `related` detection (beacon
+ * pivoting), for recall and for the false-positive count alike. The design effect of the check is the
+ * measured mean run of consecutive flagged benign windows.
  */
 export function summariseDetections(
-  result: Pick<FirstPassResult, 'features' | 'scores' | 'detections'>,
+  result: Pick<FirstPassResult, 'features' | 'scores' | 'detections'> & {related?: FirstPassResult['related']},
   attacks: readonly AttackSpan[],
   o: {fpBudget: number; alpha?: number},
 ): DetectionSummary {
   const f = result.features
   const types = new Map<string, string>()
   for (const d of result.detections) types.set(`${d.address}|${d.windowStart}`, d.attackType)
-  const outcomes = attackOutcomes(f, result.scores, attacks, (i) => types.get(`${f.addresses[i]}|${f.windowStart[i]}`))
+  const related = result.related ?? []
+  for (const d of related) types.set(`${d.address}|${d.windowStart}`, d.attackType)
+  const flagged = Uint8Array.from(result.scores.flagged)
+  if (related.length > 0) {
+    const keys = new Set(related.map((d) => `${d.address}|${d.windowStart}`))
+    for (let i = 0; i < f.length; i++) if (keys.has(`${f.addresses[i]}|${f.windowStart[i]}`)) flagged[i] = 1
+  }
+  const outcomes = attackOutcomes(f, {scores: result.scores.scores, flagged}, attacks, (i) => types.get(`${f.addresses[i]}|${f.windowStart[i]}`))
   const labels = labelAddressWindows(f, attacks)
   const benign = Array.from(labels, (l) => l === NEGATIVE)
   let windows = 0
-  let flagged = 0
+  let flaggedBenign = 0
   for (let i = 0; i < f.length; i++) {
     if (!benign[i]) continue
     windows++
-    if (result.scores.flagged[i] === 1) flagged++
+    if (flagged[i] === 1) flaggedBenign++
   }
-  const designEffect = meanFlaggedRun(f, result.scores.flagged, benign)
+  const designEffect = meanFlaggedRun(f, flagged, benign)
   return {
     outcomes,
     recall: {flagged: outcomes.filter((x) => x.flagged > 0).length, addresses: outcomes.length},
-    falsePositives: falsePositiveCheck(flagged, windows, o.fpBudget, {designEffect, ...(o.alpha === undefined ? {} : {alpha: o.alpha})}),
+    falsePositives: falsePositiveCheck(flaggedBenign, windows, o.fpBudget, {designEffect, ...(o.alpha === undefined ? {} : {alpha: o.alpha})}),
   }
 }
 

@@ -3,6 +3,9 @@
  * batched model run scores them all, and the windows above the model's threshold become detections
  * with the features that drove them and an attack-type guess. The addresses it does not flag are what
  * the post-processing engine (src/buckets) looks at more deeply.
+ *
+ * Beacon detections are then pivoted on (`beacon-pivot.ts`): addresses serving the same C2 service as
+ * a detected beacon server are returned as `related` detections, apart from the model's own.
  */
 import {createHash} from 'node:crypto'
 import {readFile} from 'node:fs/promises'
@@ -10,6 +13,8 @@ import path from 'node:path'
 
 import {UsageError} from '../errors.js'
 import type {FlowStore} from '../io/index.js'
+import type {BeaconRelation} from './beacon-pivot.js'
+import {relatedBeaconDetections} from './beacon-pivot.js'
 import type {DetectionRow} from './detections.js'
 import {explainRow} from './explain.js'
 import {computeFeatures, DEFAULT_HOP_SEC, DEFAULT_WINDOW_SEC} from './features.js'
@@ -27,17 +32,26 @@ export interface FirstPassOptions {
   batchSize?: number
   /** features that explain a detection (default 3) */
   topK?: number
+  /** report the addresses related to beacon detections (`related`; default true) */
+  beaconPivot?: boolean
 }
 
 export interface FirstPassResult {
   modelId: string
   features: FeatureMatrix
   scores: ScoreResult
+  /** the windows the model flagged */
   detections: DetectionRow[]
+  /**
+   * windows the model did not flag, reported because the address serves the same C2 service as a
+   * beacon detection's server (type `beaconing`, `topFeatures` headed by the relation); see `relations`
+   */
+  related: DetectionRow[]
+  relations: BeaconRelation[]
   /** distinct addresses seen, and those with no flagged window */
   addresses: number
   unflaggedAddresses: string[]
-  seconds: {features: number; scoring: number}
+  seconds: {features: number; scoring: number; pivot: number}
 }
 
 /** A stable id for a model file: its name and the start of its content hash. */
@@ -53,6 +67,7 @@ export async function runFirstPass(store: FlowStore, model: LoadedModel, options
       hint: 'calibrate it on benign traffic first: flowscope train --calibrate-only --model FILE',
     })
   }
+  const calibration = meta.calibration
   const id = await modelId(model.path)
   const t0 = performance.now()
   const features = await computeFeatures(store, {
@@ -89,14 +104,26 @@ export async function runFirstPass(store: FlowStore, model: LoadedModel, options
       runId: options.runId ?? null,
     })
   }
+  const t3 = performance.now()
+  const pivot =
+    options.beaconPivot === false
+      ? {detections: [], relations: []}
+      : await relatedBeaconDetections(store, {
+          features,
+          scores,
+          detections,
+          ownTopFeatures: (i) => explainRow(meta.featureNames, calibration.normalisation, features, scores.sqErrors, i, options.topK ?? 3).topFeatures,
+        })
   const unflaggedAddresses = [...all].filter((k) => !flaggedAddresses.has(k))
   return {
     modelId: id,
     features,
     scores,
     detections,
+    related: pivot.detections,
+    relations: pivot.relations,
     addresses: all.size,
     unflaggedAddresses,
-    seconds: {features: (t1 - t0) / 1000, scoring: (t2 - t1) / 1000},
+    seconds: {features: (t1 - t0) / 1000, scoring: (t2 - t1) / 1000, pivot: (performance.now() - t3) / 1000},
   }
 }

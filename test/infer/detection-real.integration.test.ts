@@ -4,16 +4,21 @@
  * force and C2 beacon, nDPI's DNS exfiltration and ESnet's nmap -A on one port, each time-shifted into
  * its own stretch of the 6.9 h nDPI background so no two share a window.
  *
- * At full rate every attacking and attacked address is asserted flagged with its type, except two that
- * are reported with the figures below:
+ * At full rate every attacking and attacked address is asserted flagged with its type, except nmap's two,
+ * which are reported with the figures below:
  * - nmap -A -p80 (ESnet): 53 connections to one web server in 7 s, 34 of them short within one 30 s
  *   sub-bin, a few RSTs and ICMP: from either end a page load's worth of HTTP. With feature set 2 and
  *   the default net its best window is exceeded by 0.08% of benign windows for the scanner and 0.20% for
- *   the server (0.01–0.17% and 0.05–0.34% over three seeds and three architectures tried), so at the
- *   0.1% budget it is flagged by some seeds and not others: not asserted.
+ *   the server; over training seeds 1–5 by 0.03–0.30% (scanner, flagged by seeds 3 and 5) and
+ *   0.15–0.37% (server, flagged by none), so at the 0.1% budget it is seed-dependent: not asserted. A
+ *   finer burst does not separate it (the background holds 15 short connections to one peer's port
+ *   within one second).
  * - 141.193.213.20, the C2 server's neighbour that the beaconing host reaches twice, 300 s apart: two
- *   ordinary HTTPS sessions (13 packets, 1.5 kB each way). Its best window scores 3.7, below half of
- *   all benign windows; nothing in its own traffic sets it apart, only that its one peer is the beacon.
+ *   ordinary HTTPS sessions (13 packets, 1.5 kB each way) whose own score is below half of all benign
+ *   windows. It is caught by beacon pivoting (`src/infer/beacon-pivot.ts`): same /24 and port as the
+ *   beacon server, reached by the beacon's client with the beacon's request size (1,525 bytes), in 8 of
+ *   its 10 windows, typed beaconing, over seeds 1–5 alike; the pivot added no benign window at full rate
+ *   or at 1/100 over those seeds (it only fires next to a beacon detection).
  *
  * Protocol. The model is trained on the background alone (every window; the trainer holds back 20%
  * of them to stop early and to calibrate the threshold at the default 0.1% budget), then the first pass
@@ -68,7 +73,7 @@ const ATTACKS: readonly RealAttack[] = [
   {id: 'ndpi-synscan', file: 'ndpi-attacks/synscan.pcap', expect: 'scan'},
   {id: 'esnet-nmap-A-80', file: 'esnet-scanners/nmap_80_all.pcap', expect: null},
   {id: 'slips-ssh-bruteforce', file: 'slips-stratosphere/malicious-ssh-bruteforce.pcap', expect: 'brute_force'},
-  {id: 'slips-c2-beacon', file: 'slips-stratosphere/test-cc-capture-1.pcap', expect: 'beaconing', reported: ['141.193.213.20']},
+  {id: 'slips-c2-beacon', file: 'slips-stratosphere/test-cc-capture-1.pcap', expect: 'beaconing'},
   {id: 'ndpi-dns-exfiltration', file: 'ndpi-attacks/dns_exfiltration.pcap', expect: 'exfiltration'},
 ]
 
@@ -94,6 +99,8 @@ interface RunOutcome {
   threshold: number
   /** benign scores, for the budget an unflagged attack would have needed */
   benignScores: number[]
+  /** beacon-pivot detections (windows the model did not flag) */
+  related: number
 }
 
 async function scoreMerged(store: FlowStore, modelFile: string, network: string, spans: readonly AttackSpan[]): Promise<RunOutcome> {
@@ -103,7 +110,7 @@ async function scoreMerged(store: FlowStore, modelFile: string, network: string,
     const summary = summariseDetections(r, spans, {fpBudget: FP_BUDGET})
     const attackAddresses = new Set(spans.flatMap((s) => s.addresses))
     const benignScores = Array.from(r.scores.scores).filter((_, i) => !attackAddresses.has(r.features.addresses[i] as string))
-    return {summary, threshold: r.scores.threshold, benignScores}
+    return {summary, threshold: r.scores.threshold, benignScores, related: r.related.length}
   } finally {
     await closeModel(model)
   }
@@ -118,7 +125,7 @@ function report(label: string, run: RunOutcome): void {
   const fp = run.summary.falsePositives
   console.log(
     [
-      `${label}: threshold ${run.threshold.toFixed(1)}; attack addresses flagged ${run.summary.recall.flagged}/${run.summary.recall.addresses}`,
+      `${label}: threshold ${run.threshold.toFixed(1)}; attack addresses flagged ${run.summary.recall.flagged}/${run.summary.recall.addresses}; ${run.related} window(s) from beacon pivoting`,
       ...lines,
       `  benign address-windows flagged ${fp.flagged}/${fp.windows} = ${(100 * fp.rate).toFixed(3)}% (budget ${100 * FP_BUDGET}%; ` +
         `design effect ${fp.designEffect.toFixed(2)}, one-sided p = ${fp.pValue.toFixed(3)}, at most ${fp.maxFlagged} pass at 5%)`,
@@ -136,8 +143,8 @@ function expectAttacksCaught(run: RunOutcome): void {
       expect(o.types[0], `${a.id} ${o.address} typed`).toBe(a.expect)
     }
   }
-  // every address but nmap's two and the beacon's neighbour
-  expect(asserted).toBe(16)
+  // every address but nmap's two
+  expect(asserted).toBe(17)
 }
 
 describe.skipIf(!HAVE_DATA)('detection on real attack captures merged into a benign background', () => {
@@ -197,7 +204,7 @@ describe.skipIf(!HAVE_DATA)('detection on real attack captures merged into a ben
     return scoreMerged(store, recalibrated, `merged@${rate}`, sampledSpans)
   }
 
-  it('at full rate: every attack address (but three reported) is flagged and typed, benign windows within the budget', async () => {
+  it('at full rate: every attack address but nmap -A (reported) is flagged and typed, benign windows within the budget', async () => {
     const benign = await computeFeatures(store, {network: 'bg'})
     const trained = await trainModelCached(benign, TRAIN, {cacheDir: CACHE_DIR, salt: TRAINER_SALT, exportInfo: {network: 'bg'}})
     const run = await scoreMerged(store, trained.path, 'merged', spans)
