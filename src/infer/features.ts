@@ -10,7 +10,7 @@ import {listValue} from '../duckdb.js'
 import {UsageError} from '../errors.js'
 import type {FlowStore} from '../io/store.js'
 
-export const FEATURE_SET_VERSION = 2
+export const FEATURE_SET_VERSION = 3
 
 /** Model input order. See FEATURES.md for each definition. */
 export const FEATURE_NAMES = [
@@ -34,6 +34,7 @@ export const FEATURE_NAMES = [
   'active_subbin_share',
   'short_conn_burst_log1p',
   'long_dns_query_share',
+  'repeated_response_log1p',
 ] as const
 
 export type FeatureName = (typeof FEATURE_NAMES)[number]
@@ -162,7 +163,8 @@ export function resolveWindowing(options: Pick<FeatureOptions, 'windowSec' | 'ho
  *   as with the defaults 300/60/30 s): aggregate per hop-long slot first, then repeat each slot's
  *   partial aggregates into the window/hop windows containing it and add them up. Every statistic
  *   is a sum over disjoint slots (counts per peer and per port add; active sub-bins never straddle a
- *   slot), so the result equals the direct plan's, while the repeated rows are slot aggregates, not
+ *   slot) or a maximum over sub-bins (connection bursts, repeated responses: a slot's maximum, then the
+ *   window's), so the result equals the direct plan's, while the repeated rows are slot aggregates, not
  *   flows: several times less memory and time on real traffic, where a host talks to the same peers
  *   and ports many times a minute.
  * - `direct`: repeat every end into each window covering its `ts_start`, then aggregate. Any geometry.
@@ -208,7 +210,7 @@ export function featureSql(options: FeatureOptions): {sql: string; params: Recor
   const subBins = Math.ceil(windowUs / subBinUs)
   const where = (clauses: string[]): string => (clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '')
   const floorDiv = (expr: string, d: number): string => `((${expr}) - ((((${expr}) % ${d}) + ${d}) % ${d})) // ${d}`
-  const endColumns = 'network, address, peer, outbound, dst_port, proto, ts, est_bytes, est_packets, small, syn_only, short_conn, long_dns'
+  const endColumns = 'network, address, peer, outbound, src_port, dst_port, proto, ts, bytes, est_bytes, est_packets, small, syn_only, short_conn, response, long_dns'
   const additive = (src: {bytes: string; packets: string; count: (cond: string) => string}): string => `
     coalesce(sum(${src.bytes}) FILTER (WHERE outbound), 0) AS bytes_out,
     coalesce(sum(${src.bytes}) FILTER (WHERE NOT outbound), 0) AS bytes_in,
@@ -227,23 +229,25 @@ export function featureSql(options: FeatureOptions): {sql: string; params: Recor
 
   const head = `
 WITH base AS (
-  SELECT network, src_ip, dst_ip, dst_port, proto,
-         epoch_us(ts_start) AS ts,
+  SELECT network, src_ip, dst_ip, src_port, dst_port, proto,
+         epoch_us(ts_start) AS ts, bytes,
          CAST(bytes AS DOUBLE) * sampling_rate AS est_bytes,
          CAST(packets AS DOUBLE) * sampling_rate AS est_packets,
          (packets > 0 AND bytes < ${SMALL_PACKET_BYTES} * packets) AS small,
          (proto = 6 AND (tcp_flags & 2) <> 0 AND (tcp_flags & 16) = 0) AS syn_only,
          (proto = 6 AND (tcp_flags & 2) <> 0 AND packets <= ${SHORT_CONNECTION_PACKETS}) AS short_conn,
+         -- a short connection's service side (source port below destination port): repeated_response_log1p
+         (proto = 6 AND (tcp_flags & 2) <> 0 AND packets <= ${SHORT_CONNECTION_PACKETS} AND src_port < dst_port) AS response,
          (proto = 17 AND dst_port = ${DNS_PORT} AND packets > 0 AND bytes > ${LONG_DNS_QUERY_BYTES} * packets) AS long_dns
   FROM flows ${where(flowFilters)}
 ),
 ends AS (
   SELECT * FROM (
-    SELECT network, src_ip AS address, dst_ip AS peer, TRUE AS outbound, dst_port, proto, ts,
-           est_bytes, est_packets, small, syn_only, short_conn, long_dns FROM base
+    SELECT network, src_ip AS address, dst_ip AS peer, TRUE AS outbound, src_port, dst_port, proto, ts,
+           bytes, est_bytes, est_packets, small, syn_only, short_conn, response, long_dns FROM base
     UNION ALL
-    SELECT network, dst_ip AS address, src_ip AS peer, FALSE AS outbound, dst_port, proto, ts,
-           est_bytes, est_packets, small, syn_only, short_conn, long_dns FROM base
+    SELECT network, dst_ip AS address, src_ip AS peer, FALSE AS outbound, src_port, dst_port, proto, ts,
+           bytes, est_bytes, est_packets, small, syn_only, short_conn, response, long_dns FROM base
   ) ${addressFilter}
 ),`
 
@@ -275,6 +279,13 @@ bursts AS (
     SELECT network, address, wstart, count(*) AS c FROM windowed WHERE short_conn
     GROUP BY network, address, wstart, (ts - wstart) // ${subBinUs}, peer, outbound, dst_port
   ) GROUP BY network, address, wstart
+),
+repeats AS (
+  SELECT network, address, wstart, max(c) - 1 AS repeats
+  FROM (
+    SELECT network, address, wstart, count(*) AS c FROM windowed WHERE response
+    GROUP BY network, address, wstart, (ts - wstart) // ${subBinUs}, peer, outbound, src_port, bytes
+  ) GROUP BY network, address, wstart
 ),`
 
   const windowsOfSlot = `unnest(range(slot - ${windowUs / hopUs} + 1, slot + 1)) * ${hopUs} AS wstart`
@@ -296,6 +307,11 @@ slot_ports AS (
 slot_bursts AS (
   SELECT network, address, slot, max(c) AS burst
   FROM (SELECT network, address, slot, count(*) AS c FROM slotted WHERE short_conn GROUP BY network, address, slot, sub, peer, outbound, dst_port)
+  GROUP BY network, address, slot
+),
+slot_repeats AS (
+  SELECT network, address, slot, max(c) AS same_size
+  FROM (SELECT network, address, slot, count(*) AS c FROM slotted WHERE response GROUP BY network, address, slot, sub, peer, outbound, src_port, bytes)
   GROUP BY network, address, slot
 ),
 volumes AS (
@@ -320,6 +336,11 @@ port_counts AS (
 bursts AS (
   SELECT network, address, wstart, max(burst) AS burst
   FROM (SELECT * FROM (SELECT *, ${windowsOfSlot} FROM slot_bursts) ${where(windowFilters)})
+  GROUP BY network, address, wstart
+),
+repeats AS (
+  SELECT network, address, wstart, max(same_size) - 1 AS repeats
+  FROM (SELECT * FROM (SELECT *, ${windowsOfSlot} FROM slot_repeats) ${where(windowFilters)})
   GROUP BY network, address, wstart
 ),`
 
@@ -362,11 +383,13 @@ SELECT v.network, v.address, v.wstart,
   v.small_flows / v.flows_all AS f16,
   v.active_subbins / ${subBins} AS f17,
   ln(1 + coalesce(b.burst, 0)) AS f18,
-  CASE WHEN v.dns_queries > 0 THEN v.long_dns_queries / v.dns_queries ELSE 0 END AS f19
+  CASE WHEN v.dns_queries > 0 THEN v.long_dns_queries / v.dns_queries ELSE 0 END AS f19,
+  ln(1 + coalesce(rr.repeats, 0)) AS f20
 FROM volumes v
 JOIN peer_stats pe USING (network, address, wstart)
 JOIN port_stats ps USING (network, address, wstart)
 LEFT JOIN bursts b USING (network, address, wstart)
+LEFT JOIN repeats rr USING (network, address, wstart)
 ORDER BY v.network, v.address, v.wstart`
   return {sql: head + (plan === 'slots' ? slots : direct) + tail, params, plan}
 }

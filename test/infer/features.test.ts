@@ -96,10 +96,10 @@ describe('computeFeatures', () => {
     await store.close()
   })
 
-  it('has 20 named features', () => {
-    expect(FEATURE_COUNT).toBe(20)
-    expect(all.featureCount).toBe(20)
-    expect(all.values.length).toBe(all.length * 20)
+  it('has 21 named features', () => {
+    expect(FEATURE_COUNT).toBe(21)
+    expect(all.featureCount).toBe(21)
+    expect(all.values.length).toBe(all.length * 21)
   })
 
   it('computes both directions of an address, with sampled records scaled by their rate', () => {
@@ -131,6 +131,8 @@ describe('computeFeatures', () => {
       // so is D's SYN-ACK in: at most one per (sub-bin, peer, port, direction)
       short_conn_burst_log1p: Math.log1p(1),
       long_dns_query_share: 0, // one query to 53, 75 bytes per packet: not long
+      // D's SYN-ACK comes from port 33333 to 443: a request's side, not a response
+      repeated_response_log1p: 0,
       topDstPort: 22, // three ports with one flow each: the lowest wins
       topInPort: 443, // inbound to 40000 (DNS reply) and 443, one flow each
       udpInFraction: 1 / 2,
@@ -159,6 +161,7 @@ describe('computeFeatures', () => {
       active_subbin_share: 1 / 10,
       short_conn_burst_log1p: Math.log1p(1),
       long_dns_query_share: 0,
+      repeated_response_log1p: 0,
       topDstPort: -1,
       topInPort: 443,
     })
@@ -227,6 +230,46 @@ describe('computeFeatures', () => {
       expectFeatures(lookup(m, 'lab', '10.1.0.4', T0), {long_dns_query_share: 1 / 2})
       expectFeatures(lookup(m, 'lab', '10.1.0.5', T0), {bpp_out: 1500})
       expectFeatures(lookup(m, 'lab', '10.1.0.6', T0), {bpp_in: 1500})
+    }
+    await s.close()
+  })
+
+  it('counts same-size short responses from one service port to one client in a sub-bin, from both ends', async () => {
+    const s = await FlowStore.open(path.join(tempDir(), 'responses.duckdb'))
+    const flows: Flow[] = []
+    const web = {src: '10.2.0.1', srcPort: 80, proto: 6, tcpFlags: 0x1b}
+    // a web server answers one client's 6 requests in the first 30 s sub-bin: five identical 467-byte
+    // error pages and one 6,373-byte page; the client's requests (from its ephemeral ports) are not responses
+    for (let i = 0; i < 6; i++) {
+      flows.push({...web, dst: '10.2.0.2', tsStart: T0 + i * SEC, dstPort: 50000 + i, packets: 4, bytes: i < 5 ? 467 : 6373})
+      flows.push({src: '10.2.0.2', dst: '10.2.0.1', tsStart: T0 + i * SEC, srcPort: 50000 + i, dstPort: 80, proto: 6, tcpFlags: 0x1b, packets: 5, bytes: 400})
+    }
+    // same size, but not counted with the five: a long response (17 packets), a continuation record
+    // without SYN, one in the next sub-bin (T0 + 35 s)
+    flows.push({...web, dst: '10.2.0.2', tsStart: T0 + 7 * SEC, dstPort: 50010, packets: 17, bytes: 467})
+    flows.push({...web, dst: '10.2.0.2', tsStart: T0 + 8 * SEC, dstPort: 50011, tcpFlags: 0x10, packets: 4, bytes: 467})
+    flows.push({...web, dst: '10.2.0.2', tsStart: T0 + 35 * SEC, dstPort: 50012, packets: 4, bytes: 467})
+    // one byte more is another response: sizes are compared exactly
+    flows.push({...web, dst: '10.2.0.2', tsStart: T0 + 9 * SEC, dstPort: 50013, packets: 4, bytes: 468})
+    // the same page to another client counts for that client, not with the first's; a third client
+    // gets it once: nothing repeated
+    for (let i = 0; i < 2; i++) flows.push({...web, dst: '10.2.0.5', tsStart: T0 + i * SEC, dstPort: 50000 + i, packets: 4, bytes: 467})
+    flows.push({...web, dst: '10.2.0.6', tsStart: T0, dstPort: 50000, packets: 4, bytes: 467})
+    // refused logins seen 1-in-100: three sampled records are two repeats, not 299
+    for (let i = 0; i < 3; i++) {
+      flows.push({src: '10.2.0.3', dst: '10.2.0.4', tsStart: T0 + i * SEC, srcPort: 22, dstPort: 40000 + i, proto: 6, tcpFlags: 0x1b, packets: 3, bytes: 186, samplingRate: 100})
+    }
+    await writeFlows(s, 'lab', flows)
+    for (const plan of ['slots', 'direct'] as const) {
+      const m = await computeFeatures(s, {plan})
+      // five identical responses are the first and four repeats: from the server's outbound records and
+      // from the client's inbound ones
+      expectFeatures(lookup(m, 'lab', '10.2.0.1', T0), {repeated_response_log1p: Math.log1p(4)})
+      expectFeatures(lookup(m, 'lab', '10.2.0.2', T0), {repeated_response_log1p: Math.log1p(4)})
+      expectFeatures(lookup(m, 'lab', '10.2.0.5', T0), {repeated_response_log1p: Math.log1p(1)})
+      expectFeatures(lookup(m, 'lab', '10.2.0.6', T0), {repeated_response_log1p: 0})
+      expectFeatures(lookup(m, 'lab', '10.2.0.3', T0), {repeated_response_log1p: Math.log1p(2)})
+      expectFeatures(lookup(m, 'lab', '10.2.0.4', T0), {repeated_response_log1p: Math.log1p(2)})
     }
     await s.close()
   })
@@ -303,6 +346,21 @@ describe('feature query plans', () => {
         tcpFlags: [0x02, 0x12, 0x1b, 0x10][rng.int(4)] ?? 0,
         packets: 1 + rng.int(30),
         bytes: 40 + rng.int(20000),
+        samplingRate: rng.next() < 0.3 ? 100 : 1,
+      })
+    }
+    // services answering with a few fixed sizes, so same-size responses repeat within sub-bins
+    for (let i = 0; i < 600; i++) {
+      flows.push({
+        src: `10.0.0.${rng.int(3)}`,
+        dst: `10.0.1.${rng.int(3)}`,
+        tsStart: T0 + Math.floor(rng.next() * 1800 * SEC),
+        srcPort: [80, 443][rng.int(2)] ?? 80,
+        dstPort: 40000 + rng.int(1000),
+        proto: 6,
+        tcpFlags: [0x12, 0x1b, 0x14][rng.int(3)] ?? 0,
+        packets: 1 + rng.int(20),
+        bytes: [467, 6373][rng.int(2)] ?? 467,
         samplingRate: rng.next() < 0.3 ? 100 : 1,
       })
     }

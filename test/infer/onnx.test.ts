@@ -100,13 +100,13 @@ describe('ONNX export', () => {
   it('round-trips its metadata', () => {
     expect(model.metadata).toEqual(exported)
     expect(model.metadata).toMatchObject({
-      featureSetVersion: 2,
+      featureSetVersion: 3,
       featureNames: [...FEATURE_NAMES],
       network: 'lab',
       trainingWindow: {since: '2024-04-01T00:00:00.000Z', until: '2024-04-08T00:00:00.000Z'},
       windowSec: 300,
       hopSec: 60,
-      architecture: {sizes: [20, 48, 24, 12, 24, 48, 20], activation: 'tanh'},
+      architecture: {sizes: [21, 48, 24, 12, 24, 48, 21], activation: 'tanh'},
       createdAt: NOW.toISOString(),
       calibration: {threshold: trained.calibration.threshold, fpBudget: 0.001, network: 'lab'},
     })

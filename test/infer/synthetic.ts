@@ -57,6 +57,8 @@ function vector(p: {
   burst?: number
   /** share of DNS query records that are long (default 0) */
   longDns?: number
+  /** most same-size short responses from one service port to one client in one sub-bin (default 0) */
+  repeats?: number
 }): Vector {
   return {
     bytes_out_log1p: Math.log1p(p.bytesOut),
@@ -79,6 +81,7 @@ function vector(p: {
     active_subbin_share: p.active,
     short_conn_burst_log1p: Math.log1p(p.burst ?? 1),
     long_dns_query_share: p.longDns ?? 0,
+    repeated_response_log1p: Math.log1p(p.repeats ?? 0),
   }
 }
 
@@ -110,6 +113,7 @@ export function benignVectors(profile: NetworkProfile, count: number, seed: numb
         active: clip(0.6 + 0.2 * activity + 0.1 * g(), 1 / 10, 1),
         // from the latent activity alone: no extra draw, so the other features keep their seeded values
         burst: Math.round(Math.exp(0.5 + 0.3 * activity)),
+        repeats: Math.round(Math.exp(0.2 * activity)),
       }),
     )
   }
@@ -154,7 +158,7 @@ export function attackVector(kind: 'flood' | 'amplification' | 'brute_force' | '
     // DNS amplification victim: big UDP answers from many reflectors
     amplification: {...base, bytesOut: 1e4, bytesIn: 5e8, bppOut: 60, bppIn: 1400, flowsOut: 5, flowsIn: 3000, peers: 800, ports: 3, topShare: 0.6},
     // SSH password guessing: hundreds of short connections to port 22 of one server
-    brute_force: {...base, bytesOut: 400 * 3000, bytesIn: 400 * 4000, bppOut: 150, bppIn: 200, flowsOut: 400, flowsIn: 400, peers: 1, ports: 1, topShare: 1, burst: 40},
+    brute_force: {...base, bytesOut: 400 * 3000, bytesIn: 400 * 4000, bppOut: 150, bppIn: 200, flowsOut: 400, flowsIn: 400, peers: 1, ports: 1, topShare: 1, burst: 40, repeats: 30},
     // a 2 GB upload to one host
     exfiltration: {...base, bytesOut: 2e9, bytesIn: 3e7, bppOut: 1400, bppIn: 60, flowsOut: 2, flowsIn: 2, peers: 1, ports: 1, topShare: 1},
     // a C2 check-in every 30 s
