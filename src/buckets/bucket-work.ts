@@ -3,7 +3,7 @@
  *
  * 1. one query loads the bucket's flows — every flow with an end in the bucket, all windows of the
  *    run's range, both directions — from the run's export into the worker's in-memory DuckDB;
- * 2. per long-window scale, over that small table: the 21 features of every bucket address and window,
+ * 2. per long-window scale, over that small table: the 22 features of every bucket address and window,
  *    the periodicity and fan-out evidence, and a fingerprint of each window's flows;
  * 3. the bucket's profile per window (median/MAD of the context features over its active addresses),
  *    and every address's deviation from it;

@@ -4,7 +4,7 @@
  *
  * Long windows (default 1 h with a 15-min hop, and 24 h days) get three kinds of evidence:
  *
- * - **model**: the same 21 features over the long window, volumes brought to the model's window
+ * - **model**: the same 22 features over the long window, volumes brought to the model's window
  *   (a 1-h window's bytes divided by 12) so the autoencoder sees the average 5-minute window of that
  *   hour, scored in the bucket's one batched ONNX call and normalised by the long window's own benign
  *   error median/MAD (the calibration);
@@ -22,7 +22,7 @@
  * A request is a flow record whose destination port is below its source port (the client's side of a
  * connection to a service; replies and ICMP are left out).
  *
- * **Bucket context**: each address's 23 context features (the 21 long-window features, periodicity and
+ * **Bucket context**: each address's 24 context features (the 22 long-window features, periodicity and
  * fan-out) as robust z against its bucket in the same window — the median and MAD over the bucket's
  * active addresses, the MAD floored by the benign population's spread so a bucket of identical hosts
  * does not turn a hair's difference into evidence. The positive part's L2 norm is the fourth

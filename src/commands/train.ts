@@ -12,7 +12,7 @@ type TrainCommandResult = TrainFromStoreResult | {model: string; rows: number; t
 
 export default class Train extends BaseCommand<typeof Train> {
   static summary = "Train the detection model on a network's baseline, or re-calibrate a model for another network."
-  static description = `Computes the features of every (address, window) of the chosen flows, fits a dense autoencoder (21→48→24→12→24→48→21, tanh, Adam, early stopping on a held-back benign split, seeded) and exports it as ONNX with the input scaler baked in, per-feature squared reconstruction error as output, and the network's error normalisation and threshold in its metadata.
+  static description = `Computes the features of every (address, window) of the chosen flows, fits a dense autoencoder (22→48→24→12→24→48→22, tanh, Adam, early stopping on a held-back benign split, seeded) and exports it as ONNX with the input scaler baked in, per-feature squared reconstruction error as output, and the network's error normalisation and threshold in its metadata.
 
 --calibrate-only keeps the weights of --model and fits only the normalisation (each feature's benign median and MAD) and the threshold (the (1 - fp-budget) quantile of benign scores) on this network's windows: how a model trained on one network transfers to another. The baseline should be traffic you believe benign.`
 

@@ -1,9 +1,9 @@
 /**
  * A small dense autoencoder with hand-written forward and backward passes over Float64Array.
  *
- * Architecture (default 21→48→24→12→24→48→21, `DEFAULT_HIDDEN_SIZES`): the first layer widens so
+ * Architecture (default 22→48→24→12→24→48→22, `DEFAULT_HIDDEN_SIZES`): the first layer widens so
  * it can form pairwise combinations of the inputs (bytes against packets, out against in) before the
- * code compresses; the 12-unit code is well below the 21 inputs, so the net cannot learn the identity
+ * code compresses; the 12-unit code is well below the 22 inputs, so the net cannot learn the identity
  * and has to model how the features move together, yet wide enough for the independent factors in a
  * host's traffic (volume, direction, fan-out, port spread, protocol mix, timing, connection bursts).
  * Feature set 1 used 18→32→16→8→16→32→18; on the nDPI background (467 unrelated captures, so a very

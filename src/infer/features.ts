@@ -10,7 +10,7 @@ import {listValue} from '../duckdb.js'
 import {UsageError} from '../errors.js'
 import type {FlowStore} from '../io/store.js'
 
-export const FEATURE_SET_VERSION = 3
+export const FEATURE_SET_VERSION = 4
 
 /** Model input order. See FEATURES.md for each definition. */
 export const FEATURE_NAMES = [
@@ -35,6 +35,7 @@ export const FEATURE_NAMES = [
   'short_conn_burst_log1p',
   'long_dns_query_share',
   'repeated_response_log1p',
+  'low_ports_one_peer',
 ] as const
 
 export type FeatureName = (typeof FEATURE_NAMES)[number]
@@ -56,6 +57,14 @@ export const SMALL_PACKET_BYTES = 100
  * one probe or one scripted request: handshake, a few exchanges, teardown); see `short_conn_burst_log1p`.
  */
 export const SHORT_CONNECTION_PACKETS = 16
+
+/**
+ * Destination ports below this are service ports, where scanners probe; from here up are the ephemeral
+ * (client) ports of current systems (Linux 32768–60999, Windows, macOS and BSD 49152–65535), where a
+ * server's replies go, so a busy server's answers and a client's downloads do not count. See
+ * `low_ports_one_peer`.
+ */
+export const EPHEMERAL_PORT_START = 32768
 
 /** UDP destination port of DNS queries (`long_dns_query_share`). */
 export const DNS_PORT = 53
@@ -164,9 +173,10 @@ export function resolveWindowing(options: Pick<FeatureOptions, 'windowSec' | 'ho
  *   partial aggregates into the window/hop windows containing it and add them up. Every statistic
  *   is a sum over disjoint slots (counts per peer and per port add; active sub-bins never straddle a
  *   slot) or a maximum over sub-bins (connection bursts, repeated responses: a slot's maximum, then the
- *   window's), so the result equals the direct plan's, while the repeated rows are slot aggregates, not
- *   flows: several times less memory and time on real traffic, where a host talks to the same peers
- *   and ports many times a minute.
+ *   window's); distinct low ports per peer are kept as each slot's distinct (direction, peer, port)
+ *   triples and counted again per window. So the result equals the direct plan's, while the repeated
+ *   rows are slot aggregates, not flows: several times less memory and time on real traffic, where a
+ *   host talks to the same peers and ports many times a minute.
  * - `direct`: repeat every end into each window covering its `ts_start`, then aggregate. Any geometry.
  */
 export const FEATURE_PLANS = ['auto', 'slots', 'direct'] as const
@@ -251,6 +261,7 @@ ends AS (
   ) ${addressFilter}
 ),`
 
+  const lowPort = `proto IN (6, 17) AND dst_port < ${EPHEMERAL_PORT_START}`
   const direct = `
 windowed AS (
   SELECT * FROM (
@@ -286,6 +297,13 @@ repeats AS (
     SELECT network, address, wstart, count(*) AS c FROM windowed WHERE response
     GROUP BY network, address, wstart, (ts - wstart) // ${subBinUs}, peer, outbound, src_port, bytes
   ) GROUP BY network, address, wstart
+),
+low_ports AS (
+  SELECT network, address, wstart, max(k) AS low_ports
+  FROM (
+    SELECT network, address, wstart, outbound, count(DISTINCT dst_port) AS k FROM windowed WHERE ${lowPort}
+    GROUP BY network, address, wstart, outbound, peer
+  ) GROUP BY network, address, wstart
 ),`
 
   const windowsOfSlot = `unnest(range(slot - ${windowUs / hopUs} + 1, slot + 1)) * ${hopUs} AS wstart`
@@ -313,6 +331,9 @@ slot_repeats AS (
   SELECT network, address, slot, max(c) AS same_size
   FROM (SELECT network, address, slot, count(*) AS c FROM slotted WHERE response GROUP BY network, address, slot, sub, peer, outbound, src_port, bytes)
   GROUP BY network, address, slot
+),
+slot_low_ports AS (
+  SELECT DISTINCT network, address, slot, outbound, peer, dst_port FROM slotted WHERE ${lowPort}
 ),
 volumes AS (
   SELECT network, address, wstart,
@@ -342,6 +363,14 @@ repeats AS (
   SELECT network, address, wstart, max(same_size) - 1 AS repeats
   FROM (SELECT * FROM (SELECT *, ${windowsOfSlot} FROM slot_repeats) ${where(windowFilters)})
   GROUP BY network, address, wstart
+),
+low_ports AS (
+  SELECT network, address, wstart, max(k) AS low_ports
+  FROM (
+    SELECT network, address, wstart, outbound, count(DISTINCT dst_port) AS k
+    FROM (SELECT * FROM (SELECT *, ${windowsOfSlot} FROM slot_low_ports) ${where(windowFilters)})
+    GROUP BY network, address, wstart, outbound, peer
+  ) GROUP BY network, address, wstart
 ),`
 
   const tail = `
@@ -384,12 +413,14 @@ SELECT v.network, v.address, v.wstart,
   v.active_subbins / ${subBins} AS f17,
   ln(1 + coalesce(b.burst, 0)) AS f18,
   CASE WHEN v.dns_queries > 0 THEN v.long_dns_queries / v.dns_queries ELSE 0 END AS f19,
-  ln(1 + coalesce(rr.repeats, 0)) AS f20
+  ln(1 + coalesce(rr.repeats, 0)) AS f20,
+  coalesce(lp.low_ports, 0) AS f21
 FROM volumes v
 JOIN peer_stats pe USING (network, address, wstart)
 JOIN port_stats ps USING (network, address, wstart)
 LEFT JOIN bursts b USING (network, address, wstart)
 LEFT JOIN repeats rr USING (network, address, wstart)
+LEFT JOIN low_ports lp USING (network, address, wstart)
 ORDER BY v.network, v.address, v.wstart`
   return {sql: head + (plan === 'slots' ? slots : direct) + tail, params, plan}
 }

@@ -4,6 +4,11 @@
  * force and C2 beacon, nDPI's DNS exfiltration and ESnet's nmap -A on one port, each time-shifted into
  * its own stretch of the 6.9 h nDPI background so no two share a window.
  *
+ * Feature set 4 (`low_ports_one_peer`), over training seeds 1-5: at full rate all 19 addresses flagged
+ * and typed, benign rate 0.015-0.14% (every seed passing); at 1/100 all ten scan and flood addresses
+ * flagged and typed, benign rate 0.15-0.25% (every seed passing). The figures below for nmap and the
+ * beacon pivot were measured with feature set 3.
+ *
  * At full rate every attacking and attacked address (19) is asserted flagged with its type. Two needed more
  * than the model alone:
  * - nmap -A -p80 (ESnet): 53 connections to one web server in 7 s, 34 of them short within one 30 s
@@ -217,27 +222,27 @@ describe.skipIf(!HAVE_DATA)('detection on real attack captures merged into a ben
     expect(run.summary.falsePositives.ok, 'false-positive count consistent with the 0.1% budget').toBe(true)
   })
 
-  it('at 1/100: the TCP scanners and the SYN flood source are flagged and typed, benign windows within the budget', async () => {
+  it('at 1/100: every scan and flood address is flagged and typed, benign windows within the budget', async () => {
     const run = await sampledRun(100, 8, CALIBRATION_COPIES)
     report('1/100 packet sampling', run)
-    // Sampled 1-in-100, a 1,000-probe masscan leaves ~10 SYNs: its source still stands out (10 SYN-only
-    // flows to 10 ports), but its target's ~10 small flows in are within the sampled background's top
-    // 2%, the UDP scanner's 10 probes within its top 0.6%; those are reported, not asserted. With the
-    // threshold re-fitted on two unseen copies (CALIBRATION_COPIES), training seeds 1–8 all flagged and
-    // typed the four addresses below, and the benign rate on the unseen copy was 0.13–0.28% (median
-    // 0.16%), every seed passing the check at 5%; fitted on the trainer's held-back 20% instead, it was
-    // 0.13–0.53% over seeds 1–20 and 9 of 20 failed.
-    for (const [id, address, type] of [
-      ['esnet-masscan-tcp', '172.31.15.102', 'scan'],
-      ['ddosgrid-portscan', '10.0.1.2', 'scan'],
-      ['ndpi-synscan', '172.16.0.8', 'scan'],
-      ['ddosgrid-synflood', '10.0.1.2', 'flood'],
-    ] as const) {
-      const o = run.summary.outcomes.find((x) => x.attack === id && x.address === address)
-      expect(o?.flagged, `${id} ${address} flagged`).toBeGreaterThan(0)
-      expect(o?.types[0], `${id} ${address} typed`).toBe(type)
+    // Sampled 1-in-100, a 1,000-probe masscan leaves ~10 probes. With feature set 3 its target, the UDP
+    // scanner and nDPI's SYN-scan target (10-17 small flows in) were within the sampled background's
+    // top 0.33-3.16% and only reported; `low_ports_one_peer` (feature set 4: the most distinct ports
+    // below 32,768 between the address and one peer, 10-17 for these against at most 2-3 in the
+    // sampled background) flags all ten scan and flood addresses, typed, for training seeds 1-5, the
+    // masscan targets at 4-8x the threshold, and the benign rate on the unseen copy was
+    // 0.15-0.25%, every seed passing the check at 5%. The threshold is re-fitted on two unseen copies
+    // (CALIBRATION_COPIES); fitted on the trainer's held-back 20% instead, it was 0.13-0.53% over seeds
+    // 1-20 (feature set 3) and 9 of 20 failed.
+    for (const a of ATTACKS.filter((x) => x.expect === 'scan' || x.expect === 'flood')) {
+      if (a.id === 'esnet-nmap-A-80') continue // a service probe: sampled 1-in-100 its responses are too few to repeat
+      const outcomes = run.summary.outcomes.filter((x) => x.attack === a.id)
+      expect(outcomes, a.id).toHaveLength(2)
+      for (const o of outcomes) {
+        expect(o.flagged, `${a.id} ${o.address} flagged`).toBeGreaterThan(0)
+        expect(o.types[0], `${a.id} ${o.address} typed`).toBe(a.expect)
+      }
     }
-    for (const o of run.summary.outcomes.filter((x) => x.attack === 'ddosgrid-synflood' && x.flagged > 0)) expect(o.types[0]).toBe('flood')
     expect(run.summary.falsePositives.ok, 'false-positive count consistent with the 0.1% budget').toBe(true)
   })
 

@@ -96,10 +96,10 @@ describe('computeFeatures', () => {
     await store.close()
   })
 
-  it('has 21 named features', () => {
-    expect(FEATURE_COUNT).toBe(21)
-    expect(all.featureCount).toBe(21)
-    expect(all.values.length).toBe(all.length * 21)
+  it('has 22 named features', () => {
+    expect(FEATURE_COUNT).toBe(22)
+    expect(all.featureCount).toBe(22)
+    expect(all.values.length).toBe(all.length * 22)
   })
 
   it('computes both directions of an address, with sampled records scaled by their rate', () => {
@@ -133,6 +133,8 @@ describe('computeFeatures', () => {
       long_dns_query_share: 0, // one query to 53, 75 bytes per packet: not long
       // D's SYN-ACK comes from port 33333 to 443: a request's side, not a response
       repeated_response_log1p: 0,
+      // 22 and 80 of B out (53 of C: one; 443 from D in: one; C's reply to 40000 is an ephemeral port)
+      low_ports_one_peer: 2,
       topDstPort: 22, // three ports with one flow each: the lowest wins
       topInPort: 443, // inbound to 40000 (DNS reply) and 443, one flow each
       udpInFraction: 1 / 2,
@@ -162,6 +164,7 @@ describe('computeFeatures', () => {
       short_conn_burst_log1p: Math.log1p(1),
       long_dns_query_share: 0,
       repeated_response_log1p: 0,
+      low_ports_one_peer: 1, // 443 from D
       topDstPort: -1,
       topInPort: 443,
     })
@@ -270,6 +273,44 @@ describe('computeFeatures', () => {
       expectFeatures(lookup(m, 'lab', '10.2.0.6', T0), {repeated_response_log1p: 0})
       expectFeatures(lookup(m, 'lab', '10.2.0.3', T0), {repeated_response_log1p: Math.log1p(2)})
       expectFeatures(lookup(m, 'lab', '10.2.0.4', T0), {repeated_response_log1p: Math.log1p(2)})
+    }
+    await s.close()
+  })
+
+  it('counts the most distinct low destination ports of one peer, from both ends', async () => {
+    const s = await FlowStore.open(path.join(tempDir(), 'low-ports.duckdb'))
+    const flows: Flow[] = []
+    const probe = {src: '10.3.0.1', dst: '10.3.0.2', srcPort: 61000, proto: 6, tcpFlags: 0x02, packets: 1, bytes: 60}
+    // a vertical scan: ports 1-30 in the first minute, ports 1-10 again in the second (one slot each):
+    // 30 distinct ports, not 40
+    for (let p = 1; p <= 30; p++) flows.push({...probe, tsStart: T0 + SEC, dstPort: p})
+    for (let p = 1; p <= 10; p++) flows.push({...probe, tsStart: T0 + 70 * SEC, dstPort: p})
+    // ephemeral ports (≥ 32768) and ICMP do not count; UDP does
+    flows.push({...probe, tsStart: T0 + 2 * SEC, dstPort: 40000})
+    flows.push({...probe, tsStart: T0 + 2 * SEC, dstPort: 32768})
+    flows.push({...probe, tsStart: T0 + 2 * SEC, proto: 1, srcPort: 0, dstPort: 31, tcpFlags: 0})
+    flows.push({...probe, tsStart: T0 + 3 * SEC, proto: 17, dstPort: 161, tcpFlags: 0})
+    // one sampled probe (1-in-100) to a further port counts once: a sampled statistic, not scaled
+    flows.push({...probe, tsStart: T0 + 4 * SEC, dstPort: 32767, samplingRate: 100})
+    // another peer's ports are not added: the most of one peer counts
+    for (const p of [80, 443]) flows.push({...probe, dst: '10.3.0.3', tsStart: T0 + 5 * SEC, dstPort: p})
+    // a web server's answers go to its client's ephemeral ports: nothing out, one port in (its own 443)
+    for (let i = 0; i < 20; i++) {
+      flows.push({src: '10.3.0.5', dst: '10.3.0.4', tsStart: T0 + i * SEC, srcPort: 50000 + i, dstPort: 443, proto: 6, tcpFlags: 0x1b, packets: 10, bytes: 2000})
+      flows.push({src: '10.3.0.4', dst: '10.3.0.5', tsStart: T0 + i * SEC, srcPort: 443, dstPort: 50000 + i, proto: 6, tcpFlags: 0x1b, packets: 10, bytes: 9000})
+    }
+    await writeFlows(s, 'lab', flows)
+    for (const plan of ['slots', 'direct'] as const) {
+      const m = await computeFeatures(s, {plan})
+      // 30 TCP ports, UDP 161 and the sampled 32767
+      expectFeatures(lookup(m, 'lab', '10.3.0.1', T0), {low_ports_one_peer: 32})
+      expectFeatures(lookup(m, 'lab', '10.3.0.2', T0), {low_ports_one_peer: 32})
+      expectFeatures(lookup(m, 'lab', '10.3.0.3', T0), {low_ports_one_peer: 2})
+      // a window holding only the second minute's probes
+      expectFeatures(lookup(m, 'lab', '10.3.0.2', T0 + 60 * SEC), {low_ports_one_peer: 10})
+      // the server's 20 answers go to ephemeral ports; its client reaches one port (443) of it
+      expectFeatures(lookup(m, 'lab', '10.3.0.4', T0), {low_ports_one_peer: 1})
+      expectFeatures(lookup(m, 'lab', '10.3.0.5', T0), {low_ports_one_peer: 1})
     }
     await s.close()
   })

@@ -100,13 +100,13 @@ describe('ONNX export', () => {
   it('round-trips its metadata', () => {
     expect(model.metadata).toEqual(exported)
     expect(model.metadata).toMatchObject({
-      featureSetVersion: 3,
+      featureSetVersion: 4,
       featureNames: [...FEATURE_NAMES],
       network: 'lab',
       trainingWindow: {since: '2024-04-01T00:00:00.000Z', until: '2024-04-08T00:00:00.000Z'},
       windowSec: 300,
       hopSec: 60,
-      architecture: {sizes: [21, 48, 24, 12, 24, 48, 21], activation: 'tanh'},
+      architecture: {sizes: [22, 48, 24, 12, 24, 48, 22], activation: 'tanh'},
       createdAt: NOW.toISOString(),
       calibration: {threshold: trained.calibration.threshold, fpBudget: 0.001, network: 'lab'},
     })

@@ -59,6 +59,8 @@ function vector(p: {
   longDns?: number
   /** most same-size short responses from one service port to one client in one sub-bin (default 0) */
   repeats?: number
+  /** most distinct destination ports below 32768 between the address and one peer, in one direction (default 1) */
+  lowPorts?: number
 }): Vector {
   return {
     bytes_out_log1p: Math.log1p(p.bytesOut),
@@ -82,6 +84,7 @@ function vector(p: {
     short_conn_burst_log1p: Math.log1p(p.burst ?? 1),
     long_dns_query_share: p.longDns ?? 0,
     repeated_response_log1p: Math.log1p(p.repeats ?? 0),
+    low_ports_one_peer: p.lowPorts ?? 1,
   }
 }
 
@@ -114,6 +117,7 @@ export function benignVectors(profile: NetworkProfile, count: number, seed: numb
         // from the latent activity alone: no extra draw, so the other features keep their seeded values
         burst: Math.round(Math.exp(0.5 + 0.3 * activity)),
         repeats: Math.round(Math.exp(0.2 * activity)),
+        lowPorts: Math.min(ports, 2),
       }),
     )
   }
@@ -143,6 +147,7 @@ export function scanVectors(count: number, seed: number): FeatureVectors & {valu
         udp: 0,
         small: 0.97,
         active: 1,
+        lowPorts: Math.round(flowsOut * 0.9),
       }),
     )
   }
@@ -163,7 +168,7 @@ export function attackVector(kind: 'flood' | 'amplification' | 'brute_force' | '
     exfiltration: {...base, bytesOut: 2e9, bytesIn: 3e7, bppOut: 1400, bppIn: 60, flowsOut: 2, flowsIn: 2, peers: 1, ports: 1, topShare: 1},
     // a C2 check-in every 30 s
     beaconing: {...base, bytesOut: 10 * 600, bytesIn: 10 * 900, bppOut: 120, bppIn: 180, flowsOut: 10, flowsIn: 10, peers: 1, ports: 1, topShare: 1, active: 1},
-    scan: {...base, bytesOut: 60 * 1000, bytesIn: 54 * 200, bppOut: 60, bppIn: 54, flowsOut: 1000, flowsIn: 200, peers: 1, ports: 1000, portEntropy: 0.99, topShare: 0.001, synOnly: 0.95, small: 1},
+    scan: {...base, bytesOut: 60 * 1000, bytesIn: 54 * 200, bppOut: 60, bppIn: 54, flowsOut: 1000, flowsIn: 200, peers: 1, ports: 1000, portEntropy: 0.99, topShare: 0.001, synOnly: 0.95, small: 1, lowPorts: 1000},
   } as const
   const row = vector(byKind[kind])
   const out = new Float32Array(FEATURE_COUNT)
