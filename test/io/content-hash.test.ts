@@ -3,7 +3,7 @@ import {readFileSync, statSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {DuckDBInstance} from '@duckdb/node-api'
 import {createBLAKE3} from 'hash-wasm'
-import {describe, expect, it} from 'vitest'
+import {describe, expect, it, vi} from 'vitest'
 
 import {contentHashFile, contentHashImplementation, createContentHasher} from '../../src/io/content-hash.js'
 import {ingestCapture} from '../../src/io/ingest.js'
@@ -31,6 +31,19 @@ describe('content hash (BLAKE3)', () => {
       const h = await createContentHasher()
       for (let at = 0; at < bytes.length; at += step) h.update(bytes.subarray(at, Math.min(bytes.length, at + step)))
       expect(h.digest(), `blocks of ${step}`).toBe(want)
+    }
+  })
+
+  it('falls back to the WebAssembly build (FLOWSCOPE_BLAKE3=wasm) with the same digests', async () => {
+    vi.resetModules()
+    process.env.FLOWSCOPE_BLAKE3 = 'wasm'
+    try {
+      const m = await import('../../src/io/content-hash.js')
+      expect(m.contentHashImplementation()).toBe('wasm')
+      expect(await m.contentHashFile(DEMO)).toBe(await contentHashFile(DEMO))
+    } finally {
+      delete process.env.FLOWSCOPE_BLAKE3
+      vi.resetModules()
     }
   })
 
