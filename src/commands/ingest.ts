@@ -2,12 +2,12 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {UsageError} from '../errors.js'
-// Light modules only: DuckDB (~0.3 s to load) is imported once the first capture is already decoding.
+// Light modules only: DuckDB and the rest of the ingest code are imported once the first capture is
+// already decoding.
 import {FLOW_FILE_PRESETS} from '../io/flowfile/presets.js'
 import {DECODE_MODES, DEFAULT_ACTIVE_TIMEOUT_SEC, DEFAULT_IDLE_TIMEOUT_SEC, prefetchCapture} from '../io/ingest.js'
 import type {IngestResult, PrefetchedCapture} from '../io/ingest.js'
-import {INGEST_FORMATS, ingestFile, sniffIngestKind} from '../io/ingest-file.js'
-import {createProgress} from '../report/progress.js'
+import {INGEST_FORMATS, sniffIngestKind} from '../io/ingest-kind.js'
 import {humanBytes, humanCount, renderTable} from '../report/table.js'
 
 export interface IngestCommandResult {
@@ -76,8 +76,10 @@ Each file is one transaction: its flows are stored together with a row in the so
     }
     const results: IngestResult[] = []
     let store: Awaited<ReturnType<typeof openStore>>
+    let ingestFile: typeof import('../io/ingest-file.js').ingestFile
+    let createProgress: typeof import('../report/progress.js').createProgress
     try {
-      store = await openStore(this.flags.db)
+      ;[store, {ingestFile}, {createProgress}] = await Promise.all([openStore(this.flags.db), import('../io/ingest-file.js'), import('../report/progress.js')])
     } catch (error) {
       await prefetched?.run.cancel()
       throw error

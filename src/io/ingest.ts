@@ -7,7 +7,6 @@ import {Worker} from 'node:worker_threads'
 
 import {CaptureFormatError, FlowscopeError, InputDataError} from '../errors.js'
 import {contentHashFile} from './content-hash.js'
-import {runDecodeJob} from './decode-job.js'
 import {startHashThread} from './file-hash.js'
 import type {PendingHash} from './file-hash.js'
 import type {DecodeJob, DecodeOutcome} from './decode-job.js'
@@ -422,7 +421,11 @@ export class DecodeRun {
 
   /** Hand every batch to `sink`, in order; resolves when the whole file is decoded. */
   async consume(sink: (batches: FlowBatch[]) => void, onProgress?: (bytesRead: number) => void): Promise<DecodeOutcome> {
-    if (!this.outcome) return runDecodeJob(this.job, {onBatches: (b) => sink(b), ...(onProgress ? {onProgress} : {})})
+    if (!this.outcome) {
+      // in-line (no compiled worker): the decoders load only here, not on the CLI's main thread
+      const {runDecodeJob} = await import('./decode-job.js')
+      return runDecodeJob(this.job, {onBatches: (b) => sink(b), ...(onProgress ? {onProgress} : {})})
+    }
     this.onProgress = onProgress
     this.sink = sink
     try {
