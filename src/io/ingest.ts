@@ -392,31 +392,50 @@ export class DecodeRun {
   private onProgress: ((bytesRead: number) => void) | undefined
   private readonly outcome: Promise<DecodeOutcome> | undefined
   private failed: ((error: unknown) => void) | undefined
+  /** the job is done and consumed without a fault: the worker may decode the next capture */
+  private reusable = false
+  private detach: (() => void) | undefined
+  /** bytes read as last reported (the worker may report before `consume` is called) */
+  private bytesRead = 0
 
   constructor(
     private readonly job: DecodeJob,
     readonly hash: PendingHash | undefined,
   ) {
     if (!ingestThreads()) return
-    const worker = new Worker(ingestWorkerPath())
+    const worker = takeDecodeWorker()
     this.worker = worker
     this.outcome = new Promise<DecodeOutcome>((resolve, reject) => {
       this.failed = reject
-      worker.on('message', (m: FromIngestWorker) => {
+      const onMessage = (m: FromIngestWorker): void => {
         try {
           if (m.type === 'batch') this.deliver(m.batch)
-          else if (m.type === 'progress') this.onProgress?.(m.bytesRead)
-          else if (m.type === 'done') resolve(m.outcome)
+          else if (m.type === 'progress') {
+            this.bytesRead = m.bytesRead
+            this.onProgress?.(m.bytesRead)
+          } else if (m.type === 'done') resolve(m.outcome)
           else reject(reviveError(job.file, m.error))
         } catch (error) {
           reject(error)
         }
-      })
+      }
+      const onExit = (code: number): void => reject(new Error(`the ingest worker exited (${code}) before it finished`))
+      worker.on('message', onMessage)
       worker.on('error', reject)
-      worker.on('exit', (code) => reject(new Error(`the ingest worker exited (${code}) before it finished`)))
+      worker.on('exit', onExit)
+      this.detach = () => {
+        worker.off('message', onMessage)
+        worker.off('error', reject)
+        worker.off('exit', onExit)
+      }
     })
     this.outcome.catch(() => undefined) // observed by `consume`; never unhandled when cancelled
     worker.postMessage({type: 'job', job} satisfies ToIngestWorker)
+  }
+
+  /** The decoding thread's id (-1 when decoding in-line). */
+  get threadId(): number {
+    return this.worker?.threadId ?? -1
   }
 
   /** Hand every batch to `sink`, in order; resolves when the whole file is decoded. */
@@ -428,16 +447,30 @@ export class DecodeRun {
     }
     this.onProgress = onProgress
     this.sink = sink
+    // what the worker read before anyone consumed (it runs ahead while the store opens)
+    if (this.bytesRead > 0) onProgress?.(this.bytesRead)
     try {
       for (const b of this.queue.splice(0)) this.deliver(b)
     } catch (error) {
+      // the worker may have finished already (a small capture, decoded while the store opened), and
+      // then rejecting the outcome would do nothing: the error must still fail the ingest
       this.failed?.(error)
+      throw error
     }
-    return this.outcome
+    const outcome = await this.outcome
+    // every batch delivered and handed back: the worker is idle, and may decode the next capture
+    this.reusable = true
+    return outcome
   }
 
+  /** Stop the decoding (a worker whose job is done is kept for the next capture instead). */
   async cancel(): Promise<void> {
-    await this.worker?.terminate()
+    const worker = this.worker
+    if (worker) {
+      this.detach?.()
+      if (this.reusable) parkDecodeWorker(worker)
+      else await worker.terminate()
+    }
     await this.hash?.cancel()
   }
 
@@ -452,6 +485,37 @@ export class DecodeRun {
     if (batch.exporter.length === 0) this.worker?.postMessage({type: 'credit', batch} satisfies ToIngestWorker, flowBatchBuffers(batch))
     else this.worker?.postMessage({type: 'credit'} satisfies ToIngestWorker)
   }
+}
+
+/**
+ * A decoding worker whose job is done waits here for the next capture of the same process: a new
+ * worker would load and compile the decoder again (about 0.1 s of CPU at the start of every capture,
+ * most of it on the decoding thread, which sets an ingest's pace). Unreferenced while it waits, so it
+ * never keeps the process alive.
+ */
+let parkedWorker: Worker | undefined
+
+function takeDecodeWorker(): Worker {
+  const w = parkedWorker
+  parkedWorker = undefined
+  if (!w) return new Worker(ingestWorkerPath())
+  w.off('exit', forgetParked)
+  w.ref()
+  return w
+}
+
+function parkDecodeWorker(w: Worker): void {
+  if (parkedWorker) {
+    void w.terminate()
+    return
+  }
+  parkedWorker = w
+  w.unref()
+  w.once('exit', forgetParked)
+}
+
+function forgetParked(): void {
+  parkedWorker = undefined
 }
 
 function ingestWorkerPath(): string {

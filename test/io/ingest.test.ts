@@ -129,4 +129,71 @@ describe('ingestCapture decode paths', () => {
     expect(again.status).toBe('unchanged')
     await store.close()
   })
+  it('the next capture of the same process is decoded by the same worker, with the same results; a failed decoding is not reused', async () => {
+    const dir = tempDir()
+    const SMALL = path.join(FIXTURES, 'small.pcapng')
+    const flows = async (store: FlowStore): Promise<unknown[]> =>
+      store.all("SELECT concat_ws(',', epoch_us(ts_start), src_ip, dst_ip, src_port, dst_port, proto, tcp_flags, packets, bytes) AS k FROM flows ORDER BY k")
+    // what each capture stores when decoded in-line (no worker at all)
+    const want: unknown[][] = []
+    process.env.FLOWSCOPE_INGEST_THREADS = '0'
+    try {
+      for (const file of [DEMO, SMALL]) {
+        const store = await FlowStore.open(path.join(dir, `inline-${want.length}.duckdb`))
+        await ingestCapture(store, file, {network: 'n'})
+        want.push(await flows(store))
+        await store.close()
+      }
+    } finally {
+      delete process.env.FLOWSCOPE_INGEST_THREADS
+    }
+
+    const store = await FlowStore.open(path.join(dir, 'both.duckdb'))
+    const first = await prefetchCapture(DEMO, {network: 'n'})
+    expect(first.run.threadId).toBeGreaterThan(0)
+    expect((await ingestCapture(store, DEMO, {network: 'n', prefetched: first})).status).toBe('ingested')
+    const second = await prefetchCapture(SMALL, {network: 'n'})
+    expect(second.run.threadId).toBe(first.run.threadId)
+    expect((await ingestCapture(store, SMALL, {network: 'n', prefetched: second})).status).toBe('ingested')
+    await store.close()
+    const a = await FlowStore.open(path.join(dir, 'a.duckdb'))
+    const b = await FlowStore.open(path.join(dir, 'b.duckdb'))
+    await ingestCapture(a, DEMO, {network: 'n'})
+    await ingestCapture(b, SMALL, {network: 'n'})
+    expect(await flows(a)).toEqual(want[0])
+    expect(await flows(b)).toEqual(want[1])
+    await a.close()
+    await b.close()
+
+    // a capture that fails part-way: its worker is not kept
+    const bad = path.join(dir, 'bad.pcap')
+    const bytes = readFileSync(DEMO)
+    writeFileSync(bad, bytes.subarray(0, bytes.length - 5))
+    const failing = await prefetchCapture(bad, {network: 'n'})
+    const c = await FlowStore.open(path.join(dir, 'c.duckdb'))
+    await expect(ingestCapture(c, bad, {network: 'n', prefetched: failing})).rejects.toThrow(/truncated record/)
+    const after = await prefetchCapture(DEMO, {network: 'n'})
+    expect(after.run.threadId).not.toBe(failing.run.threadId)
+    expect((await ingestCapture(c, DEMO, {network: 'n', prefetched: after})).status).toBe('ingested')
+    expect(await flows(c)).toEqual(want[0])
+    await c.close()
+  })
+  it('a store error while taking batches a finished worker left waiting fails the consumer, and that worker is not reused', async () => {
+    const run = (await prefetchCapture(DEMO, {network: 'n'})).run
+    // let the worker decode the whole capture before anything consumes it
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    let calls = 0
+    await expect(
+      run.consume(() => {
+        calls++
+        throw new Error('no space left on device')
+      }),
+    ).rejects.toThrow(/no space left on device/)
+    expect(calls).toBe(1)
+    await run.cancel()
+    const next = (await prefetchCapture(DEMO, {network: 'n'})).run
+    expect(next.threadId).toBeGreaterThan(0)
+    expect(next.threadId).not.toBe(run.threadId)
+    await next.cancel()
+  })
 })
