@@ -53,7 +53,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   public override async init(): Promise<void> {
     await super.init()
-    const {args, argv, flags} = await this.parse({
+    const {args, flags, raw} = await this.parse({
       flags: this.ctor.flags,
       baseFlags: (this.ctor as typeof BaseCommand).baseFlags,
       enableJsonFlag: this.ctor.enableJsonFlag,
@@ -62,7 +62,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     })
     this.flags = flags as BaseFlags<T>
     this.args = args as BaseArgs<T>
-    this.positional = argv.map(String)
+    // from the raw tokens, in the order given: oclif's `argv` moves repeats of the first argument next to it
+    this.positional = raw.filter((t) => t.type === 'arg').map((t) => String(t.input))
   }
 
   /** Collect a warning for the JSON envelope and print it on stderr for people. */

@@ -34,6 +34,17 @@ describe('flowscope flows / top / sql (CLI)', () => {
     expect(csvLines[0]!.split(',')).toContain('src_ip')
   })
 
+  it('flows: an unquoted filter is read word by word in the order given, repeated words included', () => {
+    const quoted = runCli(['flows', 'host 10.1.69.164 or host 82.19.162.117', '--db', db, '--json'])
+    expect(quoted.code, quoted.stderr).toBe(0)
+    const rows = quoted.json!.result.rows as {src_ip: string; dst_ip: string}[]
+    expect(rows.length).toBeGreaterThan(50)
+    expect(rows.every((r) => [r.src_ip, r.dst_ip].some((a) => a === '10.1.69.164' || a === '82.19.162.117'))).toBe(true)
+    const words = runCli(['flows', 'host', '10.1.69.164', 'or', 'host', '82.19.162.117', '--db', db, '--json'])
+    expect(words.code, words.stderr).toBe(0)
+    expect(words.json!.result.rows).toEqual(rows)
+  })
+
   it('flows --ndjson piped into head ends cleanly (exit 0, no error)', () => {
     const r = spawnSync('bash', ['-c', `node ${path.join(ROOT, 'bin/run.js')} flows --db ${db} --ndjson | head -3; echo "status=\${PIPESTATUS[0]}"`], {encoding: 'utf8'})
     expect(r.stdout.trim().split('\n')).toHaveLength(4)
