@@ -67,12 +67,18 @@ Each file is one transaction: its flows are stored together with a row in the so
       activeTimeoutSec: this.flags['active-timeout'],
       decode: this.flags.decode,
     }
-    // start decoding the first capture while DuckDB loads and the store opens; any problem with the
-    // file is reported by the ingest itself, as for every other file
-    const first = files[0]
-    let prefetched: PrefetchedCapture | undefined
-    if (first !== undefined && (this.flags.format === 'capture' || (this.flags.format === 'auto' && (await sniffIngestKind(first).catch(() => undefined)) === 'capture'))) {
-      prefetched = await prefetchCapture(first, decodeOptions).catch(() => undefined)
+    // Start decoding a capture ahead of time: the first one while DuckDB loads and the store opens,
+    // each next one once the previous is decoded, while its flows are committed. Any problem with the
+    // file is reported by its own ingest, as for every other file.
+    const prefetch = async (file: string): Promise<PrefetchedCapture | undefined> => {
+      const kind = this.flags.format === 'capture' ? 'capture' : this.flags.format === 'auto' ? await sniffIngestKind(file).catch(() => undefined) : undefined
+      return kind === 'capture' ? prefetchCapture(file, decodeOptions).catch(() => undefined) : undefined
+    }
+    let ahead: Promise<PrefetchedCapture | undefined> | undefined = files[0] === undefined ? undefined : prefetch(files[0])
+    const cancelAhead = async (): Promise<void> => {
+      const p = await ahead
+      ahead = undefined
+      await p?.run.cancel()
     }
     const results: IngestResult[] = []
     let store: Awaited<ReturnType<typeof openStore>>
@@ -81,11 +87,14 @@ Each file is one transaction: its flows are stored together with a row in the so
     try {
       ;[store, {ingestFile}, {createProgress}] = await Promise.all([openStore(this.flags.db), import('../io/ingest-file.js'), import('../report/progress.js')])
     } catch (error) {
-      await prefetched?.run.cancel()
+      await cancelAhead()
       throw error
     }
     try {
-      for (const file of files) {
+      for (const [i, file] of files.entries()) {
+        const prefetched = await ahead
+        ahead = undefined
+        const next = files[i + 1]
         const progress = createProgress(this.showProgress, `ingest ${file}`, 1)
         try {
           const r = await ingestFile(store, file, {
@@ -94,12 +103,14 @@ Each file is one transaction: its flows are stored together with a row in the so
             ...(map === undefined ? {} : {map}),
             ...(this.flags['sampling-rate'] === undefined ? {} : {samplingRate: this.flags['sampling-rate']}),
             ...decodeOptions,
-            ...(file === first && prefetched ? {prefetched} : {}),
+            ...(prefetched?.file === file ? {prefetched} : {}),
             onProgress: (done, size) => progress.update(done, size),
+            ...(next === undefined ? {} : {onDecoded: () => void (ahead ??= prefetch(next))}),
           })
           results.push(r)
         } finally {
           progress.stop()
+          await prefetched?.run.cancel()
         }
         const r = results.at(-1)!
         if (r.status === 'unchanged') this.note(`${file}: already in the store (source ${r.sourceId}, same content); nothing to do`)
@@ -109,7 +120,7 @@ Each file is one transaction: its flows are stored together with a row in the so
         if (x && x.malformed > 0) this.note(`${file}: ${x.malformed} malformed export structure(s), first: ${x.problems[0]?.exporter} offset ${x.problems[0]?.offset}: ${x.problems[0]?.detail}`)
       }
     } finally {
-      await prefetched?.run.cancel()
+      await cancelAhead()
       await store.close()
     }
     const result: IngestCommandResult = {

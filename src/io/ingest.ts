@@ -35,6 +35,11 @@ export interface IngestOptions {
   hashThreadMinBytes?: number
   /** the decoding of this file, started by `prefetchCapture` before the store was open */
   prefetched?: PrefetchedCapture
+  /**
+   * called once the file is decoded and its decoding thread is free, before its flows are committed:
+   * the CLI starts decoding the next capture then, so that decoding overlaps this file's commit
+   */
+  onDecoded?: () => void
 }
 
 export const DECODE_MODES = ['auto', 'packets', 'exports'] as const
@@ -118,7 +123,7 @@ export async function ingestCapture(store: FlowStore, file: string, options: Ing
  * decoder runs ahead by a few batches and waits. Hand the result to `ingestCapture` as
  * `options.prefetched`, or `cancel` it.
  */
-export async function prefetchCapture(file: string, options: Omit<IngestOptions, 'prefetched' | 'onProgress'>): Promise<PrefetchedCapture> {
+export async function prefetchCapture(file: string, options: Omit<IngestOptions, 'prefetched' | 'onProgress' | 'onDecoded'>): Promise<PrefetchedCapture> {
   const f = await fingerprint(file)
   return {file, ...f, run: startDecode(file, f.size, options)}
 }
@@ -205,6 +210,8 @@ async function appendDecoded(
     } finally {
       appender.close()
     }
+    run.release()
+    options.onDecoded?.()
     const readStats = outcome.readStats
     if (run.hash && (await stat(file)).size !== size) {
       throw new InputDataError(`${file}: the file changed size while it was being ingested`, {hint: 'ingest a capture once it is complete (rotate, then ingest the closed file)'})
@@ -394,6 +401,8 @@ export class DecodeRun {
   private failed: ((error: unknown) => void) | undefined
   /** the job is done and consumed without a fault: the worker may decode the next capture */
   private reusable = false
+  /** the worker was parked or terminated: this run no longer owns it */
+  private released = false
   private detach: (() => void) | undefined
   /** bytes read as last reported (the worker may report before `consume` is called) */
   private bytesRead = 0
@@ -463,10 +472,19 @@ export class DecodeRun {
     return outcome
   }
 
+  /** Once the job is consumed: hand the decoding thread on to the next capture (the hash thread may still run). */
+  release(): void {
+    if (!this.worker || !this.reusable || this.released) return
+    this.released = true
+    this.detach?.()
+    parkDecodeWorker(this.worker)
+  }
+
   /** Stop the decoding (a worker whose job is done is kept for the next capture instead). */
   async cancel(): Promise<void> {
     const worker = this.worker
-    if (worker) {
+    if (worker && !this.released) {
+      this.released = true
       this.detach?.()
       if (this.reusable) parkDecodeWorker(worker)
       else await worker.terminate()

@@ -92,6 +92,39 @@ describe('flowscope ingest (CLI)', () => {
     expect(storeCounts(db).sources).toBe(1)
   })
 
+  it('several captures in one call are ingested in the order given, each as it would be alone', () => {
+    const dir = tempDir()
+    const other = path.join(dir, 'other.pcap')
+    const bytes = readFileSync(DEMO)
+    bytes[bytes.length - 3] = bytes[bytes.length - 3]! ^ 0x01 // another content, same size and head
+    writeFileSync(other, bytes)
+    const db = path.join(dir, 'all.duckdb')
+    const all = runCli(['ingest', DEMO, SMALL, DEMO, other, '--db', db, '--json'])
+    expect(all.code, all.stderr).toBe(0)
+    const files = all.json!.result.files as {file: string; status: string; sourceId: number; packets: number; flows: number; bytes: number}[]
+    expect(files.map((f) => [f.file, f.status, f.sourceId])).toEqual([
+      [DEMO, 'ingested', 1],
+      [SMALL, 'ingested', 2],
+      [DEMO, 'unchanged', 1],
+      [other, 'ingested', 3],
+    ])
+    for (const f of [files[0]!, files[1]!, files[3]!]) {
+      const alone = runCli(['ingest', f.file, '--db', path.join(tempDir(), 'one.duckdb'), '--json'])
+      expect(alone.code, alone.stderr).toBe(0)
+      const a = alone.json!.result.files[0]
+      expect([f.packets, f.flows, f.bytes]).toEqual([a.packets, a.flows, a.bytes])
+    }
+    expect(storeCounts(db).sources).toBe(3)
+
+    // a bad file in the middle: the file before it stays, the one after (already decoding) adds nothing
+    const bad = path.join(dir, 'bad.pcap')
+    writeFileSync(bad, Buffer.from([0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0]))
+    const db2 = path.join(dir, 'stop.duckdb')
+    const stop = runCli(['ingest', SMALL, bad, DEMO, '--db', db2])
+    expect(stop.code).toBe(3)
+    expect(storeCounts(db2).sources).toBe(1)
+  })
+
   it('a missing file is bad input (exit 3); an unknown flag is a usage error (exit 2)', () => {
     const db = path.join(tempDir(), 'a.duckdb')
     const missing = runCli(['ingest', '/nonexistent/x.pcap', '--db', db, '--json'])
