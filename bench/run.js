@@ -8,7 +8,7 @@
 //   INGEST_REPS rounds (default 3) interleave the two; each tool's median-wall round is reported
 // Results: a table on stdout and bench/out/results.json. Generated captures are cached in bench/out/.
 import {execFileSync, spawnSync} from 'node:child_process'
-import {existsSync, mkdirSync, rmSync, writeFileSync} from 'node:fs'
+import {closeSync, existsSync, mkdirSync, openSync, readSync, rmSync, writeFileSync, writeSync} from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -103,6 +103,41 @@ for (const packets of sizes) {
   results.ingest.push(row)
 }
 
+
+// ---- several captures in one call (a cron job ingesting rotated files): per-file cost once warm ----
+results.batch = null
+{
+  const small = results.ingest.find((r) => r.packets === Math.min(...results.ingest.map((x) => x.packets)))
+  const pcap = small && path.join(OUT, small.capture)
+  if (pcap && existsSync(pcap)) {
+    // three captures of different content, as rotated files are: copies whose first packet is a few
+    // µs later (the low byte of its pcap ts_usec: the first MiB differs, as in real rotated captures)
+    const copies = [0, 1, 2].map((k) => {
+      const f = path.join(OUT, `batch-${k}-${small.capture}`)
+      if (!existsSync(f)) {
+        execFileSync('cp', [pcap, f])
+        const fd = openSync(f, 'r+')
+        const b = Buffer.alloc(1)
+        readSync(fd, b, 0, 1, 28)
+        writeSync(fd, Buffer.from([(b[0] + k + 1) & 0xff]), 0, 1, 28)
+        closeSync(fd)
+      }
+      return f
+    })
+    process.stderr.write(`ingest ${copies.length} captures in one call …\n`)
+    const db = path.join(OUT, 'bench-batch.duckdb')
+    const runs = []
+    for (let k = 0; k < INGEST_REPS; k++) {
+      rmSync(db, {force: true})
+      rmSync(`${db}.wal`, {force: true})
+      runs.push(timed(process.execPath, [CLI, 'ingest', ...copies, '--db', db, '--json']))
+    }
+    rmSync(db, {force: true})
+    const m = medianByWall(runs)
+    const nf = small.peers.find((x) => x.peer.startsWith('nfpcapd'))
+    results.batch = {capture: small.capture, files: copies.length, wall: m.wall, cpu: m.cpu, perFile: m.wall / copies.length, ratioVsNfpcapdPerFile: nf ? nf.wall / (m.wall / copies.length) : null}
+  }
+}
 
 // ---- the start-up floor on the smallest capture: what any ingest in this process model pays ----
 // (bench/floor.js: Node + DuckDB + opening a store, beside a worker that only reads the file, or only
@@ -254,6 +289,11 @@ for (const r of results.ingest) {
   lines.push([r.capture, 'flowscope ingest', fmt(r.flowscope.packetsPerSec), r.flows, fmt(r.flowscope.wall, 2), fmt(r.flowscope.cpu, 2), fmt(r.flowscope.rssMB)].join('\t'))
   for (const p of r.peers) lines.push([r.capture, p.peer, fmt(p.packetsPerSec), p.flows, fmt(p.wall, 2), fmt(p.cpu, 2), fmt(p.rssMB)].join('\t'))
   lines.push([r.capture, 'ratio flowscope/nfpcapd (packets/s)', r.ratioVsNfpcapd === null ? 'nfpcapd not installed' : `${r.ratioVsNfpcapd.toFixed(2)}x`].join('\t'))
+}
+if (results.batch) {
+  const x = results.batch
+  lines.push('')
+  lines.push(`several captures in one call: ${x.files} different ${x.capture} in ${fmt(x.wall, 2)} s (${fmt(x.cpu, 2)} s CPU), ${fmt(x.perFile, 2)} s a file` + (x.ratioVsNfpcapdPerFile === null ? '' : ` = ${x.ratioVsNfpcapdPerFile.toFixed(2)}x nfpcapd on one`))
 }
 if (results.floor.length) {
   lines.push('')

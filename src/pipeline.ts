@@ -6,7 +6,7 @@
 import {runAnalyze} from './buckets/index.js'
 import type {AnalyzeResult} from './buckets/index.js'
 import {bundledModelPath} from './infer/index.js'
-import {FlowStore, ingestFile, createRng, withStoreLock} from './io/index.js'
+import {CaptureLookahead, FlowStore, ingestFile, createRng, withStoreLock} from './io/index.js'
 import type {FlowFileIngestResult, IngestResult} from './io/index.js'
 import {buildReport, renderReportHtml, writeReportFile} from './report/index.js'
 import type {ReportData} from './report/index.js'
@@ -45,9 +45,29 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     const samples: SampleCaptureIntoStoreResult[] = []
     let store = await FlowStore.open(o.db)
     try {
-      for (const file of o.files) {
-        o.onStep?.(`ingest ${file}`)
-        ingest.push(await ingestFile(store, file, {network: o.network, ...(o.skipBad === undefined ? {} : {skipBad: o.skipBad})}))
+      // each next capture decodes while the previous one's flows are committed (CaptureLookahead)
+      const decodeOptions = {network: o.network, ...(o.skipBad === undefined ? {} : {skipBad: o.skipBad})}
+      const lookahead = new CaptureLookahead(decodeOptions)
+      try {
+        for (const [i, file] of o.files.entries()) {
+          if (i === 0) lookahead.ahead(file)
+          const prefetched = await lookahead.take(file)
+          const next = o.files[i + 1]
+          o.onStep?.(`ingest ${file}`)
+          try {
+            ingest.push(
+              await ingestFile(store, file, {
+                ...decodeOptions,
+                ...(prefetched ? {prefetched} : {}),
+                ...(next === undefined ? {} : {onDecoded: () => lookahead.ahead(next)}),
+              }),
+            )
+          } finally {
+            await prefetched?.run.cancel()
+          }
+        }
+      } finally {
+        await lookahead.cancel()
       }
       if (o.sampleRate !== undefined) {
         for (const r of ingest) {

@@ -5,9 +5,9 @@ import {UsageError} from '../errors.js'
 // Light modules only: DuckDB and the rest of the ingest code are imported once the first capture is
 // already decoding.
 import {FLOW_FILE_PRESETS} from '../io/flowfile/presets.js'
-import {DECODE_MODES, DEFAULT_ACTIVE_TIMEOUT_SEC, DEFAULT_IDLE_TIMEOUT_SEC, prefetchCapture} from '../io/ingest.js'
-import type {IngestResult, PrefetchedCapture} from '../io/ingest.js'
-import {INGEST_FORMATS, sniffIngestKind} from '../io/ingest-kind.js'
+import {CaptureLookahead, DECODE_MODES, DEFAULT_ACTIVE_TIMEOUT_SEC, DEFAULT_IDLE_TIMEOUT_SEC} from '../io/ingest.js'
+import type {IngestResult} from '../io/ingest.js'
+import {INGEST_FORMATS} from '../io/ingest-kind.js'
 import {humanBytes, humanCount, renderTable} from '../report/table.js'
 
 export interface IngestCommandResult {
@@ -67,19 +67,10 @@ Each file is one transaction: its flows are stored together with a row in the so
       activeTimeoutSec: this.flags['active-timeout'],
       decode: this.flags.decode,
     }
-    // Start decoding a capture ahead of time: the first one while DuckDB loads and the store opens,
-    // each next one once the previous is decoded, while its flows are committed. Any problem with the
-    // file is reported by its own ingest, as for every other file.
-    const prefetch = async (file: string): Promise<PrefetchedCapture | undefined> => {
-      const kind = this.flags.format === 'capture' ? 'capture' : this.flags.format === 'auto' ? await sniffIngestKind(file).catch(() => undefined) : undefined
-      return kind === 'capture' ? prefetchCapture(file, decodeOptions).catch(() => undefined) : undefined
-    }
-    let ahead: Promise<PrefetchedCapture | undefined> | undefined = files[0] === undefined ? undefined : prefetch(files[0])
-    const cancelAhead = async (): Promise<void> => {
-      const p = await ahead
-      ahead = undefined
-      await p?.run.cancel()
-    }
+    // Decode a capture ahead of its ingest: the first one while DuckDB loads and the store opens, each
+    // next one once the previous is decoded, while its flows are committed.
+    const lookahead = new CaptureLookahead(decodeOptions, this.flags.format)
+    if (files[0] !== undefined) lookahead.ahead(files[0])
     const results: IngestResult[] = []
     let store: Awaited<ReturnType<typeof openStore>>
     let ingestFile: typeof import('../io/ingest-file.js').ingestFile
@@ -87,13 +78,12 @@ Each file is one transaction: its flows are stored together with a row in the so
     try {
       ;[store, {ingestFile}, {createProgress}] = await Promise.all([openStore(this.flags.db), import('../io/ingest-file.js'), import('../report/progress.js')])
     } catch (error) {
-      await cancelAhead()
+      await lookahead.cancel()
       throw error
     }
     try {
       for (const [i, file] of files.entries()) {
-        const prefetched = await ahead
-        ahead = undefined
+        const prefetched = await lookahead.take(file)
         const next = files[i + 1]
         const progress = createProgress(this.showProgress, `ingest ${file}`, 1)
         try {
@@ -103,9 +93,9 @@ Each file is one transaction: its flows are stored together with a row in the so
             ...(map === undefined ? {} : {map}),
             ...(this.flags['sampling-rate'] === undefined ? {} : {samplingRate: this.flags['sampling-rate']}),
             ...decodeOptions,
-            ...(prefetched?.file === file ? {prefetched} : {}),
+            ...(prefetched ? {prefetched} : {}),
             onProgress: (done, size) => progress.update(done, size),
-            ...(next === undefined ? {} : {onDecoded: () => void (ahead ??= prefetch(next))}),
+            ...(next === undefined ? {} : {onDecoded: () => lookahead.ahead(next)}),
           })
           results.push(r)
         } finally {
@@ -120,7 +110,7 @@ Each file is one transaction: its flows are stored together with a row in the so
         if (x && x.malformed > 0) this.note(`${file}: ${x.malformed} malformed export structure(s), first: ${x.problems[0]?.exporter} offset ${x.problems[0]?.offset}: ${x.problems[0]?.detail}`)
       }
     } finally {
-      await cancelAhead()
+      await lookahead.cancel()
       await store.close()
     }
     const result: IngestCommandResult = {

@@ -8,6 +8,7 @@ import {Worker} from 'node:worker_threads'
 import {CaptureFormatError, FlowscopeError, InputDataError} from '../errors.js'
 import {contentHashFile} from './content-hash.js'
 import {startHashThread} from './file-hash.js'
+import {sniffIngestKind} from './ingest-kind.js'
 import type {PendingHash} from './file-hash.js'
 import type {DecodeJob, DecodeOutcome} from './decode-job.js'
 import {flowBatchBuffers} from './flow-batch.js'
@@ -126,6 +127,48 @@ export async function ingestCapture(store: FlowStore, file: string, options: Ing
 export async function prefetchCapture(file: string, options: Omit<IngestOptions, 'prefetched' | 'onProgress' | 'onDecoded'>): Promise<PrefetchedCapture> {
   const f = await fingerprint(file)
   return {file, ...f, run: startDecode(file, f.size, options)}
+}
+
+/**
+ * Captures decoded ahead of their ingest, one at a time: `ahead(file)` starts decoding `file` when it
+ * is a capture (a flow file, or one that cannot be read, is left to its own ingest, which reports any
+ * problem), and `take(file)` hands that decoding to the ingest of `file` as `options.prefetched`. The
+ * CLI starts the first capture while the store opens, and each next one from the previous ingest's
+ * `onDecoded`, so that its decoding overlaps the previous commit.
+ */
+export class CaptureLookahead {
+  private pending: {file: string; capture: Promise<PrefetchedCapture | undefined>} | undefined
+
+  constructor(
+    private readonly options: Omit<IngestOptions, 'prefetched' | 'onProgress' | 'onDecoded'>,
+    /** what the files are: 'auto' (sniffed), 'capture', or a flow-file format (never decoded ahead) */
+    private readonly format: string = 'auto',
+  ) {}
+
+  /** Start decoding `file` unless another file is already waiting. */
+  ahead(file: string): void {
+    this.pending ??= {file, capture: this.start(file)}
+  }
+
+  /** The decoding started for `file`, if any; the caller owns it from here (cancel it if unused). */
+  async take(file: string): Promise<PrefetchedCapture | undefined> {
+    const p = this.pending
+    if (p?.file !== file) return undefined
+    this.pending = undefined
+    return p.capture
+  }
+
+  /** Stop whatever is decoding ahead. */
+  async cancel(): Promise<void> {
+    const p = this.pending
+    this.pending = undefined
+    await (await p?.capture)?.run.cancel()
+  }
+
+  private async start(file: string): Promise<PrefetchedCapture | undefined> {
+    const kind = this.format === 'capture' ? 'capture' : this.format === 'auto' ? await sniffIngestKind(file).catch(() => undefined) : undefined
+    return kind === 'capture' ? prefetchCapture(file, this.options).catch(() => undefined) : undefined
+  }
 }
 
 export interface PrefetchedCapture {
