@@ -5,7 +5,7 @@ import {describe, expect, it} from 'vitest'
 import {createBLAKE3} from 'hash-wasm'
 
 import {contentHashFile} from '../../src/io/content-hash.js'
-import {ingestCapture, prefetchCapture} from '../../src/io/ingest.js'
+import {CaptureLookahead, ingestCapture, prefetchCapture} from '../../src/io/ingest.js'
 import {FlowStore} from '../../src/io/store.js'
 import {FIXTURES, tempDir} from '../helpers/cli.js'
 
@@ -195,5 +195,28 @@ describe('ingestCapture decode paths', () => {
     expect(next.threadId).toBeGreaterThan(0)
     expect(next.threadId).not.toBe(run.threadId)
     await next.cancel()
+  })
+  it('CaptureLookahead decodes captures ahead, one at a time, and leaves flow files to their ingest', async () => {
+    const dir = tempDir()
+    const csv = path.join(dir, 'flows.csv')
+    writeFileSync(csv, 'src_ip,dst_ip,src_port,dst_port,proto,packets,bytes,ts_start\n10.0.0.1,10.0.0.2,1,2,6,3,180,1700000000\n')
+    const lookahead = new CaptureLookahead({network: 'n'})
+    lookahead.ahead(csv)
+    expect(await lookahead.take(csv)).toBeUndefined()
+    lookahead.ahead(DEMO)
+    lookahead.ahead(path.join(FIXTURES, 'small.pcapng')) // one at a time: ignored while DEMO waits
+    expect(await lookahead.take(path.join(FIXTURES, 'small.pcapng'))).toBeUndefined()
+    const demo = await lookahead.take(DEMO)
+    expect(demo?.file).toBe(DEMO)
+    const store = await FlowStore.open(path.join(dir, 's.duckdb'))
+    const r = await ingestCapture(store, DEMO, {network: 'n', prefetched: demo!})
+    expect(r.status).toBe('ingested')
+    expect(r.flows).toBeGreaterThan(1000)
+    lookahead.ahead(path.join(dir, 'missing.pcap')) // unreadable: left to its ingest, which reports it
+    expect(await lookahead.take(path.join(dir, 'missing.pcap'))).toBeUndefined()
+    lookahead.ahead(DEMO)
+    await lookahead.cancel()
+    expect(await lookahead.take(DEMO)).toBeUndefined()
+    await store.close()
   })
 })
