@@ -40,4 +40,3 @@ export async function sniffIngestKind(file: string): Promise<'capture' | 'flow-f
   if (/^#separator/.test(text) || (/[,\t]/.test(firstLine) && /^[\x20-\x7e\t]+$/.test(firstLine))) return 'flow-file'
   return 'capture'
 }
-
