@@ -43,7 +43,8 @@ export async function analyzeBench(options = {}) {
   const repeats = options.repeats ?? Number(process.env.BENCH_ANALYZE_REPEATS ?? 2)
   const workers = options.workers ?? 2
   mkdirSync(OUT, {recursive: true})
-  const {FlowStore, createFlowBatch, appendFlowRecord, createRng} = await dist('io/index.js')
+  const {FlowStore} = await dist('io/index.js')
+  const {createFlowBatch, appendFlowRecord, createRng} = await dist('core/index.js')
   const {runAnalyze, calibratePost, InferenceMap, ensureAsnDatabase, enrichFlowsWithAsn} = await dist('buckets/index.js')
   const {computeFeatures, trainAutoencoder, exportOnnx} = await dist('infer/index.js')
 

@@ -59,7 +59,8 @@ import {
   selectRows,
   summariseDetections,
 } from '../dist/infer/evaluate.js'
-import {FlowStore, createRng, ingestCapture} from '../dist/io/index.js'
+import {FlowStore, ingestCapture} from '../dist/io/index.js'
+import {createRng} from '../dist/core/index.js'
 import {buildPacketTable, createPacketSampler, sampleToFlows} from '../dist/sampling/index.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')

@@ -29,7 +29,7 @@ if (mode === 'open') {
     parentPort.postMessage(total)`
   await withStore(new Worker(body, {eval: true, workerData: file}))
 } else {
-  const decodeJob = new URL('../dist/io/decode-job.js', import.meta.url).href
+  const decodeJob = new URL('../dist/io/ingest/decode-job.js', import.meta.url).href
   const body = `
     const {parentPort, workerData} = require('node:worker_threads')
     import(workerData.decodeJob).then(async ({runDecodeJob}) => {
@@ -49,7 +49,7 @@ async function withStore(worker) {
     worker.once('error', reject)
   })
   const db = path.join(os.tmpdir(), `flowscope-floor-${process.pid}.duckdb`)
-  const {FlowStore} = await import('../dist/io/store.js')
+  const {FlowStore} = await import('../dist/io/store/store.js')
   const store = await FlowStore.open(db)
   await done
   await store.close()

@@ -1,6 +1,6 @@
 import {Command, Errors, Flags, Interfaces} from '@oclif/core'
 
-import {EXIT, FlowscopeError} from './errors.js'
+import {EXIT, FlowscopeError} from './core/index.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>

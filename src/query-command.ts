@@ -4,15 +4,15 @@ import {BaseCommand} from './base-command.js'
 // The query commands import the modules they use, not the io and report barrels: those pull in every
 // reader, writer and chart library (apache-arrow, the flow-export decoders, cli-progress): 0.1–0.3 s
 // of start-up (measured, idle to loaded machine) that every one-shot `top` would pay.
-import {FlowStore, openStoreForReading} from './io/store.js'
+import {FlowStore, openStoreForReading} from './io/index.js'
 import {requireEnrichments} from './query/index.js'
 import type {Enrichment} from './query/index.js'
-import {runQuery, streamQuery} from './query/run.js'
-import type {JsonRow} from './query/run.js'
+import {runQuery, streamQuery} from './query/index.js'
+import type {JsonRow} from './query/index.js'
 import type {SqlQuery} from './query/index.js'
-import {writeRowStream} from './report/rows.js'
-import {renderTable} from './report/table.js'
-import type {Column} from './report/table.js'
+import {writeRowStream} from './report/index.js'
+import {renderTable} from './report/index.js'
+import type {Column} from './report/index.js'
 
 export interface RowsResult {
   columns: string[]
@@ -60,7 +60,7 @@ export async function openStoreForQuery(db: string, needs: Enrichment[], onEnric
   await store.close()
   const rw = await FlowStore.open(db)
   // loaded only when needed: the buckets layer's index pulls in the model runtime, which a plain query does not need
-  const {enrichFlowsWithAsn} = await import('./buckets/asn.js')
+  const {enrichFlowsWithAsn} = await import('./buckets/index.js')
   const n = await enrichFlowsWithAsn(rw)
   onEnriched(n)
   requireEnrichments(needs, ['asn'])

@@ -5,16 +5,16 @@
  * are range joins (ASOF JOIN) in DuckDB, IPv4 mapped into ::ffff:0:0/96 like the flows' address numbers.
  * Private and reserved ranges (RFC 6890 and friends) are marked from a table kept here.
  */
-import {DuckDBInstance} from '../duckdb.js'
+import {duckdb} from '../core/index.js'
 import {existsSync, readFileSync} from 'node:fs'
 import {mkdir, rename, rm} from 'node:fs/promises'
 import {createRequire} from 'node:module'
 import os from 'node:os'
 import path from 'node:path'
 
-import {InputDataError, StoreError} from '../errors.js'
+import {InputDataError, StoreError} from '../core/index.js'
 import type {FlowStore} from '../io/index.js'
-import {parseIp} from '../io/index.js'
+import {parseIp} from '../core/index.js'
 
 const require = createRequire(import.meta.url)
 
@@ -81,7 +81,7 @@ export async function ensureAsnDatabase(): Promise<string> {
   await mkdir(dir, {recursive: true})
   const tmp = `${file}.${process.pid}.tmp`
   await rm(tmp, {force: true})
-  const instance = await DuckDBInstance.create(tmp)
+  const instance = await duckdb().DuckDBInstance.create(tmp)
   const c = await instance.connect()
   try {
     const v4 = path.join(ds.dir, 'asn-ipv4-num.csv').replaceAll("'", "''")

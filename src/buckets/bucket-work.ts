@@ -14,9 +14,9 @@
  * not recomputed. The naive path (`address` set) does the same work for one address: it still needs
  * the whole bucket for the context, but scores only that address's units, in its own model call.
  */
-import {listValue} from '../duckdb.js'
+import {duckdb} from '../core/index.js'
 
-import {InputDataError} from '../errors.js'
+import {InputDataError} from '../core/index.js'
 import {FEATURE_COUNT, computeFeatures, featureRow, guessAttackType, runSqErrors} from '../infer/index.js'
 import type {AttackType, FeatureContribution, FeatureMatrix, LoadedModel} from '../infer/index.js'
 import type {FlowStore} from '../io/index.js'
@@ -300,7 +300,7 @@ interface SlowRow {
 }
 
 async function readSlowEvidence(store: FlowStore, sw: ReturnType<typeof scaleWindows>, addresses: readonly string[]): Promise<Map<string, SlowRow>> {
-  const reader = await store.connection.runAndReadAll(slowEvidenceSql(sw), {addresses: listValue([...addresses])} as never)
+  const reader = await store.connection.runAndReadAll(slowEvidenceSql(sw), {addresses: duckdb().listValue([...addresses])} as never)
   const out = new Map<string, SlowRow>()
   for (const r of reader.getRowObjectsJS() as {address: string; wstart: bigint | number; periodic: number | null; periodic_port: number | null}[]) {
     out.set(`${r.address}|${Number(r.wstart)}`, {periodic: Number(r.periodic ?? 0), periodicPort: Number(r.periodic_port ?? -1)})
@@ -309,7 +309,7 @@ async function readSlowEvidence(store: FlowStore, sw: ReturnType<typeof scaleWin
 }
 
 async function readPortFan(store: FlowStore, sw: ReturnType<typeof scaleWindows>, addresses: readonly string[]): Promise<Map<string, {svc: number; k: number}[]>> {
-  const reader = await store.connection.runAndReadAll(portFanSql(sw), {addresses: listValue([...addresses])} as never)
+  const reader = await store.connection.runAndReadAll(portFanSql(sw), {addresses: duckdb().listValue([...addresses])} as never)
   const out = new Map<string, {svc: number; k: number}[]>()
   for (const r of reader.getRowObjectsJS() as {address: string; wstart: bigint | number; svc: number; k: number}[]) {
     const key = `${r.address}|${Number(r.wstart)}`

@@ -10,10 +10,11 @@
 import os from 'node:os'
 import pLimit from 'p-limit'
 
-import {UsageError} from '../errors.js'
+import {UsageError} from '../core/index.js'
 import type {DetectionRow, LoadedModel} from '../infer/index.js'
 import {DEFAULT_WINDOW_SEC, FEATURE_COUNT, closeModel, loadModel, modelId as modelIdOf, runFirstPass, writeDetections} from '../infer/index.js'
-import {FlowStore, parseIp} from '../io/index.js'
+import {FlowStore} from '../io/index.js'
+import {parseIp} from '../core/index.js'
 import {enrichFlowsWithAsn} from './asn.js'
 import type {BucketJob, JobOutput, RawJobUnits, WindowWork, WorkSetup} from './bucket-work.js'
 import type {ExportFormat} from './export.js'

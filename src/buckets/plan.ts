@@ -13,7 +13,7 @@
  *
  * Everything is sorted, so the same addresses always give the same groups, buckets and keys.
  */
-import {UsageError} from '../errors.js'
+import {UsageError} from '../core/index.js'
 
 export const DEFAULT_PREFIX_V4 = 24
 export const DEFAULT_PREFIX_V6 = 48

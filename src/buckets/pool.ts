@@ -8,13 +8,12 @@
 import type {ChildProcess} from 'node:child_process'
 import {fork} from 'node:child_process'
 import {existsSync} from 'node:fs'
-import path from 'node:path'
-import {fileURLToPath} from 'node:url'
 
-import {UsageError} from '../errors.js'
+import {UsageError} from '../core/index.js'
 import type {BucketJob, JobOutput, WorkSetup} from './bucket-work.js'
 import type {FromWorker, ProcessUsage, ToWorker} from './protocol.js'
 import {WORKER_GENERATION} from './protocol.js'
+import {workerEntry} from '../core/index.js'
 
 export interface PoolOptions {
   size: number
@@ -51,15 +50,9 @@ export interface JobRun {
   pid: number
 }
 
-/**
- * The compiled worker next to this module; when this module runs from TypeScript sources (vitest),
- * the build of the same checkout (`dist/buckets/worker.js`): a child process cannot run .ts files
- * without a loader, and none is installed.
- */
+/** The compiled worker process entry (a child process cannot run .ts files: see core/package-paths). */
 export function workerEntryPath(): string {
-  const here = fileURLToPath(import.meta.url)
-  if (here.endsWith('.js')) return path.join(path.dirname(here), 'worker.js')
-  return path.resolve(path.dirname(here), '../../dist/buckets/worker.js')
+  return workerEntry('buckets/worker.js')
 }
 
 interface Slot {

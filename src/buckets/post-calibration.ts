@@ -22,7 +22,7 @@
 import {readFile, writeFile, rename} from 'node:fs/promises'
 import {existsSync} from 'node:fs'
 
-import {InputDataError, UsageError} from '../errors.js'
+import {InputDataError, UsageError} from '../core/index.js'
 import {DEFAULT_FP_BUDGET, FEATURE_COUNT, FEATURE_SET_VERSION, fitCalibration} from '../infer/index.js'
 import type {ErrorNormalisation} from '../infer/index.js'
 import type {EvidenceTails, FanProfile, PostScale} from './post-features.js'

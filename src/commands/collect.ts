@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import {UsageError} from '../errors.js'
-import {feedCollector, type CollectorStats} from '../io/collector.js'
+import {UsageError} from '../core/index.js'
+import {feedCollector, type CollectorStats} from '../io/index.js'
 import {FlowStore, parseListen, runCollector} from '../io/index.js'
 import type {CollectorOptions, CollectorResult} from '../io/index.js'
 import {createKinesisClient, PARTITION_KEYS, putFlows, RECORD_FORMATS, type PutResult} from '../stream/index.js'

@@ -1,10 +1,10 @@
 import {Args, Flags} from '@oclif/core'
 
 import {buildFlowsQuery, FLOW_ORDERS} from '../query/index.js'
-import type {JsonRow} from '../query/run.js'
+import type {JsonRow} from '../query/index.js'
 import {openStoreForQuery, QueryCommand} from '../query-command.js'
 import type {RowsResult} from '../query-command.js'
-import {humanBytes} from '../report/table.js'
+import {humanBytes} from '../report/index.js'
 import {timeFlag} from '../flag-types.js'
 
 const TABLE_LIMIT = 100

@@ -2,8 +2,8 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand, seedFlag} from '../base-command.js'
 import {durationFlag} from '../flag-types.js'
-import {ALL_ATTACK_KINDS, ATTACK_KINDS, generateTraffic, makeFixtures} from '../io/gen/index.js'
-import type {FixtureInfo, GenerateResult, Volume} from '../io/gen/index.js'
+import {ALL_ATTACK_KINDS, ATTACK_KINDS, generateTraffic, makeFixtures} from '../gen/index.js'
+import type {FixtureInfo, GenerateResult, Volume} from '../gen/index.js'
 import {createProgress, humanBytes, renderTable} from '../report/index.js'
 
 type GenCommandResult = GenerateResult | {fixtures: FixtureInfo[]}

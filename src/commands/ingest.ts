@@ -1,14 +1,14 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import {UsageError} from '../errors.js'
+import {UsageError} from '../core/index.js'
 // Light modules only: DuckDB and the rest of the ingest code are imported once the first capture is
 // already decoding.
-import {FLOW_FILE_PRESETS} from '../io/flowfile/presets.js'
-import {CaptureLookahead, DECODE_MODES, DEFAULT_ACTIVE_TIMEOUT_SEC, DEFAULT_IDLE_TIMEOUT_SEC} from '../io/ingest.js'
-import type {IngestResult} from '../io/ingest.js'
-import {INGEST_FORMATS} from '../io/ingest-kind.js'
-import {humanBytes, humanCount, renderTable} from '../report/table.js'
+import {FLOW_FILE_PRESETS} from '../io/index.js'
+import {CaptureLookahead, DECODE_MODES, DEFAULT_ACTIVE_TIMEOUT_SEC, DEFAULT_IDLE_TIMEOUT_SEC} from '../io/index.js'
+import type {IngestResult} from '../io/index.js'
+import {INGEST_FORMATS} from '../io/index.js'
+import {humanBytes, humanCount, renderTable} from '../report/index.js'
 
 export interface IngestCommandResult {
   db: string
@@ -73,10 +73,10 @@ Each file is one transaction: its flows are stored together with a row in the so
     if (files[0] !== undefined) lookahead.ahead(files[0])
     const results: IngestResult[] = []
     let store: Awaited<ReturnType<typeof openStore>>
-    let ingestFile: typeof import('../io/ingest-file.js').ingestFile
-    let createProgress: typeof import('../report/progress.js').createProgress
+    let ingestFile: typeof import('../io/index.js').ingestFile
+    let createProgress: typeof import('../report/index.js').createProgress
     try {
-      ;[store, {ingestFile}, {createProgress}] = await Promise.all([openStore(this.flags.db), import('../io/ingest-file.js'), import('../report/progress.js')])
+      ;[store, {ingestFile}, {createProgress}] = await Promise.all([openStore(this.flags.db), import('../io/index.js'), import('../report/index.js')])
     } catch (error) {
       await lookahead.cancel()
       throw error
@@ -148,7 +148,7 @@ Each file is one transaction: its flows are stored together with a row in the so
 }
 
 async function openStore(db: string) {
-  const {FlowStore} = await import('../io/store.js')
+  const {FlowStore} = await import('../io/index.js')
   return FlowStore.open(db)
 }
 

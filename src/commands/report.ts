@@ -4,9 +4,9 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import type {JsonEnvelope} from '../base-command.js'
-import {EXIT, UsageError} from '../errors.js'
+import {EXIT, UsageError} from '../core/index.js'
 import {openStoreForReading} from '../io/index.js'
-import {withStoreLock} from '../io/lock.js'
+import {withStoreLock} from '../io/index.js'
 import {
   buildReport,
   DEFAULT_REPORT_TOP,

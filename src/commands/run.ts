@@ -3,7 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 
 import {BaseCommand, seedFlag} from '../base-command.js'
-import {EXIT} from '../errors.js'
+import {EXIT} from '../core/index.js'
 import {rateFlag} from '../flag-types.js'
 import {runPipeline} from '../pipeline.js'
 import type {PipelineResult} from '../pipeline.js'

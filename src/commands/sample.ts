@@ -1,9 +1,10 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand, seedFlag} from '../base-command.js'
-import {UsageError} from '../errors.js'
+import {UsageError} from '../core/index.js'
 import {rateFlag} from '../flag-types.js'
-import {createRng, FlowStore} from '../io/index.js'
+import {FlowStore} from '../io/index.js'
+import {createRng} from '../core/index.js'
 import {renderTable} from '../report/index.js'
 import {PACKET_SAMPLER_NAMES, sampleCaptureIntoStore, thinStoredFlows} from '../sampling/index.js'
 import type {SampleCaptureIntoStoreResult, ThinStoredResult} from '../sampling/index.js'

@@ -1,8 +1,8 @@
 import {Args} from '@oclif/core'
 
-import {openStoreForReading} from '../io/store.js'
+import {openStoreForReading} from '../io/index.js'
 import {buildSqlQuery} from '../query/index.js'
-import type {JsonRow} from '../query/run.js'
+import type {JsonRow} from '../query/index.js'
 import {QueryCommand} from '../query-command.js'
 import type {RowsResult} from '../query-command.js'
 

@@ -1,10 +1,10 @@
 import {Args, Flags} from '@oclif/core'
 
 import {buildTopQuery, TOP_KEYS, TOP_ORDERS} from '../query/index.js'
-import type {JsonRow} from '../query/run.js'
+import type {JsonRow} from '../query/index.js'
 import {openStoreForQuery, QueryCommand} from '../query-command.js'
 import type {RowsResult} from '../query-command.js'
-import {humanBytes, humanCount} from '../report/table.js'
+import {humanBytes, humanCount} from '../report/index.js'
 import {timeFlag} from '../flag-types.js'
 
 export default class Top extends QueryCommand<typeof Top> {

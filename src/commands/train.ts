@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand, seedFlag} from '../base-command.js'
 import {calibratePost} from '../buckets/index.js'
-import {UsageError} from '../errors.js'
+import {UsageError} from '../core/index.js'
 import {calibrateFromStore, DEFAULT_FP_BUDGET, trainFromStore} from '../infer/index.js'
 import type {TrainFromStoreResult} from '../infer/index.js'
 import {openStoreForReading} from '../io/index.js'

@@ -25,8 +25,8 @@
  * [inputs × outputs] (the ONNX Gemm `B` layout with transB = 0), so the inner loops of every matmul
  * walk contiguous memory.
  */
-import {UsageError} from '../errors.js'
-import type {Rng} from '../io/rng.js'
+import {UsageError} from '../core/index.js'
+import type {Rng} from '../core/index.js'
 
 export const ACTIVATIONS = ['tanh', 'relu'] as const
 export type Activation = (typeof ACTIVATIONS)[number]

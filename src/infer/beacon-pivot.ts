@@ -19,7 +19,7 @@
  * server's /24 get requests of their own sizes, while a C2 check-in is the same request every time.
  * The step only fires where a beacon detection fired, so it adds false positives only next to those.
  */
-import {listValue} from '../duckdb.js'
+import {duckdb} from '../core/index.js'
 
 import type {FlowStore} from '../io/index.js'
 import type {DetectionRow} from './detections.js'
@@ -140,9 +140,9 @@ SELECT r.*, s.beacon_bytes FROM related r JOIN beacon_size s USING (network, see
 WHERE r.related_bytes BETWEEN s.beacon_bytes / (1 + ${tolerance}) AND s.beacon_bytes * (1 + ${tolerance})
 ORDER BY r.network, r.related, r.wstart, r.seed`
   const rows = await store.all<PivotRow>(sql, {
-    networks: listValue(beacons.map((d) => d.network)),
-    addresses: listValue(beacons.map((d) => d.address)),
-    starts: listValue(starts.map((s) => BigInt(s))),
+    networks: duckdb().listValue(beacons.map((d) => d.network)),
+    addresses: duckdb().listValue(beacons.map((d) => d.address)),
+    starts: duckdb().listValue(starts.map((s) => BigInt(s))),
   })
   const seedKeys = new Set(beacons.map((d) => `${d.network}|${d.address}|${Math.floor(d.windowStart)}`))
   const out = new Map<string, BeaconRelation>()

@@ -1,8 +1,6 @@
-import {fileURLToPath} from 'node:url'
-import path from 'node:path'
+import {packageFile} from '../core/index.js'
 
 /** The default model shipped in `fixtures/` (made by scripts/make-default-model.sh). */
 export function bundledModelPath(): string {
-  // src/infer/ and dist/infer/ are both two levels below the package root
-  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/model.onnx')
+  return packageFile('fixtures/model.onnx')
 }

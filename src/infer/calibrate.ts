@@ -5,7 +5,7 @@
  */
 import {readFile} from 'node:fs/promises'
 
-import {InputDataError} from '../errors.js'
+import {InputDataError} from '../core/index.js'
 import type {LoadModelOptions} from './model-file.js'
 import {closeModel, loadModel, rewriteModel} from './model-file.js'
 import type {ModelMetadata} from './model-metadata.js'

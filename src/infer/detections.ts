@@ -3,7 +3,7 @@
  * pass). Writes are idempotent — the same window scored again (a re-run, a stream replay) replaces
  * its row instead of adding one.
  */
-import {DuckDBTimestampValue} from '../duckdb.js'
+import {duckdb} from '../core/index.js'
 
 import type {FlowStore} from '../io/index.js'
 import type {AttackType, FeatureContribution} from './explain.js'
@@ -31,7 +31,7 @@ export interface DetectionRow {
 /** Insert or replace detections (by network, address, window_start, model, pass). */
 export async function writeDetections(store: FlowStore, rows: readonly DetectionRow[], now: () => number = Date.now): Promise<void> {
   if (rows.length === 0) return
-  const stamp = new DuckDBTimestampValue(BigInt(now()) * 1000n)
+  const stamp = new (duckdb().DuckDBTimestampValue)(BigInt(now()) * 1000n)
   await store.run(`CREATE TEMP TABLE IF NOT EXISTS detections_in AS SELECT * FROM detections WHERE false`)
   await store.run('DELETE FROM detections_in')
   const a = await store.connection.createAppender('detections_in', null, 'temp')
@@ -39,8 +39,8 @@ export async function writeDetections(store: FlowStore, rows: readonly Detection
     for (const r of rows) {
       a.appendVarchar(r.network)
       a.appendVarchar(r.address)
-      a.appendTimestamp(new DuckDBTimestampValue(BigInt(Math.floor(r.windowStart))))
-      a.appendTimestamp(new DuckDBTimestampValue(BigInt(Math.floor(r.windowEnd))))
+      a.appendTimestamp(new (duckdb().DuckDBTimestampValue)(BigInt(Math.floor(r.windowStart))))
+      a.appendTimestamp(new (duckdb().DuckDBTimestampValue)(BigInt(Math.floor(r.windowEnd))))
       a.appendVarchar(r.model)
       a.appendVarchar(r.pass)
       a.appendDouble(r.score)

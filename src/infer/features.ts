@@ -5,10 +5,10 @@
  * records the version it was trained on and refuses vectors of another.
  */
 import type {DuckDBDataChunk} from '@duckdb/node-api'
-import {listValue} from '../duckdb.js'
+import {duckdb} from '../core/index.js'
 
-import {UsageError} from '../errors.js'
-import type {FlowStore} from '../io/store.js'
+import {UsageError} from '../core/index.js'
+import type {FlowStore} from '../io/index.js'
 
 export const FEATURE_SET_VERSION = 4
 
@@ -215,7 +215,7 @@ export function featureSql(options: FeatureOptions): {sql: string; params: Recor
   let addressFilter = ''
   if (options.addresses !== undefined) {
     addressFilter = 'WHERE list_contains($addresses, address)'
-    params.addresses = listValue([...options.addresses])
+    params.addresses = duckdb().listValue([...options.addresses])
   }
   const subBins = Math.ceil(windowUs / subBinUs)
   const where = (clauses: string[]): string => (clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '')

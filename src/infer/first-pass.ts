@@ -11,7 +11,7 @@ import {createHash} from 'node:crypto'
 import {readFile} from 'node:fs/promises'
 import path from 'node:path'
 
-import {UsageError} from '../errors.js'
+import {UsageError} from '../core/index.js'
 import type {FlowStore} from '../io/index.js'
 import type {BeaconRelation} from './beacon-pivot.js'
 import {relatedBeaconDetections} from './beacon-pivot.js'

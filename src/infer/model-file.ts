@@ -14,7 +14,7 @@ import {InferenceSession} from 'onnxruntime-node'
 import onnxProto from 'onnx-proto'
 import protobuf from 'protobufjs/minimal.js'
 
-import {InputDataError} from '../errors.js'
+import {InputDataError} from '../core/index.js'
 import {FEATURE_NAMES, FEATURE_SET_VERSION} from './features.js'
 import type {MetadataEntry, ModelMetadata} from './model-metadata.js'
 import {decodeMetadata, encodeMetadata} from './model-metadata.js'

@@ -20,7 +20,7 @@
  * A model brought from elsewhere may lack all of these: then the current feature set is assumed (with
  * a warning) and scoring needs a calibration first (`train --calibrate-only`).
  */
-import {InputDataError} from '../errors.js'
+import {InputDataError} from '../core/index.js'
 import {FEATURE_NAMES, FEATURE_SET_VERSION} from './features.js'
 import type {ErrorNormalisation} from './normalisation.js'
 import type {FeatureScaler} from './scaler.js'

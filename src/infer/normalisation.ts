@@ -20,7 +20,7 @@
  * mean MAD scale over features). The threshold is the (1 − fpBudget) quantile of the calibration
  * windows' scores, and a window is flagged when its score is strictly above it.
  */
-import {UsageError} from '../errors.js'
+import {UsageError} from '../core/index.js'
 import {quantileSorted, sortedColumn} from './stats.js'
 
 export const MAD_TO_SIGMA = 1.4826

@@ -18,7 +18,7 @@ import {mkdir, rename, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import onnxProto from 'onnx-proto'
 
-import {UsageError} from '../errors.js'
+import {UsageError} from '../core/index.js'
 import type {ModelCalibration, ModelMetadata} from './model-metadata.js'
 import {encodeMetadata} from './model-metadata.js'
 import type {TrainedModel} from './train.js'

@@ -6,7 +6,7 @@
  */
 import {Tensor} from 'onnxruntime-node'
 
-import {InputDataError, UsageError} from '../errors.js'
+import {InputDataError, UsageError} from '../core/index.js'
 import type {LoadedModel} from './model-file.js'
 import type {ModelCalibration} from './model-metadata.js'
 import {scoreAt} from './normalisation.js'

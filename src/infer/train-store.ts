@@ -2,7 +2,7 @@
  * Training and re-calibration from the store: a network's baseline windows become feature vectors,
  * then an autoencoder (`train`) or only a new normalisation and threshold (`calibrate-only`).
  */
-import {UsageError} from '../errors.js'
+import {UsageError} from '../core/index.js'
 import type {FlowStore} from '../io/index.js'
 import {calibrate} from './calibrate.js'
 import type {CalibrateResult} from './calibrate.js'

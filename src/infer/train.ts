@@ -7,9 +7,9 @@
  * `Rng`, and the arithmetic is plain IEEE doubles in a fixed order: the same seed and data give the
  * same weights bit for bit.
  */
-import {InputDataError, UsageError} from '../errors.js'
-import type {Rng} from '../io/rng.js'
-import {createRng} from '../io/rng.js'
+import {InputDataError, UsageError} from '../core/index.js'
+import type {Rng} from '../core/index.js'
+import {createRng} from '../core/index.js'
 import type {Activation, Autoencoder, Gradients} from './autoencoder.js'
 import {
   DEFAULT_HIDDEN_SIZES,

@@ -1,4 +1,4 @@
-import {UsageError} from '../errors.js'
+import {UsageError} from '../core/index.js'
 
 /**
  * A filter expression that does not parse (or names a value out of range). Exit code 2 like every

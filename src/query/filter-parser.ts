@@ -31,7 +31,7 @@
  * comparison, so `port != 80` is `src_port != 80 OR dst_port != 80`; write `not port 80` for "neither".
  */
 
-import {ipv4ToString, ipv6ToString, parseIp} from '../io/ip.js'
+import {ipv4ToString, ipv6ToString, parseIp} from '../core/index.js'
 import {FilterSyntaxError} from './filter-error.js'
 import {type Token, tokenize} from './filter-tokens.js'
 import {protocolNumber} from './protocols.js'

@@ -1,6 +1,6 @@
 import type {DuckDBType} from '@duckdb/node-api'
 
-import {BIGINT, UBIGINT, UHUGEINT, UINTEGER, USMALLINT, UTINYINT, VARCHAR} from '../duckdb.js'
+import {duckdb} from '../core/index.js'
 import {type Comparison, type Direction, type FilterNode, type NumericTest, type ParsedFilter, parseFilter} from './filter-parser.js'
 import {type Enrichment, ParamBag, type SqlQuery} from './sql-params.js'
 
@@ -64,36 +64,36 @@ function emit(node: FilterNode, bag: ParamBag, needs: Set<Enrichment>): string {
     case 'sampled':
       return '(sampling_rate > 1)'
     case 'proto':
-      return `(proto = ${bag.add(node.proto, UTINYINT)})`
+      return `(proto = ${bag.add(node.proto, duckdb().UTINYINT)})`
     case 'flags': {
       // nfdump's AddFlagsNumber implies proto TCP: flags of other protocols are meaningless.
-      const m = bag.add(node.mask, UTINYINT)
+      const m = bag.add(node.mask, duckdb().UTINYINT)
       return `(proto = 6 AND (tcp_flags & ${m}) = ${m})`
     }
     case 'counter': {
-      const type = node.counter === 'duration' ? BIGINT : UBIGINT
+      const type = node.counter === 'duration' ? duckdb().BIGINT : duckdb().UBIGINT
       return `(${COUNTER_SQL[node.counter]} ${SQL_CMP[node.cmp]} ${bag.add(node.value, type)})`
     }
     case 'network':
-      return `(network = ${bag.add(node.name, VARCHAR)})`
+      return `(network = ${bag.add(node.name, duckdb().VARCHAR)})`
     case 'exporter':
-      return `(exporter = ${bag.add(node.name, VARCHAR)})`
+      return `(exporter = ${bag.add(node.name, duckdb().VARCHAR)})`
     case 'host': {
-      const p = bag.add(node.value, UHUGEINT)
+      const p = bag.add(node.value, duckdb().UHUGEINT)
       return directed(node.dir, (side) => `${side}_addr = ${p}`)
     }
     case 'net': {
-      const lo = bag.add(node.lo, UHUGEINT)
-      const hi = bag.add(node.hi, UHUGEINT)
+      const lo = bag.add(node.lo, duckdb().UHUGEINT)
+      const hi = bag.add(node.hi, duckdb().UHUGEINT)
       return directed(node.dir, (side) => `${side}_addr BETWEEN ${lo} AND ${hi}`)
     }
     case 'port': {
-      const test = numericTest(node.test, bag, USMALLINT)
+      const test = numericTest(node.test, bag, duckdb().USMALLINT)
       return directed(node.dir, (side) => test(`${side}_port`))
     }
     case 'as': {
       needs.add('asn')
-      const test = numericTest(node.test, bag, UINTEGER)
+      const test = numericTest(node.test, bag, duckdb().UINTEGER)
       return directed(node.dir, (side) => test(`${side}_as`))
     }
   }

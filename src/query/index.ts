@@ -32,3 +32,5 @@ export {
   type TopRow,
   buildTopQuery,
 } from './top-query.js'
+export {runQuery, streamQuery} from './run.js'
+export type {JsonRow} from './run.js'

@@ -3,10 +3,10 @@
  * chunk at a time (DuckDB's streaming result: memory stays flat however many rows). 64-bit and
  * 128-bit integers become numbers when exact, else decimal strings; timestamps ISO 8601 with µs.
  */
-import {DuckDBTypeId} from '../duckdb.js'
+import {duckdb} from '../core/index.js'
 import type {DuckDBResult} from '@duckdb/node-api'
 
-import type {FlowStore} from '../io/store.js'
+import type {FlowStore} from '../io/index.js'
 import type {SqlQuery} from './sql-params.js'
 
 export type JsonScalar = string | number | boolean | null
@@ -17,13 +17,13 @@ export interface QueryStream {
   chunks: AsyncGenerator<JsonRow[]>
 }
 
-const BIG = new Set<number>([DuckDBTypeId.BIGINT, DuckDBTypeId.UBIGINT, DuckDBTypeId.HUGEINT, DuckDBTypeId.UHUGEINT, DuckDBTypeId.DECIMAL])
+const BIG = new Set<number>([duckdb().DuckDBTypeId.BIGINT, duckdb().DuckDBTypeId.UBIGINT, duckdb().DuckDBTypeId.HUGEINT, duckdb().DuckDBTypeId.UHUGEINT, duckdb().DuckDBTypeId.DECIMAL])
 const TIMESTAMPS = new Set<number>([
-  DuckDBTypeId.TIMESTAMP,
-  DuckDBTypeId.TIMESTAMP_MS,
-  DuckDBTypeId.TIMESTAMP_NS,
-  DuckDBTypeId.TIMESTAMP_S,
-  DuckDBTypeId.TIMESTAMP_TZ,
+  duckdb().DuckDBTypeId.TIMESTAMP,
+  duckdb().DuckDBTypeId.TIMESTAMP_MS,
+  duckdb().DuckDBTypeId.TIMESTAMP_NS,
+  duckdb().DuckDBTypeId.TIMESTAMP_S,
+  duckdb().DuckDBTypeId.TIMESTAMP_TZ,
 ])
 
 export async function streamQuery(store: FlowStore, q: SqlQuery, rowHook?: (row: JsonRow) => JsonRow): Promise<QueryStream> {

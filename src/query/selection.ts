@@ -1,5 +1,6 @@
-import {DuckDBTimestampValue, TIMESTAMP, UBIGINT, VARCHAR} from '../duckdb.js'
-import {UsageError} from '../errors.js'
+import type {DuckDBTimestampValue} from '@duckdb/node-api'
+import {duckdb} from '../core/index.js'
+import {UsageError} from '../core/index.js'
 import {compileFilter} from './filter-sql.js'
 import {ParamBag, type Enrichment} from './sql-params.js'
 
@@ -42,21 +43,21 @@ export function buildSelection(options: SelectionOptions, bag: ParamBag): Select
   if (since !== undefined && until !== undefined && since.micros >= until.micros) {
     throw new UsageError('--since must be earlier than --until')
   }
-  if (since !== undefined) parts.push(`ts_end >= ${bag.add(since, TIMESTAMP)}`)
-  if (until !== undefined) parts.push(`ts_start < ${bag.add(until, TIMESTAMP)}`)
-  if (options.network !== undefined) parts.push(`network = ${bag.add(options.network, VARCHAR)}`)
+  if (since !== undefined) parts.push(`ts_end >= ${bag.add(since, duckdb().TIMESTAMP)}`)
+  if (until !== undefined) parts.push(`ts_start < ${bag.add(until, duckdb().TIMESTAMP)}`)
+  if (options.network !== undefined) parts.push(`network = ${bag.add(options.network, duckdb().VARCHAR)}`)
   return {where: parts.length === 0 ? 'TRUE' : parts.join(' AND '), needs, warnings}
 }
 
 /** A positive whole number bound as a parameter (LIMIT accepts one). */
 export function limitParam(bag: ParamBag, value: number, what: string): string {
   if (!Number.isSafeInteger(value) || value < 1) throw new UsageError(`${what} must be a whole number ≥ 1, got ${value}`)
-  return bag.add(BigInt(value), UBIGINT)
+  return bag.add(BigInt(value), duckdb().UBIGINT)
 }
 
-/** Store timestamps are UTC wall-clock microseconds (TIMESTAMP without time zone). */
+/** Store timestamps are UTC wall-clock microseconds (duckdb().TIMESTAMP without time zone). */
 function toTimestamp(value: Date | string, what: string): DuckDBTimestampValue {
   const ms = value instanceof Date ? value.getTime() : Date.parse(value)
   if (!Number.isFinite(ms)) throw new UsageError(`--${what}: not a date/time: ${String(value)}`)
-  return new DuckDBTimestampValue(BigInt(ms) * 1000n)
+  return new (duckdb().DuckDBTimestampValue)(BigInt(ms) * 1000n)
 }

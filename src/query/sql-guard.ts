@@ -1,7 +1,8 @@
 import type {DuckDBConnection} from '@duckdb/node-api'
 
-import {StatementType} from '../duckdb.js'
-import {UsageError} from '../errors.js'
+import type {StatementType} from '@duckdb/node-api'
+import {duckdb} from '../core/index.js'
+import {UsageError} from '../core/index.js'
 import {type SqlQuery} from './sql-params.js'
 
 export interface UserSqlQuery extends SqlQuery {
@@ -47,8 +48,8 @@ export async function buildSqlQuery(userSql: string, connection: DuckDBConnectio
     if (err instanceof UsageError) throw err
     throw new UsageError(`SQL error: ${firstLine(err)}`, {cause: err})
   }
-  if (statementType !== StatementType.SELECT || !ALLOWED_LEADS.has(lead.word)) {
-    const kind = StatementType[statementType] ?? String(statementType)
+  if (statementType !== duckdb().StatementType.SELECT || !ALLOWED_LEADS.has(lead.word)) {
+    const kind = duckdb().StatementType[statementType] ?? String(statementType)
     throw new UsageError(`flowscope sql is read-only: ${kind} statements are not allowed`, {
       hint: 'use SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE or PRAGMA table_info; the store is opened read-only',
     })

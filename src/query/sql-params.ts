@@ -1,5 +1,5 @@
 import {type DuckDBType, type DuckDBValue} from '@duckdb/node-api'
-import {UsageError} from '../errors.js'
+import {UsageError} from '../core/index.js'
 
 /**
  * A statement ready for `connection.run(sql, params, types)` (or `stream`, `runAndReadAll`, …).

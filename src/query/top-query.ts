@@ -1,5 +1,5 @@
-import {UHUGEINT, UTINYINT} from '../duckdb.js'
-import {UsageError} from '../errors.js'
+import {duckdb} from '../core/index.js'
+import {UsageError} from '../core/index.js'
 import {addressText} from './filter-parser.js'
 import {buildSelection, limitParam, type SelectionOptions} from './selection.js'
 import {type Enrichment, ParamBag, type SqlQuery} from './sql-params.js'
@@ -118,9 +118,9 @@ function keySpec(key: TopKey, bag: ParamBag, prefixV4: number, prefixV6: number)
       const s = key === 'srcnet' ? 'src' : 'dst'
       // Network number = address AND netmask over the 128-bit space (IPv4 mapped, so its mask keeps
       // the ::ffff: part). Bit masking, not `addr - addr % 2^k`: UHUGEINT modulo measured ~100x slower.
-      const m4 = bag.add(ALL_128 ^ ((1n << BigInt(32 - prefixV4)) - 1n), UHUGEINT)
-      const m6 = bag.add(ALL_128 ^ ((1n << BigInt(128 - prefixV6)) - 1n), UHUGEINT)
-      const len4 = bag.add(prefixV4, UTINYINT)
+      const m4 = bag.add(ALL_128 ^ ((1n << BigInt(32 - prefixV4)) - 1n), duckdb().UHUGEINT)
+      const m6 = bag.add(ALL_128 ^ ((1n << BigInt(128 - prefixV6)) - 1n), duckdb().UHUGEINT)
+      const len4 = bag.add(prefixV4, duckdb().UTINYINT)
       // IPv4 network numbers are < 2^48, so the octets come from a cheap UBIGINT.
       const octet = (shift: number): string => `CAST((k::UBIGINT >> ${shift}) & 255 AS VARCHAR)`
       const v4Text = `concat_ws('.', ${octet(24)}, ${octet(16)}, ${octet(8)}, ${octet(0)}) || '/' || CAST(${len4} AS VARCHAR)`

@@ -6,7 +6,7 @@
  */
 import {summarizeStore} from '../io/index.js'
 import type {FlowStore, StoreSummary} from '../io/index.js'
-import {UsageError} from '../errors.js'
+import {UsageError} from '../core/index.js'
 
 export const DETECTION_PASS_NAMES = ['first', 'post', 'stream'] as const
 export type DetectionPassName = (typeof DETECTION_PASS_NAMES)[number]

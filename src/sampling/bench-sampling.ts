@@ -21,12 +21,10 @@
  */
 import {existsSync} from 'node:fs'
 import {availableParallelism} from 'node:os'
-import path from 'node:path'
-import {fileURLToPath} from 'node:url'
 import {Worker} from 'node:worker_threads'
 
-import {UsageError} from '../errors.js'
-import {createRng} from '../io/rng.js'
+import {UsageError} from '../core/index.js'
+import {createRng} from '../core/index.js'
 import {
   chao1,
   DEFAULT_TAIL_MIN_SAMPLED,
@@ -43,6 +41,7 @@ import {computeGroundTruth, type GroundTruth} from './ground-truth.js'
 import {createPacketSampler, PACKET_SAMPLER_NAMES, type PacketSample, type PacketSamplerName} from './packet-samplers.js'
 import {TCP, TCP_SYN, type PacketTable} from './packet-table.js'
 import {deriveSeed, hashString, normalEstimate, Z95, type Estimate} from './stats.js'
+import {workerEntry} from '../core/index.js'
 
 /** big records are packed into 23 bits of a row word (see TrialScorer) */
 const MAX_PACKED_RECORDS = 1 << 23
@@ -299,9 +298,7 @@ function sweepResult(plan: SweepPlan, cells: SamplingBenchmarkCell[], started: n
 }
 
 function samplingWorkerPath(): string {
-  const here = fileURLToPath(import.meta.url)
-  if (here.endsWith('.js')) return path.join(path.dirname(here), 'bench-sampling-worker.js')
-  return path.resolve(path.dirname(here), '../../dist/sampling/bench-sampling-worker.js')
+  return workerEntry('sampling/bench-sampling-worker.js')
 }
 
 /** One trial's scores. */

@@ -8,7 +8,7 @@
  * Both are exact (no normal approximation), so thinned totals have exactly the binomial mean and
  * variance a real 1-in-N packet sampler would give.
  */
-import type {Rng} from '../io/rng.js'
+import type {Rng} from '../core/index.js'
 
 /** Binomial(n, p) for integer n ≥ 0 and p in [0, 1]. */
 export function binomial(n: number, p: number, rng: Rng): number {

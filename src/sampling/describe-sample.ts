@@ -3,7 +3,7 @@
  * prints — and, when the full capture's ground truth is given, each estimate beside the truth with its
  * relative error and whether the 95% interval held it.
  */
-import {addrToString} from '../io/ip.js'
+import {addrToString} from '../core/index.js'
 import {
   effectiveRate,
   estimateByKey,

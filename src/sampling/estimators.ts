@@ -21,7 +21,7 @@
  * shares (ratio estimators, linearised variance); the flow-size tail from scaled sampled sizes; and
  * extrapolation of flow records that carry their own `sampling_rate`.
  */
-import type {FlowBatch} from '../io/flow-batch.js'
+import type {FlowBatch} from '../core/index.js'
 import type {PacketSample} from './packet-samplers.js'
 import {TCP, TCP_SYN, type PacketTable} from './packet-table.js'
 import {normalCdf, normalEstimate, Z95, type Estimate} from './stats.js'

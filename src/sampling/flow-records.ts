@@ -10,7 +10,7 @@
  * Used three ways: over all rows for the ground truth, over sampled rows to store a sampled source
  * (what a sampling exporter would emit), and as flow-record input for the flow samplers.
  */
-import {ADDR_WORDS, createFlowBatch, type FlowBatch} from '../io/flow-batch.js'
+import {ADDR_WORDS, createFlowBatch, type FlowBatch} from '../core/index.js'
 import {TCP, TCP_FIN, TCP_RST, type PacketTable} from './packet-table.js'
 
 export const DEFAULT_IDLE_TIMEOUT_MICROS = 15e6

@@ -20,8 +20,8 @@
  *   be biased: the packets missed are a flow's first ones — SYNs, handshakes — not typical ones.)
  *   Variance estimate (1−p)/p² · y_first², the variance of the missed part of a long flow.
  */
-import {UsageError} from '../errors.js'
-import type {Rng} from '../io/rng.js'
+import {UsageError} from '../core/index.js'
+import type {Rng} from '../core/index.js'
 import type {PacketTable} from './packet-table.js'
 import {normalEstimate, type Estimate} from './stats.js'
 

@@ -10,8 +10,8 @@
  * - hash-flow: whole flows: a packet is kept iff a seeded hash of its 5-tuple is below 2^32/N (PSAMP
  *   hash-based selection, RFC 5475 §6.2.3), so every packet of a kept flow is kept.
  */
-import {UsageError} from '../errors.js'
-import type {Rng} from '../io/rng.js'
+import {UsageError} from '../core/index.js'
+import type {Rng} from '../core/index.js'
 import {packetsByFlowKey, type PacketTable} from './packet-table.js'
 import {fmix32} from './stats.js'
 

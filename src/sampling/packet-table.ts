@@ -7,10 +7,10 @@
  * The whole capture must fit in memory: `buildPacketTable` stops with a `UsageError` beyond
  * `maxPackets` (default 20M IP packets ≈ 600 MB).
  */
-import {UsageError} from '../errors.js'
-import {readCapture} from '../io/capture-reader.js'
-import type {CaptureReadStats} from '../io/packet-batch.js'
-import {createDecodedPacket, DECODE_NOT_IP, DECODE_OK, decodePacket} from '../io/packet-decoder.js'
+import {UsageError} from '../core/index.js'
+import {readCapture} from '../io/index.js'
+import type {CaptureReadStats} from '../io/index.js'
+import {createDecodedPacket, DECODE_NOT_IP, DECODE_OK, decodePacket} from '../io/index.js'
 import {hashWords, WordKeyIndex} from './key-index.js'
 
 export const TCP = 6

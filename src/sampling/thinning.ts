@@ -13,9 +13,9 @@
  * The result is flagged `simulated: 'binomial-thinning'`: outputs must say the sampling was simulated
  * per flow rather than applied to packets.
  */
-import {ADDR_WORDS, createFlowBatch, type FlowBatch} from '../io/flow-batch.js'
-import type {Rng} from '../io/rng.js'
-import {UsageError} from '../errors.js'
+import {ADDR_WORDS, createFlowBatch, type FlowBatch} from '../core/index.js'
+import type {Rng} from '../core/index.js'
+import {UsageError} from '../core/index.js'
 import {binomial} from './binomial.js'
 import {TCP_FIN, TCP_RST, TCP_SYN} from './packet-table.js'
 

@@ -7,7 +7,7 @@
  * last sequence number and the windows its records went into; a shard's checkpoint is the last
  * sequence number of the longest prefix of reads whose windows have all committed.
  */
-import type {FlowStore} from '../io/store.js'
+import type {FlowStore} from '../io/index.js'
 
 export const SHARD_END = 'SHARD_END'
 

@@ -3,7 +3,7 @@
  * knowing the count up front. Columns double in size when full; `view()` hands out a FlowBatch over
  * the filled rows without copying.
  */
-import {ADDR_WORDS, createFlowBatch, flowBatchCapacity, type FlowBatch} from '../io/flow-batch.js'
+import {ADDR_WORDS, createFlowBatch, flowBatchCapacity, type FlowBatch} from '../core/index.js'
 
 export class FlowBatchBuilder {
   private b: FlowBatch

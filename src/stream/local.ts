@@ -5,7 +5,7 @@
 import type {Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 
-import {UsageError} from '../errors.js'
+import {UsageError} from '../core/index.js'
 
 export interface LocalServer {
   /** http://127.0.0.1:PORT */

@@ -36,11 +36,11 @@
  */
 import {randomUUID} from 'node:crypto'
 
-import {UsageError} from '../errors.js'
+import {UsageError} from '../core/index.js'
 import {computeFeatures, DEFAULT_HOP_SEC, DEFAULT_WINDOW_SEC, explainRow, modelId as modelIdOf, resolveWindowing, scoreFeatures} from '../infer/index.js'
 import type {LoadedModel} from '../infer/index.js'
-import type {FlowBatch} from '../io/flow-batch.js'
-import {FlowAppender, type FlowStore} from '../io/store.js'
+import type {FlowBatch} from '../core/index.js'
+import {FlowAppender, type FlowStore} from '../io/index.js'
 import type {Detection, ScoreContext, ScoreWindow, WindowOutcome} from './results.js'
 import {StreamError} from './stream-error.js'
 

@@ -13,8 +13,8 @@
  */
 import {PutRecordsCommand, type KinesisClient, type PutRecordsRequestEntry} from '@aws-sdk/client-kinesis'
 
-import type {FlowBatch} from '../io/flow-batch.js'
-import {ADDR_WORDS} from '../io/flow-batch.js'
+import type {FlowBatch} from '../core/index.js'
+import {ADDR_WORDS} from '../core/index.js'
 import {DEFAULT_BACKOFF, backoffDelay, errorName, isStopped, isTransient, sendWithTimeout, sleep, StoppedError, type Backoff} from './aws.js'
 import {DEFAULT_MAX_RECORD_BYTES, encodeFlows, type RecordFormat} from './record-codec.js'
 import {StreamError} from './stream-error.js'

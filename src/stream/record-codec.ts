@@ -8,8 +8,8 @@
  * The first byte tells them apart ('{' vs 0xF5; a KPL aggregate starts 0xF3 and is unpacked before
  * this codec sees it), so a consumer reads both, whatever the producer chose.
  */
-import {ADDR_WORDS, type FlowBatch} from '../io/flow-batch.js'
-import {addrToString, parseIp} from '../io/ip.js'
+import {ADDR_WORDS, type FlowBatch} from '../core/index.js'
+import {addrToString, parseIp} from '../core/index.js'
 import type {FlowBatchBuilder} from './flow-builder.js'
 
 export const RECORD_FORMATS = ['json', 'binary'] as const

@@ -9,10 +9,10 @@
  * - `order: 'end'`: the flow's last packet, when an exporter would send it; streamed without reading
  *   ahead. Flows longer than the consumer's allowed lateness then arrive late for their window.
  */
-import {ExportRecordCollector, looksLikeExportCapture} from '../io/export-records.js'
-import {FlowAssembler} from '../io/flow-assembler.js'
-import type {FlowBatch} from '../io/flow-batch.js'
-import {readCapture} from '../io/capture-reader.js'
+import {ExportRecordCollector, looksLikeExportCapture} from '../io/index.js'
+import {FlowAssembler} from '../io/index.js'
+import type {FlowBatch} from '../core/index.js'
+import {readCapture} from '../io/index.js'
 import {sleep as realSleep} from './aws.js'
 import {FlowBatchBuilder} from './flow-builder.js'
 

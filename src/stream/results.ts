@@ -2,9 +2,9 @@
  * What a window leaves in the store: its detections (idempotent by network, address, window start and
  * model, so a replayed window rewrites the same rows) and one `stream_windows` row of metrics.
  */
-import {DuckDBTimestampValue} from '../duckdb.js'
-import type {FlowBatch} from '../io/flow-batch.js'
-import type {FlowStore} from '../io/store.js'
+import {duckdb} from '../core/index.js'
+import type {FlowBatch} from '../core/index.js'
+import type {FlowStore} from '../io/index.js'
 
 /** One address flagged in one window (a row of `detections` with pass 'stream'). */
 export interface Detection {
@@ -45,7 +45,7 @@ export interface ScoreContext {
 export type ScoreWindow = (flows: FlowBatch, windowStartUs: number, windowEndUs: number, context: ScoreContext) => Promise<WindowOutcome>
 
 /**
- * The stream's own tables. `detections` and `runs` belong to the store schema (src/io/schema.ts): a
+ * The stream's own tables. `detections` and `runs` belong to the store schema (src/io/store/schema.ts): a
  * window writes its detections there with pass 'stream', and a run its `runs` row.
  */
 export const STREAM_TABLES_SQL = `
@@ -135,13 +135,13 @@ export async function commitWindow(
       await store.run('CREATE TEMP TABLE IF NOT EXISTS stream_detections_in AS SELECT * FROM detections WHERE false')
       await store.run('DELETE FROM stream_detections_in')
       const a = await store.connection.createAppender('stream_detections_in', null, 'temp')
-      const detectedAt = new DuckDBTimestampValue(BigInt(detectedAtUs))
+      const detectedAt = new (duckdb().DuckDBTimestampValue)(BigInt(detectedAtUs))
       try {
         for (const [r, d] of all) {
           a.appendVarchar(r.network)
           a.appendVarchar(d.address)
-          a.appendTimestamp(new DuckDBTimestampValue(BigInt(Math.round(d.windowStartUs))))
-          a.appendTimestamp(new DuckDBTimestampValue(BigInt(Math.round(d.windowEndUs))))
+          a.appendTimestamp(new (duckdb().DuckDBTimestampValue)(BigInt(Math.round(d.windowStartUs))))
+          a.appendTimestamp(new (duckdb().DuckDBTimestampValue)(BigInt(Math.round(d.windowEndUs))))
           a.appendVarchar(r.model)
           a.appendVarchar('stream')
           a.appendDouble(d.score)

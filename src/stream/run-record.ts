@@ -2,7 +2,7 @@
  * The `runs` row of a stream run (kind 'stream'): written when the worker starts (status 'partial'),
  * completed when it stops with wall and CPU time, peak memory, detections and the run summary.
  */
-import type {FlowStore} from '../io/store.js'
+import type {FlowStore} from '../io/index.js'
 
 export interface RunResources {
   startedAtMs: number

@@ -1,4 +1,4 @@
-import {EXIT, FlowscopeError, type FlowscopeErrorOptions} from '../errors.js'
+import {EXIT, FlowscopeError, type FlowscopeErrorOptions} from '../core/index.js'
 
 /**
  * A Kinesis/DynamoDB operation that failed for good (after its retries), or a stream that is not

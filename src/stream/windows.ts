@@ -17,7 +17,7 @@
  * Records before the shard's resume frontier (from its checkpoint) were already committed by the
  * previous owner and are skipped.
  */
-import type {FlowBatch} from '../io/flow-batch.js'
+import type {FlowBatch} from '../core/index.js'
 import {FlowBatchBuilder} from './flow-builder.js'
 
 export const DEFAULT_WINDOW_SEC = 5

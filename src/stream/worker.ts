@@ -13,8 +13,8 @@
 import type {DynamoDBClient} from '@aws-sdk/client-dynamodb'
 import type {KinesisClient} from '@aws-sdk/client-kinesis'
 
-import {UsageError} from '../errors.js'
-import type {FlowStore} from '../io/store.js'
+import {UsageError} from '../core/index.js'
+import type {FlowStore} from '../io/index.js'
 import {isStopped, sleep} from './aws.js'
 import {SHARD_END, ShardProgress, StoreCheckpoints} from './checkpoints.js'
 import {readShard, type ReadEvent, type ShardStart, type StartPosition} from './consumer.js'

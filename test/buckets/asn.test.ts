@@ -2,8 +2,8 @@ import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {cidrRange, enrichFlowsWithAsn, lookupAsn} from '../../src/buckets/asn.js'
-import {ingestCapture} from '../../src/io/ingest.js'
-import {FlowStore} from '../../src/io/store.js'
+import {ingestCapture} from '../../src/io/ingest/ingest.js'
+import {FlowStore} from '../../src/io/store/store.js'
 import {FIXTURES, runCli, tempDir} from '../helpers/cli.js'
 
 describe('ASN enrichment', () => {

@@ -17,9 +17,9 @@ import ts from 'typescript'
 
 import type {TrainResult} from '../../src/infer/index.js'
 import {computeFeatures, exportOnnx, trainAutoencoder} from '../../src/infer/index.js'
-import type {SlowAttackKind} from '../../src/io/gen/index.js'
-import {generateTraffic} from '../../src/io/gen/index.js'
-import type {GenerateResult} from '../../src/io/gen/index.js'
+import type {SlowAttackKind} from '../../src/gen/index.js'
+import {generateTraffic} from '../../src/gen/index.js'
+import type {GenerateResult} from '../../src/gen/index.js'
 import {FlowStore, ingestCapture} from '../../src/io/index.js'
 import {ROOT} from '../helpers/cli.js'
 

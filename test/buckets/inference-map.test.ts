@@ -4,7 +4,7 @@ import type {WindowWork} from '../../src/buckets/bucket-work.js'
 import {InferenceMap, estimateBytes, windowKey} from '../../src/buckets/inference-map.js'
 import {fitTails} from '../../src/buckets/post-calibration.js'
 import {EVIDENCE_COUNT, postScore} from '../../src/buckets/post-features.js'
-import {createRng} from '../../src/io/index.js'
+import {createRng} from '../../src/core/index.js'
 
 function work(group: string, windowStart: number, addresses = 10, fingerprint = 'fp'): WindowWork {
   return {

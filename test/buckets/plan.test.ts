@@ -2,7 +2,7 @@ import {describe, expect, it} from 'vitest'
 
 import {planBuckets, planGroups, prefixText} from '../../src/buckets/plan.js'
 import type {PlanAddress} from '../../src/buckets/plan.js'
-import {createRng, parseIp} from '../../src/io/index.js'
+import {createRng, parseIp} from '../../src/core/index.js'
 
 function addr(text: string, asn = 0, network = 'lab'): PlanAddress {
   const p = parseIp(text)!

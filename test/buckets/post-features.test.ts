@@ -4,7 +4,8 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {fitFanProfile} from '../../src/buckets/post-calibration.js'
 import {contextDeviation, contextProfile, CONTEXT_COUNT, fanEvidence, portFanSql, rescaleToModelWindow, scaleWindows, slowEvidenceSql} from '../../src/buckets/post-features.js'
 import {FEATURE_COUNT, FEATURE_INDEX} from '../../src/infer/index.js'
-import {FlowStore, createRng} from '../../src/io/index.js'
+import {FlowStore} from '../../src/io/index.js'
+import {createRng} from '../../src/core/index.js'
 
 const HOUR = 3600e6
 const T0 = Date.UTC(2026, 0, 5) * 1000

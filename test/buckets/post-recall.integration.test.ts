@@ -14,7 +14,7 @@ import {beforeAll, describe, expect, it} from 'vitest'
 
 import {calibratePost, runAnalyze} from '../../src/buckets/index.js'
 import type {AnalyzeResult} from '../../src/buckets/index.js'
-import type {GenerateResult} from '../../src/io/gen/index.js'
+import type {GenerateResult} from '../../src/gen/index.js'
 import {tempDir} from '../helpers/cli.js'
 import {attackAddresses, buildWorkerEntry, generateInto, trainModel} from './helpers.js'
 

@@ -4,9 +4,9 @@ import {existsSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {readCapture} from '../../src/io/capture-reader.js'
-import {udpPayload} from '../../src/io/export-records.js'
-import {createDecodedPacket, decodePacket, DECODE_OK} from '../../src/io/packet-decoder.js'
+import {readCapture} from '../../src/io/capture/capture-reader.js'
+import {udpPayload} from '../../src/io/flowexport/export-records.js'
+import {createDecodedPacket, decodePacket, DECODE_OK} from '../../src/io/capture/packet-decoder.js'
 import {ROOT, runCli, SHARED_DATA, tempDir} from '../helpers/cli.js'
 
 const PMACCT = path.join(SHARED_DATA, 'pmacct-flowexport')

@@ -9,7 +9,7 @@ import dgram from 'node:dgram'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {addrToString} from '../../src/io/ip.js'
+import {addrToString} from '../../src/core/ip.js'
 import {
   createKinesisClient,
   decodeFlowRecords,

@@ -2,7 +2,7 @@
  * Builders for capture bytes in tests: link-layer frames, IPv4/IPv6 (extension headers, fragments),
  * TCP/UDP/ICMP, and whole pcap / pcapng files. Generated fixtures instead of checked-in binaries.
  */
-import type {PacketBatch} from '../../src/io/packet-batch.js'
+import type {PacketBatch} from '../../src/io/capture/packet-batch.js'
 
 export function concat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))

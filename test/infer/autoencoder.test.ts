@@ -5,7 +5,7 @@ import {createAutoencoder, createGradients, createWorkspace, gaussianSource, los
 import {FEATURE_COUNT} from '../../src/infer/features.js'
 import {trainAutoencoder} from '../../src/infer/train.js'
 import {reconstructionErrors} from '../../src/infer/train.js'
-import {createRng} from '../../src/io/rng.js'
+import {createRng} from '../../src/core/rng.js'
 import {NETWORK_A, benignVectors} from './synthetic.js'
 
 function lossOf(ae: Autoencoder, x: Float64Array, rows: number): number {

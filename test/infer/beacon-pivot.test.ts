@@ -3,9 +3,9 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {RELATED_BEACON_FEATURE, findBeaconRelations, relatedBeaconDetections} from '../../src/infer/beacon-pivot.js'
 import type {DetectionRow} from '../../src/infer/detections.js'
 import {computeFeatures} from '../../src/infer/features.js'
-import type {FlowRecordInput} from '../../src/io/flow-batch.js'
-import {appendFlowRecord, createFlowBatch} from '../../src/io/flow-batch.js'
-import {FlowStore} from '../../src/io/store.js'
+import type {FlowRecordInput} from '../../src/core/flow-batch.js'
+import {appendFlowRecord, createFlowBatch} from '../../src/core/flow-batch.js'
+import {FlowStore} from '../../src/io/store/store.js'
 
 const SEC = 1_000_000
 /** a multiple of 60 s: the window starting here holds every flow below */

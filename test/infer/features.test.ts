@@ -1,13 +1,13 @@
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {UsageError} from '../../src/errors.js'
+import {UsageError} from '../../src/core/errors.js'
 import type {FeatureMatrix} from '../../src/infer/features.js'
 import {FEATURE_COUNT, FEATURE_INDEX, FEATURE_NAMES, computeFeatures, featureRow, featureSql} from '../../src/infer/features.js'
-import type {FlowRecordInput} from '../../src/io/flow-batch.js'
-import {appendFlowRecord, createFlowBatch} from '../../src/io/flow-batch.js'
-import {createRng} from '../../src/io/rng.js'
-import {FlowStore} from '../../src/io/store.js'
+import type {FlowRecordInput} from '../../src/core/flow-batch.js'
+import {appendFlowRecord, createFlowBatch} from '../../src/core/flow-batch.js'
+import {createRng} from '../../src/core/rng.js'
+import {FlowStore} from '../../src/io/store/store.js'
 import {tempDir} from '../helpers/cli.js'
 
 const SEC = 1_000_000

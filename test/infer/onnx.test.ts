@@ -4,7 +4,7 @@ import path from 'node:path'
 import onnxProto from 'onnx-proto'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {InputDataError} from '../../src/errors.js'
+import {InputDataError} from '../../src/core/errors.js'
 import {gaussianSource} from '../../src/infer/autoencoder.js'
 import {calibrate} from '../../src/infer/calibrate.js'
 import {FEATURE_COUNT, FEATURE_NAMES} from '../../src/infer/features.js'
@@ -16,7 +16,7 @@ import {INPUT_NAME, SCORE_OUTPUT, SQ_ERROR_OUTPUT, buildOnnxModel, exportOnnx, t
 import {runSqErrors, scoreFeatures} from '../../src/infer/score.js'
 import type {TrainedModel} from '../../src/infer/train.js'
 import {reconstructionErrors, trainAutoencoder} from '../../src/infer/train.js'
-import {createRng} from '../../src/io/rng.js'
+import {createRng} from '../../src/core/rng.js'
 import {tempDir} from '../helpers/cli.js'
 import {NETWORK_A, benignVectors, scanVectors} from './synthetic.js'
 

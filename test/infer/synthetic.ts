@@ -7,7 +7,7 @@ import {gaussianSource} from '../../src/infer/autoencoder.js'
 import {FEATURE_COUNT, FEATURE_INDEX} from '../../src/infer/features.js'
 import type {FeatureName} from '../../src/infer/features.js'
 import type {FeatureVectors} from '../../src/infer/train.js'
-import {createRng} from '../../src/io/rng.js'
+import {createRng} from '../../src/core/rng.js'
 
 export interface NetworkProfile {
   /** log of typical outbound bytes per window */

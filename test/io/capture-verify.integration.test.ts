@@ -11,11 +11,11 @@ import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
-import {readCapture} from '../../src/io/capture-reader.js'
-import {FlowAssembler, type FlowAssemblerStats} from '../../src/io/flow-assembler.js'
-import type {FlowBatch} from '../../src/io/flow-batch.js'
-import {addrToBigInt, parseIp} from '../../src/io/ip.js'
-import type {CaptureReadStats} from '../../src/io/packet-batch.js'
+import {readCapture} from '../../src/io/capture/capture-reader.js'
+import {FlowAssembler, type FlowAssemblerStats} from '../../src/io/capture/flow-assembler.js'
+import type {FlowBatch} from '../../src/core/flow-batch.js'
+import {addrToBigInt, parseIp} from '../../src/core/ip.js'
+import type {CaptureReadStats} from '../../src/io/capture/packet-batch.js'
 
 const DATA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/data')
 const VERIFY_DIR = path.join(DATA_DIR, 'VERIFY')

@@ -2,8 +2,8 @@ import {existsSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {ingestCapture} from '../../src/io/ingest.js'
-import {FlowStore} from '../../src/io/store.js'
+import {ingestCapture} from '../../src/io/ingest/ingest.js'
+import {FlowStore} from '../../src/io/store/store.js'
 import {SHARED_DATA, tempDir} from '../helpers/cli.js'
 
 const PMACCT = path.join(SHARED_DATA, 'pmacct-flowexport')

@@ -2,9 +2,9 @@ import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {generateTraffic} from '../../src/io/gen/index.js'
-import {ingestCapture} from '../../src/io/ingest.js'
-import {FlowStore} from '../../src/io/store.js'
+import {generateTraffic} from '../../src/gen/index.js'
+import {ingestCapture} from '../../src/io/ingest/ingest.js'
+import {FlowStore} from '../../src/io/store/store.js'
 import {FIXTURES, tempDir} from '../helpers/cli.js'
 
 type FlowRow = [string, string, string, string, number, number, number, number, number, number]

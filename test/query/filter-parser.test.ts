@@ -1,6 +1,6 @@
 import {UHUGEINT, USMALLINT, VARCHAR} from '@duckdb/node-api'
 import {describe, expect, it} from 'vitest'
-import {UsageError} from '../../src/errors.js'
+import {UsageError} from '../../src/core/errors.js'
 import {compileFilter, FilterSyntaxError, type FilterNode, parseFilter} from '../../src/query/index.js'
 
 const ast = (text: string): FilterNode => parseFilter(text).ast

@@ -1,7 +1,7 @@
 import {type DuckDBConnection, DuckDBInstance} from '@duckdb/node-api'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {parseIp} from '../../src/io/ip.js'
-import {SCHEMA_SQL} from '../../src/io/schema.js'
+import {parseIp} from '../../src/core/ip.js'
+import {SCHEMA_SQL} from '../../src/io/store/schema.js'
 import {
   buildFlowsQuery,
   buildSqlQuery,
@@ -13,7 +13,7 @@ import {
   type TopQuery,
   type TopQueryOptions,
 } from '../../src/query/index.js'
-import {UsageError} from '../../src/errors.js'
+import {UsageError} from '../../src/core/errors.js'
 
 /** Start of the fixture's traffic; every row's time is an offset in seconds from it. */
 const T0 = Date.UTC(2024, 4, 1, 12, 0, 0)

@@ -1,6 +1,6 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {UsageError} from '../../src/errors.js'
+import {UsageError} from '../../src/core/errors.js'
 import {FlowStore} from '../../src/io/index.js'
 import {buildReport, chooseBucketSeconds} from '../../src/report/index.js'
 import type {ReportData} from '../../src/report/index.js'

@@ -2,7 +2,7 @@ import {existsSync} from 'node:fs'
 import path from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 
-import {createRng} from '../../src/io/rng.js'
+import {createRng} from '../../src/core/rng.js'
 import {runSamplingBenchmark, runSamplingBenchmarkParallel, trialSeed, type SamplingBenchmarkResult} from '../../src/sampling/bench-sampling.js'
 import {renderSamplingChartSvg} from '../../src/sampling/chart-svg.js'
 import {estimateByKey, estimateTcpFlows, estimateTotals} from '../../src/sampling/estimators.js'

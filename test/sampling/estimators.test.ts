@@ -1,7 +1,7 @@
 import {beforeAll, describe, expect, it} from 'vitest'
 
-import {appendFlowRecord, createFlowBatch} from '../../src/io/flow-batch.js'
-import {createRng} from '../../src/io/rng.js'
+import {appendFlowRecord, createFlowBatch} from '../../src/core/flow-batch.js'
+import {createRng} from '../../src/core/rng.js'
 import {trialSeed} from '../../src/sampling/bench-sampling.js'
 import {describeSample} from '../../src/sampling/describe-sample.js'
 import {

@@ -1,7 +1,7 @@
 import {beforeAll, describe, expect, it} from 'vitest'
 
-import {UsageError} from '../../src/errors.js'
-import {createRng} from '../../src/io/rng.js'
+import {UsageError} from '../../src/core/errors.js'
+import {createRng} from '../../src/core/rng.js'
 import {assembleTableFlows, type TableFlows} from '../../src/sampling/flow-records.js'
 import {
   estimateFlowSampleTotals,

@@ -3,7 +3,7 @@
  * (Pareto), Zipf-popular sources and destinations, TCP flows opened by exactly one SYN and closed by a
  * FIN, UDP and ICMP flows, packets of many flows interleaved in time order as on a busy link.
  */
-import {createRng, type Rng} from '../../src/io/rng.js'
+import {createRng, type Rng} from '../../src/core/rng.js'
 import {PacketTableBuilder, type PacketFields, type PacketTable} from '../../src/sampling/packet-table.js'
 
 export interface SyntheticOptions {

@@ -1,8 +1,8 @@
 import {describe, expect, it} from 'vitest'
 
-import {UsageError} from '../../src/errors.js'
-import {appendFlowRecord, createFlowBatch, type FlowBatch} from '../../src/io/flow-batch.js'
-import {createRng} from '../../src/io/rng.js'
+import {UsageError} from '../../src/core/errors.js'
+import {appendFlowRecord, createFlowBatch, type FlowBatch} from '../../src/core/flow-batch.js'
+import {createRng} from '../../src/core/rng.js'
 import {binomial} from '../../src/sampling/binomial.js'
 import {estimateFromFlows} from '../../src/sampling/estimators.js'
 import {thinFlows} from '../../src/sampling/thinning.js'

@@ -1,6 +1,6 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {FlowStore} from '../../src/io/store.js'
+import {FlowStore} from '../../src/io/store/store.js'
 import {putFlows, runStreamWorker, type StreamEvent, type StreamRunSummary, type StreamWorkerOptions} from '../../src/stream/index.js'
 import {batches, countingScorer, createStream, startAws, syntheticFlows, waitFor, type CountingScorer, type TestAws} from './helpers.js'
 

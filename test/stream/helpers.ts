@@ -5,9 +5,9 @@
  */
 import {CreateStreamCommand, DescribeStreamSummaryCommand, type KinesisClient} from '@aws-sdk/client-kinesis'
 
-import {addrToString} from '../../src/io/ip.js'
-import {appendFlowRecord, createFlowBatch, type FlowBatch} from '../../src/io/flow-batch.js'
-import {createRng} from '../../src/io/rng.js'
+import {addrToString} from '../../src/core/ip.js'
+import {appendFlowRecord, createFlowBatch, type FlowBatch} from '../../src/core/flow-batch.js'
+import {createRng} from '../../src/core/rng.js'
 import {createDynamoClient, createKinesisClient, startLocalServers, type LocalServers} from '../../src/stream/index.js'
 import type {ScoreWindow, WindowOutcome} from '../../src/stream/index.js'
 

@@ -10,9 +10,9 @@ import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {bundledModelPath, closeModel, loadModel, runFirstPass, type LoadedModel} from '../../src/infer/index.js'
-import {generateTraffic} from '../../src/io/gen/index.js'
-import {ingestCapture} from '../../src/io/ingest.js'
-import {FlowStore} from '../../src/io/store.js'
+import {generateTraffic} from '../../src/gen/index.js'
+import {ingestCapture} from '../../src/io/ingest/ingest.js'
+import {FlowStore} from '../../src/io/store/store.js'
 import {
   createKinesisClient,
   createModelScorer,

@@ -4,7 +4,7 @@ import path from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import type {FlowBatch} from '../../src/io/flow-batch.js'
+import type {FlowBatch} from '../../src/core/flow-batch.js'
 import {FlowBatchBuilder, decodeFlowRecords, listShards, putFlows, readShard, replayCapture, type ShardReadBatch} from '../../src/stream/index.js'
 import {FIXTURES} from '../helpers/cli.js'
 import {batches, createStream, startAws, syntheticFlows, type TestAws} from './helpers.js'

@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
-import {appendFlowRecord, createFlowBatch, type FlowBatch} from '../../src/io/flow-batch.js'
-import {addrToString} from '../../src/io/ip.js'
+import {appendFlowRecord, createFlowBatch, type FlowBatch} from '../../src/core/flow-batch.js'
+import {addrToString} from '../../src/core/ip.js'
 import {FlowBatchBuilder, decodeFlowRecords, encodeFlowJson, encodeFlows, RECORD_FORMATS} from '../../src/stream/index.js'
 
 function mixedFlows(): FlowBatch {

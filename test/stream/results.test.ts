@@ -1,7 +1,7 @@
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {FlowStore} from '../../src/io/store.js'
+import {FlowStore} from '../../src/io/store/store.js'
 import {commitWindow, ensureStreamTables} from '../../src/stream/results.js'
 import type {NetworkDetections, WindowMetricsRow} from '../../src/stream/results.js'
 import {tempDir} from '../helpers/cli.js'

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {appendFlowRecord, createFlowBatch} from '../../src/io/flow-batch.js'
+import {appendFlowRecord, createFlowBatch} from '../../src/core/flow-batch.js'
 import {FlowBatchBuilder, ScaleMonitor, SHARD_END, ShardProgress, WindowAssembler, windowFlows} from '../../src/stream/index.js'
 
 const S = 1_000_000 // µs per second

@@ -1,9 +1,9 @@
 import {SplitShardCommand} from '@aws-sdk/client-kinesis'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import type {FlowBatch} from '../../src/io/flow-batch.js'
-import {addrToString} from '../../src/io/ip.js'
-import {FlowStore} from '../../src/io/store.js'
+import type {FlowBatch} from '../../src/core/flow-batch.js'
+import {addrToString} from '../../src/core/ip.js'
+import {FlowStore} from '../../src/io/store/store.js'
 import {putFlows, runStreamWorker, type StreamEvent, type StreamRunSummary, type StreamWorkerOptions} from '../../src/stream/index.js'
 import {batches, countingScorer, createStream, startAws, syntheticFlows, waitFor, type TestAws} from './helpers.js'
 

@@ -2,18 +2,18 @@ import {Args, Flags} from '@oclif/core'
 import {writeFile} from 'node:fs/promises'
 
 import {BaseCommand} from '../../base-command.js'
-import {UsageError} from '../../errors.js'
+import {UsageError} from '../../core/index.js'
 import {parseRate} from '../../flag-types.js'
 // the modules this command uses, not the layers' index files: those load DuckDB (~0.3 s), which a
 // run with --no-store never needs (the store is opened lazily in record())
-import {createProgress} from '../../report/progress.js'
-import {csvLine} from '../../report/rows.js'
-import {renderTable} from '../../report/table.js'
-import {DEFAULT_BENCH_RATES, DEFAULT_BENCH_TRIALS, runSamplingBenchmarkParallel} from '../../sampling/bench-sampling.js'
-import {renderSamplingChartSvg} from '../../sampling/chart-svg.js'
-import {computeGroundTruth} from '../../sampling/ground-truth.js'
-import {buildPacketTable} from '../../sampling/packet-table.js'
-import {PACKET_SAMPLER_NAMES} from '../../sampling/packet-samplers.js'
+import {createProgress} from '../../report/index.js'
+import {csvLine} from '../../report/index.js'
+import {renderTable} from '../../report/index.js'
+import {DEFAULT_BENCH_RATES, DEFAULT_BENCH_TRIALS, runSamplingBenchmarkParallel} from '../../sampling/index.js'
+import {renderSamplingChartSvg} from '../../sampling/index.js'
+import {computeGroundTruth} from '../../sampling/index.js'
+import {buildPacketTable} from '../../sampling/index.js'
+import {PACKET_SAMPLER_NAMES} from '../../sampling/index.js'
 import type {PacketSamplerName, SamplingBenchmarkCell, SamplingBenchmarkResult} from '../../sampling/index.js'
 
 export default class BenchSampling extends BaseCommand<typeof BenchSampling> {
@@ -86,7 +86,7 @@ export default class BenchSampling extends BaseCommand<typeof BenchSampling> {
   }
 
   private async record(file: string, result: SamplingBenchmarkResult): Promise<void> {
-    const [{FlowStore}, {writeEstimates}] = await Promise.all([import('../../io/store.js'), import('../../sampling/store-sample.js')])
+    const [{FlowStore}, {writeEstimates}] = await Promise.all([import('../../io/index.js'), import('../../sampling/index.js')])
     const store = await FlowStore.open(this.flags.db)
     try {
       const [{id}] = (await store.all<{id: number}>("SELECT nextval('run_id_seq')::INTEGER AS id")) as [{id: number}]

@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {hostname} from 'node:os'
 
 import {BaseCommand} from '../../base-command.js'
-import {UsageError} from '../../errors.js'
+import {UsageError} from '../../core/index.js'
 import {durationFlag, timeFlag} from '../../flag-types.js'
 import {bundledModelPath, closeModel, loadModel, type LoadedModel} from '../../infer/index.js'
 import {FlowStore, withStoreLock} from '../../io/index.js'

@@ -3,8 +3,8 @@ import cliProgress from 'cli-progress'
 import path from 'node:path'
 
 import {BaseCommand} from '../../base-command.js'
-import {UsageError} from '../../errors.js'
-import type {FlowBatch} from '../../io/index.js'
+import {UsageError} from '../../core/index.js'
+import type {FlowBatch} from '../../core/index.js'
 import {createKinesisClient, PARTITION_KEYS, putFlows, RECORD_FORMATS, replayCapture, type PutProgress, type PutResult} from '../../stream/index.js'
 
 export type StreamPutResult = Omit<PutResult, 'elapsedMs'> & {

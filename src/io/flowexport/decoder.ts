@@ -4,7 +4,7 @@
  * a sink. Bad bytes never throw: each problem is counted with the exporter and byte offset, and
  * decoding goes on with the next set or datagram.
  */
-import type {FlowRecordInput} from '../flow-batch.js'
+import type {FlowRecordInput} from '../../core/index.js'
 import type {DecodeEnv} from './env.js'
 import {decodeNetflowV5} from './netflow-v5.js'
 import {TemplateFlowDecoder} from './netflow-v9-ipfix.js'

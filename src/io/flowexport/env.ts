@@ -1,4 +1,4 @@
-import type {FlowRecordInput} from '../flow-batch.js'
+import type {FlowRecordInput} from '../../core/index.js'
 import type {RecordAccumulator} from './record.js'
 import type {FlowExportStats} from './types.js'
 

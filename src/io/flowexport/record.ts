@@ -3,7 +3,7 @@
  * flow record: which counter wins, how relative times become absolute, which sampling rate applies.
  * One accumulator per decoder, reset per record: no object per record on the hot path.
  */
-import type {FlowRecordInput} from '../flow-batch.js'
+import type {FlowRecordInput} from '../../core/index.js'
 
 /** Per (exporter, version, source id / observation domain) state learned from templates and options. */
 export interface DomainState {

@@ -4,8 +4,8 @@
  * with packets = 1, bytes = the packet's IP length and the sample's 1-in-N sampling rate, so that
  * later extrapolation scales it. Counter samples (formats 2 and 4) are counted and ignored.
  */
-import {ipv4ToString, ipv6ToString} from '../ip.js'
-import {createDecodedPacket, decodePacket, DECODE_OK, DECODE_TRUNCATED, type DecodedPacket} from '../packet-decoder.js'
+import {ipv4ToString, ipv6ToString} from '../../core/index.js'
+import {createDecodedPacket, decodePacket, DECODE_OK, DECODE_TRUNCATED, type DecodedPacket} from '../capture/index.js'
 import type {DecodeEnv} from './env.js'
 import type {SflowSourceStats} from './types.js'
 

@@ -1,4 +1,4 @@
-import type {FlowRecordInput} from '../flow-batch.js'
+import type {FlowRecordInput} from '../../core/index.js'
 
 export const FLOW_EXPORT_PROTOCOLS = ['netflow5', 'netflow9', 'ipfix', 'sflow5'] as const
 export type FlowExportProtocol = (typeof FLOW_EXPORT_PROTOCOLS)[number]

@@ -12,8 +12,8 @@
  * already keeps IPv4 as ::ffff:0:0/96 numbers, so the two spellings are one address and must get one
  * `src_ip`. A zone (`fe80::1%eth0`) is dropped.
  */
-import {ipv4ToString, ipv6ToString, parseIp} from '../ip.js'
-import type {FlowStore} from '../store.js'
+import {ipv4ToString, ipv6ToString, parseIp} from '../../core/index.js'
+import type {FlowStore} from '../store/index.js'
 
 const V4_MAPPED_PREFIX = 0xffff_0000_0000n
 const LOW_32 = 0xffff_ffffn

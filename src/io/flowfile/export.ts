@@ -33,8 +33,8 @@ import type {Builder, Data, DataType, Field} from 'apache-arrow'
 
 type Arrow = typeof import('apache-arrow')
 
-import {UsageError} from '../../errors.js'
-import type {FlowStore} from '../store.js'
+import {UsageError} from '../../core/index.js'
+import type {FlowStore} from '../store/index.js'
 import {sqlIdent, sqlString} from './sql.js'
 
 export const EXPORT_FORMATS = ['parquet', 'arrow'] as const

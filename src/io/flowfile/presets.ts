@@ -4,7 +4,7 @@
  * SQL expression over the raw columns, parsed afterwards by the field's own parser, so a preset that
  * needs arithmetic (Zeek ICMP type/code, CICFlowMeter flag counters) stays a small expression.
  */
-import {UsageError} from '../../errors.js'
+import {UsageError} from '../../core/index.js'
 import type {SniffedFile} from './sniff.js'
 import {sqlString, type EpochUnit} from './sql.js'
 

@@ -8,8 +8,8 @@ import {createInterface} from 'node:readline'
 import type {Readable} from 'node:stream'
 import {createGunzip} from 'node:zlib'
 
-import {InputDataError, UsageError} from '../../errors.js'
-import type {FlowStore} from '../store.js'
+import {InputDataError, UsageError} from '../../core/index.js'
+import type {FlowStore} from '../store/index.js'
 import {sqlString} from './sql.js'
 
 export const FLOW_FILE_FORMATS = ['auto', 'csv', 'tsv', 'parquet'] as const

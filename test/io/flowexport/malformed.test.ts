@@ -1,7 +1,7 @@
 import {existsSync, readFileSync} from 'node:fs'
 import {describe, expect, it} from 'vitest'
 import {FlowExportDecoder, type FlowExportProblem} from '../../../src/io/flowexport/index.js'
-import {createRng} from '../../../src/io/rng.js'
+import {createRng} from '../../../src/core/rng.js'
 import {ByteWriter, concat, ipfixMessage, ipfixOptionsTemplateRecord, set, sflowDatagram, templateRecord, v9Packet, xdr} from './build.js'
 import {readUdpDatagrams} from './udp-payloads.js'
 

@@ -3,8 +3,8 @@
  * same projection of our own records, so the two can be compared as multisets.
  */
 import {readFileSync} from 'node:fs'
-import type {FlowRecordInput} from '../../../src/io/flow-batch.js'
-import {ipv4ToString, ipv6ToString} from '../../../src/io/ip.js'
+import type {FlowRecordInput} from '../../../src/core/flow-batch.js'
+import {ipv4ToString, ipv6ToString} from '../../../src/core/ip.js'
 
 export interface NfdumpRecord {
   /** first seen, seconds since the epoch (nfdump prints whole seconds, UTC) */

@@ -4,7 +4,7 @@
  * reader so the flow-export tests exercise only the flow-export decoders.
  */
 import {readFileSync} from 'node:fs'
-import {ipv4ToString, ipv6ToString} from '../../../src/io/ip.js'
+import {ipv4ToString, ipv6ToString} from '../../../src/core/ip.js'
 
 export interface UdpDatagram {
   /** 1-based frame number in the capture */

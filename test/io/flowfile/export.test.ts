@@ -12,8 +12,9 @@ import parquet from 'parquetjs-lite'
 import parquetTypes from 'parquetjs-lite/lib/types.js'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {ARROW_FILE_NAME, exportFlows, ingestFlowFile, partitionPath} from '../../../src/io/flowfile/index.js'
-import {FlowStore} from '../../../src/io/store.js'
+import {ARROW_FILE_NAME, exportFlows, partitionPath} from '../../../src/io/flowfile/index.js'
+import {ingestFlowFile} from '../../../src/io/ingest/index.js'
+import {FlowStore} from '../../../src/io/store/store.js'
 import {tempDir, writeTemp} from './helpers.js'
 
 // parquetjs-lite turns TIMESTAMP_MICROS into a Date (milliseconds); compare the raw microseconds

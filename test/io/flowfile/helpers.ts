@@ -2,7 +2,7 @@
 import {readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
-import type {FlowStore} from '../../../src/io/store.js'
+import type {FlowStore} from '../../../src/io/store/store.js'
 import {SHARED_DATA, tempDir} from '../../helpers/cli.js'
 
 export {SHARED_DATA, tempDir}

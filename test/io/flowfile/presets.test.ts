@@ -6,11 +6,12 @@
 import {gzipSync} from 'node:zlib'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
-import {InputDataError, UsageError} from '../../../src/errors.js'
+import {InputDataError, UsageError} from '../../../src/core/errors.js'
 import {canonicalAddress} from '../../../src/io/flowfile/addresses.js'
-import {FLOW_FILE_PRESETS, ingestFlowFile} from '../../../src/io/flowfile/index.js'
-import {parseIp} from '../../../src/io/ip.js'
-import {FlowStore} from '../../../src/io/store.js'
+import {FLOW_FILE_PRESETS} from '../../../src/io/flowfile/index.js'
+import {ingestFlowFile} from '../../../src/io/ingest/index.js'
+import {parseIp} from '../../../src/core/ip.js'
+import {FlowStore} from '../../../src/io/store/store.js'
 import {storeSnapshot, sum, tempDir, totals, writeTemp} from './helpers.js'
 
 const NF_V2_HEADER =

@@ -6,9 +6,10 @@
 import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
-import {canonicalAddress, ingestFlowFile} from '../../../src/io/flowfile/index.js'
-import {parseIp} from '../../../src/io/ip.js'
-import {FlowStore} from '../../../src/io/store.js'
+import {canonicalAddress} from '../../../src/io/flowfile/index.js'
+import {ingestFlowFile} from '../../../src/io/ingest/index.js'
+import {parseIp} from '../../../src/core/ip.js'
+import {FlowStore} from '../../../src/io/store/store.js'
 import {column, num, readDelimited, SHARED_DATA, sum, totals} from './helpers.js'
 
 const SLIPS = `${SHARED_DATA}/slips-stratosphere`
