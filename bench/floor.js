@@ -49,7 +49,7 @@ async function withStore(worker) {
     worker.once('error', reject)
   })
   const db = path.join(os.tmpdir(), `flowscope-floor-${process.pid}.duckdb`)
-  const {FlowStore} = await import('../dist/io/store/store.js')
+  const {FlowStore} = await import('../dist/io/index.js')
   const store = await FlowStore.open(db)
   await done
   await store.close()

@@ -170,7 +170,7 @@ results.flowExport = null
     .filter((f) => existsSync(f))
   if (files.length) {
     const {readCapture, udpPayload} = await import('../dist/io/index.js')
-    const {createDecodedPacket, decodePacket, DECODE_OK} = await import('../dist/io/capture/packet-decoder.js')
+    const {createDecodedPacket, decodePacket, DECODE_OK} = await import('../dist/io/index.js')
     const {FlowExportDecoder, looksLikeFlowExport} = await import('../dist/io/flowexport/index.js')
     const datagrams = []
     const p = createDecodedPacket()
