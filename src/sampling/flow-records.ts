@@ -10,7 +10,7 @@
  * Used three ways: over all rows for the ground truth, over sampled rows to store a sampled source
  * (what a sampling exporter would emit), and as flow-record input for the flow samplers.
  */
-import {ADDR_WORDS, createFlowBatch, DEFAULT_ACTIVE_TIMEOUT_MICROS, DEFAULT_IDLE_TIMEOUT_MICROS, IPPROTO_TCP, TCP_FIN, TCP_RST, type FlowBatch} from '../core/index.js'
+import {ADDR_WORDS, createFlowBatch, DEFAULT_ACTIVE_TIMEOUT_MICROS, DEFAULT_IDLE_TIMEOUT_MICROS, growF64, growU32, IPPROTO_TCP, TCP_FIN, TCP_RST, type FlowBatch} from '../core/index.js'
 import type {PacketTable} from './packet-table.js'
 
 /** Flow records over a table's flow keys (the 5-tuple is `table.flowKeys[flowKeyId]`). */
@@ -136,16 +136,4 @@ export function tableFlowsToBatches(
     out.push(b)
   }
   return out
-}
-
-function growF64(a: Float64Array, cap: number): Float64Array<ArrayBuffer> {
-  const g = new Float64Array(cap)
-  g.set(a)
-  return g
-}
-
-function growU32(a: Uint32Array, cap: number): Uint32Array<ArrayBuffer> {
-  const g = new Uint32Array(cap)
-  g.set(a)
-  return g
 }

@@ -7,7 +7,7 @@
  * The whole capture must fit in memory: `buildPacketTable` stops with a `UsageError` beyond
  * `maxPackets` (default 20M IP packets ≈ 600 MB).
  */
-import {IPPROTO_TCP, TCP_SYN, UsageError} from '../core/index.js'
+import {growF64, growU32, IPPROTO_TCP, TCP_SYN, UsageError} from '../core/index.js'
 import {readCapture} from '../io/index.js'
 import type {CaptureReadStats} from '../io/index.js'
 import {createDecodedPacket, DECODE_NOT_IP, DECODE_OK, decodePacket} from '../io/index.js'
@@ -358,16 +358,4 @@ export async function buildPacketTable(
   stats.badRecords = readStats.badRecords
   stats.format = readStats.format ?? 'unknown'
   return {table: builder.finish(), stats}
-}
-
-function growF64(a: Float64Array, cap: number): Float64Array<ArrayBuffer> {
-  const g = new Float64Array(cap)
-  g.set(a)
-  return g
-}
-
-function growU32(a: Uint32Array, cap: number): Uint32Array<ArrayBuffer> {
-  const g = new Uint32Array(cap)
-  g.set(a)
-  return g
 }

@@ -29,6 +29,9 @@ import {
   DEFAULT_IDLE_TIMEOUT_MICROS,
   flowBatchCapacity,
   fmix32,
+  growF64,
+  growI32,
+  growU32,
   IPPROTO_TCP,
   TCP_FIN,
   TCP_RST,
@@ -557,22 +560,4 @@ function copyAddresses(d: DecodedPacket, key: Uint32Array): void {
   key[5] = dst[1]!
   key[6] = dst[2]!
   key[7] = dst[3]!
-}
-
-function growF64(a: Float64Array, cap: number): Float64Array {
-  const g = new Float64Array(cap)
-  g.set(a)
-  return g
-}
-
-function growI32(a: Int32Array, cap: number): Int32Array {
-  const g = new Int32Array(cap)
-  g.set(a)
-  return g
-}
-
-function growU32(a: Uint32Array, cap: number): Uint32Array {
-  const g = new Uint32Array(cap)
-  g.set(a)
-  return g
 }
