@@ -29,7 +29,7 @@ export interface ExportRecordStats {
 }
 
 /** Same shape as FlowAssembler (push / takeReady / flush) so ingest drives either. */
-export class ExportRecordCollector {
+export class ExportRecordAssembler {
   readonly decoder = new FlowExportDecoder()
   readonly stats: ExportRecordStats = {packets: 0, exportDatagrams: 0, otherPackets: 0}
   private readonly pkt = createDecodedPacket()
