@@ -47,14 +47,14 @@ import {
 const LOGIN_PORTS: ReadonlySet<number> = new Set([21, 22, 23, 110, 143, 445, 993, 995, 1433, 3306, 3389, 5432, 5900])
 
 /** The run's flows as handed to workers: a Parquet file or a DuckDB file with a table `ends`. */
-export interface RunExport {
+export interface RunHandoff {
   path: string
   format: 'parquet' | 'duckdb'
 }
 
 /** What every job of a run shares: set once per worker. */
 export interface WorkSetup {
-  export: RunExport
+  handoff: RunHandoff
   modelPath: string
   modelId: string
   /** the model's window, to bring long-window volumes to its scale */
@@ -142,7 +142,7 @@ export interface JobOutput {
 }
 
 /** Loads the bucket's flows into the worker's `flows` table: the one query per bucket (or address). */
-export async function loadBucketFlows(store: FlowStore, exp: RunExport, bucketId: number): Promise<number> {
+export async function loadBucketFlows(store: FlowStore, exp: RunHandoff, bucketId: number): Promise<number> {
   if (!Number.isInteger(bucketId) || bucketId < 0) throw new InputDataError(`bad bucket id ${bucketId}`)
   const source = exp.format === 'parquet' ? `read_parquet('${exp.path.replaceAll("'", "''")}')` : 'run_export.ends'
   await store.run('DELETE FROM flows')
@@ -192,7 +192,7 @@ interface ScaleRows {
 /** Runs one job over the worker's store (see the module comment). */
 export async function runBucketJob(store: FlowStore, model: LoadedModel, setup: WorkSetup, job: BucketJob): Promise<JobOutput> {
   const t0 = performance.now()
-  const flows = await loadBucketFlows(store, setup.export, job.bucketId)
+  const flows = await loadBucketFlows(store, setup.handoff, job.bucketId)
   await writeJobGroups(store, job.groups)
   const t1 = performance.now()
   const addresses = job.groups.flatMap((g) => g.addresses)

@@ -12,13 +12,13 @@ import pLimit from 'p-limit'
 
 import {UsageError} from '../core/index.js'
 import type {DetectionRow, LoadedModel} from '../infer/index.js'
-import {DEFAULT_WINDOW_SEC, FEATURE_COUNT, closeModel, loadModel, modelId as modelIdOf, runFirstPass, writeDetections} from '../infer/index.js'
+import {DEFAULT_MODEL_WINDOW_SEC, FEATURE_COUNT, closeModel, loadModel, modelId as modelIdOf, runFirstPass, writeDetections} from '../infer/index.js'
 import {FlowStore} from '../io/index.js'
 import {parseIp} from '../core/index.js'
 import {enrichFlowsWithAsn} from './asn.js'
 import type {BucketJob, JobOutput, RawJobUnits, WindowWork, WorkSetup} from './bucket-work.js'
-import type {ExportFormat} from './export.js'
-import {exportRunFlows} from './export.js'
+import type {BucketHandoffFormat} from './handoff.js'
+import {handOffRunFlows} from './handoff.js'
 import {InferenceMap, windowKey} from './inference-map.js'
 import type {InferenceMapStats} from './inference-map.js'
 import type {Bucket, PlanAddress} from './plan.js'
@@ -28,8 +28,8 @@ import {fitPostCalibration, postCalibrationPath, readPostCalibration, writePostC
 import type {PostScale} from './post-features.js'
 import {CONTEXT_COUNT, DEFAULT_POST_SCALES, EVIDENCE_COUNT} from './post-features.js'
 import {JobError, WorkerDiedError, WorkerPool} from './pool.js'
-import type {ProcessUsage} from './protocol.js'
-import {selfUsage} from './protocol.js'
+import type {ProcessUsage} from './worker-messages.js'
+import {selfUsage} from './worker-messages.js'
 
 export interface PostRunOptions {
   network?: string
@@ -46,8 +46,8 @@ export interface PostRunOptions {
   bucketCap?: number
   /** group public addresses by AS (default true; fills missing flow ASNs first) */
   byAsn?: boolean
-  /** how the run's flows reach the workers (default a DuckDB file; see export.ts) */
-  exportFormat?: ExportFormat
+  /** how the run's flows reach the workers (default a DuckDB file; see handoff.ts) */
+  handoffFormat?: BucketHandoffFormat
   /** compiled worker entry (default: next to this module, or `dist/` when running from sources) */
   workerEntry?: string
   /** extra environment for the workers (test hooks) */
@@ -186,7 +186,7 @@ export async function runAnalyze(storePath: string, options: AnalyzeOptions): Pr
           ...options,
           calibration,
           modelId: id,
-          modelWindowSec: model.metadata.windowSec ?? DEFAULT_WINDOW_SEC,
+          modelWindowSec: model.metadata.windowSec ?? DEFAULT_MODEL_WINDOW_SEC,
           addresses: [...allKeys],
           members: unflagged,
           mode,
@@ -363,15 +363,15 @@ async function runPostPhase(store: FlowStore, o: PostPhaseOptions): Promise<Post
   out.jobsTotal = jobs.length
   out.warnings.push(...plan.warnings)
   if (jobs.length === 0) return out
-  const exp = await exportRunFlows(store, memberBuckets, {
+  const exp = await handOffRunFlows(store, memberBuckets, {
     ...flowRange,
-    ...(o.exportFormat === undefined ? {} : {format: o.exportFormat}),
+    ...(o.handoffFormat === undefined ? {} : {format: o.handoffFormat}),
     ...(o.tmpDir === undefined ? {} : {tmpDir: o.tmpDir}),
   })
   out.steps.exportS = exp.seconds
   out.steps.exportRows = exp.rows
   const setup: WorkSetup = {
-    export: {path: exp.path, format: exp.format},
+    handoff: {path: exp.path, format: exp.format},
     modelPath: o.model,
     modelId: o.modelId,
     modelWindowSec: o.modelWindowSec,
@@ -615,7 +615,8 @@ async function writeRunRow(store: FlowStore, r: AnalyzeResult, startedAt: Date, 
       prefixV6: o.prefixV6 ?? DEFAULT_PREFIX_V6,
       bucketCap: o.bucketCap ?? DEFAULT_BUCKET_CAP,
       byAsn: o.byAsn ?? true,
-      exportFormat: o.exportFormat ?? 'duckdb',
+      // the stored runs row keeps its key
+      exportFormat: o.handoffFormat ?? 'duckdb',
       scales: r.scales,
     },
     addresses: r.addresses,
@@ -682,7 +683,7 @@ export async function calibratePost(storePath: string, options: CalibratePostOpt
   const store = await FlowStore.open(storePath)
   try {
     const model = await loadModel(options.model)
-    const modelWindowSec = model.metadata.windowSec ?? DEFAULT_WINDOW_SEC
+    const modelWindowSec = model.metadata.windowSec ?? DEFAULT_MODEL_WINDOW_SEC
     await closeModel(model)
     const id = await modelIdOf(options.model)
     const maxWindow = Math.max(...scales.map((s) => s.windowSec)) * 1e6
@@ -694,13 +695,13 @@ export async function calibratePost(storePath: string, options: CalibratePostOpt
     const keys = await activeAddresses(store, flowRange)
     const plan = await planRun(store, options, keys)
     if (plan.buckets.length === 0) throw new UsageError('no flows to calibrate the post pass on', {hint: 'check the store, --network and the time range'})
-    const exp = await exportRunFlows(store, plan.buckets, {
+    const exp = await handOffRunFlows(store, plan.buckets, {
       ...flowRange,
-      ...(options.exportFormat === undefined ? {} : {format: options.exportFormat}),
+      ...(options.handoffFormat === undefined ? {} : {format: options.handoffFormat}),
       ...(options.tmpDir === undefined ? {} : {tmpDir: options.tmpDir}),
     })
     const setup: WorkSetup = {
-      export: {path: exp.path, format: exp.format},
+      handoff: {path: exp.path, format: exp.format},
       modelPath: options.model,
       modelId: id,
       modelWindowSec,

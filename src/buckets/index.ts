@@ -12,10 +12,10 @@ export {CONTEXT_FEATURE_NAMES, DEFAULT_POST_SCALES, EVIDENCE_NAMES} from './post
 export type {PostScale} from './post-features.js'
 export {postCalibrationPath, readPostCalibration} from './post-calibration.js'
 export type {PostCalibration, ScaleCalibration} from './post-calibration.js'
-export {EXPORT_FORMATS} from './export.js'
-export type {ExportFormat} from './export.js'
+export {BUCKET_HANDOFF_FORMATS} from './handoff.js'
+export type {BucketHandoffFormat} from './handoff.js'
 export {workerEntryPath} from './pool.js'
-export type {ProcessUsage} from './protocol.js'
+export type {ProcessUsage} from './worker-messages.js'
 export {calibratePost, runAnalyze} from './controller.js'
 export type {
   AnalyzeOptions,

@@ -11,8 +11,8 @@ import {existsSync} from 'node:fs'
 
 import {UsageError} from '../core/index.js'
 import type {BucketJob, JobOutput, WorkSetup} from './bucket-work.js'
-import type {FromWorker, ProcessUsage, ToWorker} from './protocol.js'
-import {WORKER_GENERATION} from './protocol.js'
+import type {FromWorker, ProcessUsage, ToWorker} from './worker-messages.js'
+import {WORKER_GENERATION} from './worker-messages.js'
 import {workerEntry} from '../core/index.js'
 
 export interface PoolOptions {

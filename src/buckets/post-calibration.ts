@@ -22,7 +22,7 @@
 import {readFile, writeFile, rename} from 'node:fs/promises'
 import {existsSync} from 'node:fs'
 
-import {InputDataError, UsageError} from '../core/index.js'
+import {InputDataError, quantileSorted, UsageError} from '../core/index.js'
 import {DEFAULT_FP_BUDGET, FEATURE_COUNT, FEATURE_SET_VERSION, fitCalibration} from '../infer/index.js'
 import type {ErrorNormalisation} from '../infer/index.js'
 import type {EvidenceTails, FanProfile, PostScale} from './post-features.js'
@@ -111,12 +111,12 @@ export function fitScale(raw: RawScaleUnits, scaleBudget: number): ScaleCalibrat
     const col = new Float64Array(raw.rows)
     for (let r = 0; r < raw.rows; r++) col[r] = raw.context[r * CONTEXT_COUNT + f] as number
     col.sort()
-    const med = quantile(col, 0.5)
+    const med = quantileSorted(col, 0.5)
     const dev = col.map((x) => Math.abs(x - med)).sort()
     // the population's spread; a feature that is almost always one value (SYN-only share, top-port share)
     // gets its spread between the 1st and 99th percentiles instead, so that one odd host in a bucket of
     // identical ones is not infinitely odd
-    contextFloors.push(Math.max(1.4826 * quantile(dev, 0.5), (quantile(col, 0.75) - quantile(col, 0.25)) / 1.349, (quantile(col, 0.99) - quantile(col, 0.01)) / 4.653, 1e-3))
+    contextFloors.push(Math.max(1.4826 * quantileSorted(dev, 0.5), (quantileSorted(col, 0.75) - quantileSorted(col, 0.25)) / 1.349, (quantileSorted(col, 0.99) - quantileSorted(col, 0.01)) / 4.653, 1e-3))
   }
   const fan = fitFanProfile(raw.fanPorts)
   fillModelAndContext(raw, normalisation, contextFloors, fan)
@@ -141,7 +141,7 @@ export function fitTails(evidence: Float64Array, rows: number): EvidenceTails {
     const col = new Float64Array(rows)
     for (let i = 0; i < rows; i++) col[i] = Math.log1p(Math.max(0, evidence[i * EVIDENCE_COUNT + k] as number))
     col.sort()
-    const threshold = quantile(col, 0.99)
+    const threshold = quantileSorted(col, 0.99)
     let n = 0
     let excess = 0
     for (const x of col) {
@@ -170,11 +170,11 @@ export function fitFanProfile(triples: Int32Array): FanProfile {
   const ports: Record<string, number> = {}
   const rare: number[] = []
   for (const [svc, ks] of [...byPort.entries()].sort((a, b) => a[0] - b[0])) {
-    if (ks.length >= MIN_PORT_UNITS) ports[String(svc)] = quantile(Float64Array.from(ks).sort(), 0.99)
+    if (ks.length >= MIN_PORT_UNITS) ports[String(svc)] = quantileSorted(Float64Array.from(ks).sort(), 0.99)
     else rare.push(...ks)
   }
   // a port never seen in the baseline is held to what the rarely used ones do (one or two peers)
-  return {ports, rare: rare.length > 0 ? Math.max(1, quantile(Float64Array.from(rare).sort(), 0.99)) : 1}
+  return {ports, rare: rare.length > 0 ? Math.max(1, quantileSorted(Float64Array.from(rare).sort(), 0.99)) : 1}
 }
 
 /** Fills the model, fan-out and bucket-deviation evidence of every row (they need fitted constants). */
@@ -243,14 +243,4 @@ export async function readPostCalibration(file: string, modelId: string): Promis
     throw new InputDataError(`${file}: fitted for another feature set or evidence layout`, {hint: 're-fit the post calibration'})
   }
   return c
-}
-
-/** Quantile of ascending `sorted` (type 7, like the first pass's calibration). */
-export function quantile(sorted: ArrayLike<number>, p: number): number {
-  const n = sorted.length
-  if (n === 0) return Number.NaN
-  const h = (n - 1) * Math.min(Math.max(p, 0), 1)
-  const lo = Math.floor(h)
-  const hi = Math.min(lo + 1, n - 1)
-  return (sorted[lo] as number) + (h - lo) * ((sorted[hi] as number) - (sorted[lo] as number))
 }

@@ -9,8 +9,8 @@ import {closeModel, loadModel} from '../infer/index.js'
 import {FlowStore} from '../io/index.js'
 import type {BucketJob, WorkSetup} from './bucket-work.js'
 import {runBucketJob} from './bucket-work.js'
-import type {FromWorker, ToWorker} from './protocol.js'
-import {WORKER_EXIT_HOOK, WORKER_GENERATION, selfUsage} from './protocol.js'
+import type {FromWorker, ToWorker} from './worker-messages.js'
+import {WORKER_EXIT_HOOK, WORKER_GENERATION, selfUsage} from './worker-messages.js'
 
 /** Exit status of a worker killed by the test hook. */
 const HOOK_EXIT_CODE = 86
@@ -33,7 +33,7 @@ async function init(setup: WorkSetup): Promise<void> {
   const store = await FlowStore.open(':memory:')
   await store.run('SET threads = 1')
   await store.run("SET preserve_insertion_order = false")
-  if (setup.export.format === 'duckdb') await store.run(`ATTACH '${setup.export.path.replaceAll("'", "''")}' AS run_export (READ_ONLY)`)
+  if (setup.handoff.format === 'duckdb') await store.run(`ATTACH '${setup.handoff.path.replaceAll("'", "''")}' AS run_export (READ_ONLY)`)
   const model = await loadModel(setup.modelPath, {sessionOptions: {intraOpNumThreads: 1, interOpNumThreads: 1}})
   state = {store, model, setup}
 }

@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {timeFlag} from '../flag-types.js'
-import {EXPORT_FORMATS, exportFlows, openStoreForReading, PARQUET_CODECS} from '../io/index.js'
+import {FLOW_OUTPUT_FORMATS, exportFlows, openStoreForReading, PARQUET_CODECS} from '../io/index.js'
 import type {ExportResult} from '../io/index.js'
 import {createProgress} from '../report/index.js'
 
@@ -19,7 +19,7 @@ export default class Export extends BaseCommand<typeof Export> {
   static args = {outdir: Args.string({description: 'output folder', required: true})}
 
   static flags = {
-    format: Flags.option({summary: 'Output format.', options: EXPORT_FORMATS, default: 'parquet' as const})(),
+    format: Flags.option({summary: 'Output format.', options: FLOW_OUTPUT_FORMATS, default: 'parquet' as const})(),
     network: Flags.string({summary: 'Only this network (tenant).'}),
     since: timeFlag({summary: 'From this time (24h, 7d or ISO 8601); widened to the whole hour.'}),
     until: timeFlag({summary: 'Until this time; widened to the whole hour.'}),

@@ -7,3 +7,37 @@ export {addrToString, ipv4ToString, ipv6ToString, parseIp} from './ip.js'
 export {packageFile, workerEntry} from './package-paths.js'
 export {createRng} from './rng.js'
 export type {Rng} from './rng.js'
+export {
+  IANA_PROTOCOL_KEYWORDS,
+  IPPROTO_AH,
+  IPPROTO_DSTOPTS,
+  IPPROTO_ESP,
+  IPPROTO_FRAGMENT,
+  IPPROTO_GRE,
+  IPPROTO_HOPOPTS,
+  IPPROTO_ICMP,
+  IPPROTO_ICMPV6,
+  IPPROTO_MOBILITY,
+  IPPROTO_NONE,
+  IPPROTO_ROUTING,
+  IPPROTO_SCTP,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  IPPROTO_UDPLITE,
+  NON_IP_PROTOCOL_NAMES,
+  PROTOCOLS,
+  protocolDisplayName,
+  protocolName,
+  protocolNameEntries,
+  protocolNumber,
+  TCP_ACK,
+  TCP_FIN,
+  TCP_PSH,
+  TCP_RST,
+  TCP_SYN,
+} from './protocols.js'
+export type {ProtocolName} from './protocols.js'
+export {DEFAULT_ACTIVE_TIMEOUT_MICROS, DEFAULT_ACTIVE_TIMEOUT_SEC, DEFAULT_IDLE_TIMEOUT_MICROS, DEFAULT_IDLE_TIMEOUT_SEC} from './flow-timeouts.js'
+export {fmix32} from './hash.js'
+export {quantileSorted} from './stats.js'
+export {growF64, growI32, growU32} from './grow.js'

@@ -14,11 +14,9 @@ import {
   buildEthernetIpv6Frame,
   createL4Header,
   ETHERNET_HEADER_LEN,
-  TCP_FIN,
-  TCP_RST,
-  TCP_SYN,
   type CaptureWriter,
 } from './pcap-writer.js'
+import {TCP_FIN, TCP_RST, TCP_SYN} from '../core/index.js'
 import type {Rng} from '../core/index.js'
 import {ipv4Text, ipv6Text, type HostTable} from './model.js'
 import {Session, type Actor, type Engine} from './sessions.js'

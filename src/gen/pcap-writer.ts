@@ -10,20 +10,10 @@
  */
 import {open, type FileHandle} from 'node:fs/promises'
 
-import {UsageError} from '../core/index.js'
+import {IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, TCP_ACK, UsageError} from '../core/index.js'
 import type {CaptureFormat} from '../io/index.js'
 
 export const LINKTYPE_ETHERNET = 1
-export const IPPROTO_ICMP = 1
-export const IPPROTO_TCP = 6
-export const IPPROTO_UDP = 17
-export const IPPROTO_ICMPV6 = 58
-
-export const TCP_FIN = 0x01
-export const TCP_SYN = 0x02
-export const TCP_RST = 0x04
-export const TCP_PSH = 0x08
-export const TCP_ACK = 0x10
 
 export const ETHERNET_HEADER_LEN = 14
 export const IPV4_HEADER_LEN = 20

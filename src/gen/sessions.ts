@@ -14,7 +14,7 @@
  *   and no gap lets a direction that still talks stay quiet beyond QUIET_LIMIT_MICROS;
  * - a session ends within MAX_SESSION_MICROS (< the 1800 s active timeout).
  */
-import {TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN} from './pcap-writer.js'
+import {TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN} from '../core/index.js'
 import type {Rng} from '../core/index.js'
 import {exponential, uniform, uniformInt} from './model.js'
 

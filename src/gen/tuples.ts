@@ -8,6 +8,8 @@
  * Memory is bounded by the sessions started within (longest session + REUSE_GAP): expired entries are
  * swept every few thousand claims.
  */
+import {fmix32} from '../core/index.js'
+
 export const REUSE_GAP_MICROS = 20_000_000
 
 const SWEEP_EVERY = 8192
@@ -55,7 +57,7 @@ export function endpointV4(addr: number, port: number): number {
 export function endpointV6(w: ArrayLike<number>, port: number): number {
   let h = 0x9747b28c
   for (let i = 0; i < 4; i++) h = Math.imul(h ^ ((w[i] ?? 0) >>> 0), 0x5bd1e995) ^ (h >>> 15)
-  return fmix(h) * 65536 + port
+  return fmix32(h) * 65536 + port
 }
 
 /** Canonical key of the tuple between endpoints `a` and `b` (order does not matter). */
@@ -68,19 +70,9 @@ export function tupleKey(a: number, b: number, proto: number): number {
   const hiH = Math.floor(hi / 4294967296)
   let h1 = 0x811c9dc5 ^ proto
   let h2 = 0x01000193 ^ Math.imul(proto, 0x27d4eb2d)
-  h1 = fmix(Math.imul(h1 ^ loL, 0xcc9e2d51) + loH)
-  h2 = fmix(Math.imul(h2 ^ hiL, 0x1b873593) + hiH)
-  h1 = fmix(Math.imul(h1 ^ hiL, 0x85ebca6b) ^ hiH)
-  h2 = fmix(Math.imul(h2 ^ loL, 0xc2b2ae35) ^ loH ^ h1)
+  h1 = fmix32(Math.imul(h1 ^ loL, 0xcc9e2d51) + loH)
+  h2 = fmix32(Math.imul(h2 ^ hiL, 0x1b873593) + hiH)
+  h1 = fmix32(Math.imul(h1 ^ hiL, 0x85ebca6b) ^ hiH)
+  h2 = fmix32(Math.imul(h2 ^ loL, 0xc2b2ae35) ^ loH ^ h1)
   return (h1 & 0xfffff) * 4294967296 + (h2 >>> 0)
-}
-
-function fmix(x: number): number {
-  let h = x | 0
-  h ^= h >>> 16
-  h = Math.imul(h, 0x85ebca6b)
-  h ^= h >>> 13
-  h = Math.imul(h, 0xc2b2ae35)
-  h ^= h >>> 16
-  return h >>> 0
 }

@@ -45,7 +45,7 @@ export const FEATURE_COUNT = FEATURE_NAMES.length
 /** Index of each feature in a vector, for rules and tests that read features by name. */
 export const FEATURE_INDEX = Object.fromEntries(FEATURE_NAMES.map((name, i) => [name, i])) as Record<FeatureName, number>
 
-export const DEFAULT_WINDOW_SEC = 300
+export const DEFAULT_MODEL_WINDOW_SEC = 300
 export const DEFAULT_HOP_SEC = 60
 export const DEFAULT_SUBBIN_SEC = 30
 
@@ -141,7 +141,7 @@ export function resolveWindowing(options: Pick<FeatureOptions, 'windowSec' | 'ho
   hopUs: number
   subBinUs: number
 } {
-  const windowSec = options.windowSec ?? DEFAULT_WINDOW_SEC
+  const windowSec = options.windowSec ?? DEFAULT_MODEL_WINDOW_SEC
   const hopSec = options.hopSec ?? DEFAULT_HOP_SEC
   const subBinSec = options.subBinSec ?? DEFAULT_SUBBIN_SEC
   const windowUs = Math.round(windowSec * 1e6)

@@ -17,7 +17,7 @@ import type {BeaconRelation} from './beacon-pivot.js'
 import {relatedBeaconDetections} from './beacon-pivot.js'
 import type {DetectionRow} from './detections.js'
 import {explainRow} from './explain.js'
-import {computeFeatures, DEFAULT_HOP_SEC, DEFAULT_WINDOW_SEC} from './features.js'
+import {computeFeatures, DEFAULT_HOP_SEC, DEFAULT_MODEL_WINDOW_SEC} from './features.js'
 import type {FeatureMatrix} from './features.js'
 import type {LoadedModel} from './model-file.js'
 import {scoreFeatures} from './score.js'
@@ -74,7 +74,7 @@ export async function runFirstPass(store: FlowStore, model: LoadedModel, options
     ...(options.network === undefined ? {} : {network: options.network}),
     ...(options.since === undefined ? {} : {since: options.since}),
     ...(options.until === undefined ? {} : {until: options.until}),
-    windowSec: meta.windowSec ?? DEFAULT_WINDOW_SEC,
+    windowSec: meta.windowSec ?? DEFAULT_MODEL_WINDOW_SEC,
     hopSec: meta.hopSec ?? DEFAULT_HOP_SEC,
   })
   const t1 = performance.now()

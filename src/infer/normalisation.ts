@@ -20,8 +20,8 @@
  * mean MAD scale over features). The threshold is the (1 − fpBudget) quantile of the calibration
  * windows' scores, and a window is flagged when its score is strictly above it.
  */
-import {UsageError} from '../core/index.js'
-import {quantileSorted, sortedColumn} from './stats.js'
+import {quantileSorted, UsageError} from '../core/index.js'
+import {sortedColumn} from './stats.js'
 
 export const MAD_TO_SIGMA = 1.4826
 export const DEFAULT_FP_BUDGET = 0.001

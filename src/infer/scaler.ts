@@ -9,7 +9,8 @@
  * of windows — falls back to its standard deviation, and one that never varies keeps its own units
  * (scale 1), so a later change of it is still measured rather than divided by ~0.
  */
-import {meanAndStd, quantileSorted, sortedColumn} from './stats.js'
+import {quantileSorted} from '../core/index.js'
+import {meanAndStd, sortedColumn} from './stats.js'
 
 export const IQR_TO_SIGMA = 1.349
 

@@ -1,16 +1,4 @@
-/** Order statistics shared by the scaler and the calibration. */
-
-/** Quantile `p` ∈ [0, 1] of ascending `sorted`, linear between order statistics (Hyndman–Fan type 7, numpy's default). */
-export function quantileSorted(sorted: ArrayLike<number>, p: number): number {
-  const n = sorted.length
-  if (n === 0) return Number.NaN
-  const h = (n - 1) * Math.min(Math.max(p, 0), 1)
-  const lo = Math.floor(h)
-  const hi = Math.min(lo + 1, n - 1)
-  const a = sorted[lo] as number
-  const b = sorted[hi] as number
-  return a + (h - lo) * (b - a)
-}
+/** Column statistics of the scaler and the calibration (their quantile is core's `quantileSorted`). */
 
 /** Column `col` of a row-major matrix, sorted ascending (a copy). */
 export function sortedColumn(values: ArrayLike<number>, rows: number, width: number, col: number): Float64Array {

@@ -6,7 +6,7 @@ import {UsageError} from '../core/index.js'
 import type {FlowStore} from '../io/index.js'
 import {calibrate} from './calibrate.js'
 import type {CalibrateResult} from './calibrate.js'
-import {computeFeatures, DEFAULT_HOP_SEC, DEFAULT_WINDOW_SEC} from './features.js'
+import {computeFeatures, DEFAULT_HOP_SEC, DEFAULT_MODEL_WINDOW_SEC} from './features.js'
 import {closeModel, loadModel} from './model-file.js'
 import type {ModelMetadata} from './model-metadata.js'
 import {exportOnnx} from './onnx-export.js'
@@ -46,7 +46,7 @@ const MIN_ROWS = 50
 
 export async function trainFromStore(store: FlowStore, o: TrainFromStoreOptions): Promise<TrainFromStoreResult> {
   const t0 = performance.now()
-  const windowSec = o.windowSec ?? DEFAULT_WINDOW_SEC
+  const windowSec = o.windowSec ?? DEFAULT_MODEL_WINDOW_SEC
   const hopSec = o.hopSec ?? DEFAULT_HOP_SEC
   const features = await computeFeatures(store, {
     ...(o.network === undefined ? {} : {network: o.network}),
@@ -101,7 +101,7 @@ export interface CalibrateFromStoreOptions {
 /** Re-calibrate a model on this store's benign windows, weights untouched (the transfer step). */
 export async function calibrateFromStore(store: FlowStore, o: CalibrateFromStoreOptions): Promise<CalibrateResult & {rows: number}> {
   const m = await loadModel(o.model)
-  const windowSec = m.metadata.windowSec ?? DEFAULT_WINDOW_SEC
+  const windowSec = m.metadata.windowSec ?? DEFAULT_MODEL_WINDOW_SEC
   const hopSec = m.metadata.hopSec ?? DEFAULT_HOP_SEC
   await closeModel(m)
   const features = await computeFeatures(store, {

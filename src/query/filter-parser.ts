@@ -31,10 +31,9 @@
  * comparison, so `port != 80` is `src_port != 80 OR dst_port != 80`; write `not port 80` for "neither".
  */
 
-import {ipv4ToString, ipv6ToString, parseIp} from '../core/index.js'
+import {ipv4ToString, ipv6ToString, parseIp, protocolNumber} from '../core/index.js'
 import {FilterSyntaxError} from './filter-error.js'
 import {type Token, tokenize} from './filter-tokens.js'
-import {protocolNumber} from './protocols.js'
 
 /** Which address/port column(s) a term tests: `either` = src or dst, `both` = src and dst. */
 export type Direction = 'src' | 'dst' | 'either' | 'both'

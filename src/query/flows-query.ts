@@ -1,5 +1,5 @@
 import {BPP_SQL, BPS_SQL, DURATION_MS_SQL, PPS_SQL} from './filter-sql.js'
-import {PROTOCOLS} from './protocols.js'
+import {protocolNameEntries} from '../core/index.js'
 import {buildSelection, limitParam, type SelectionOptions} from './selection.js'
 import {type Enrichment, ParamBag, type SqlQuery} from './sql-params.js'
 
@@ -63,16 +63,9 @@ const FLAGS_TEXT_SQL = `concat(${[
   .join(', ')})`
 
 /** Protocol names from the fixed table (constants of this module, never user text). */
-const PROTO_NAME_SQL = (() => {
-  const seen = new Set<number>()
-  const arms: string[] = []
-  for (const [name, num] of Object.entries(PROTOCOLS)) {
-    if (seen.has(num)) continue
-    seen.add(num)
-    arms.push(`WHEN ${num} THEN '${name}'`)
-  }
-  return `CASE proto ${arms.join(' ')} ELSE CAST(proto AS VARCHAR) END`
-})()
+const PROTO_NAME_SQL = `CASE proto ${protocolNameEntries()
+  .map(([num, name]) => `WHEN ${num} THEN '${name}'`)
+  .join(' ')} ELSE CAST(proto AS VARCHAR) END`
 
 const ORDER_SQL: Record<FlowOrder, string> = {
   ts: 'ts_start',

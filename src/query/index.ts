@@ -17,7 +17,6 @@ export {
 } from './filter-parser.js'
 export {type CompiledFilter, compileFilter} from './filter-sql.js'
 export {FLOW_COLUMNS_OUT, FLOW_ORDERS, type FlowOrder, type FlowsQuery, type FlowsQueryOptions, buildFlowsQuery} from './flows-query.js'
-export {PROTOCOLS, protocolName, protocolNumber} from './protocols.js'
 export {type SelectionOptions} from './selection.js'
 export {buildSqlQuery, type UserSqlQuery} from './sql-guard.js'
 export {ENRICHMENTS, type Enrichment, type SqlQuery, requireEnrichments} from './sql-params.js'

@@ -1,6 +1,6 @@
 export {createProgress} from './progress.js'
 export type {Progress} from './progress.js'
-export {humanBytes, humanCount, protoName, renderTable} from './table.js'
+export {humanBytes, humanCount, renderTable} from './table.js'
 export type {Column} from './table.js'
 export {renderSummary} from './summary-view.js'
 export {csvField, csvLine, makeWriter, ROW_FORMATS, writeRowStream} from './rows.js'

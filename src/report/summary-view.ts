@@ -1,5 +1,6 @@
 import type {StoreSummary} from '../io/index.js'
-import {humanBytes, protoName, renderTable} from './table.js'
+import {protocolDisplayName} from '../core/index.js'
+import {humanBytes, renderTable} from './table.js'
 
 /** The store summary as people read it in a terminal. */
 export function renderSummary(s: StoreSummary): string {
@@ -11,7 +12,7 @@ export function renderSummary(s: StoreSummary): string {
     '',
     renderTable(
       [
-        {header: 'proto', value: (r: StoreSummary['byProto'][number]) => protoName(r.proto)},
+        {header: 'proto', value: (r: StoreSummary['byProto'][number]) => protocolDisplayName(r.proto)},
         {header: 'flows', value: (r) => r.flows},
         {header: 'packets', value: (r) => r.packets},
         {header: 'bytes', value: (r) => humanBytes(r.bytes), align: 'right'},

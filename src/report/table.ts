@@ -54,9 +54,3 @@ export function humanCount(n: number): string {
   }
   return `${v.toFixed(1)} ${units[u]}`
 }
-
-export const PROTO_NAMES: Record<number, string> = {1: 'ICMP', 6: 'TCP', 17: 'UDP', 47: 'GRE', 50: 'ESP', 58: 'ICMPv6', 132: 'SCTP'}
-
-export function protoName(p: number): string {
-  return PROTO_NAMES[p] ?? String(p)
-}

@@ -23,7 +23,7 @@ import {existsSync} from 'node:fs'
 import {availableParallelism} from 'node:os'
 import {Worker} from 'node:worker_threads'
 
-import {UsageError} from '../core/index.js'
+import {IPPROTO_TCP, TCP_SYN, UsageError} from '../core/index.js'
 import {createRng} from '../core/index.js'
 import {
   chao1,
@@ -39,7 +39,7 @@ import {
 } from './estimators.js'
 import {computeGroundTruth, type GroundTruth} from './ground-truth.js'
 import {createPacketSampler, PACKET_SAMPLER_NAMES, type PacketSample, type PacketSamplerName} from './packet-samplers.js'
-import {TCP, TCP_SYN, type PacketTable} from './packet-table.js'
+import type {PacketTable} from './packet-table.js'
 import {deriveSeed, hashString, normalEstimate, Z95, type Estimate} from './stats.js'
 import {workerEntry} from '../core/index.js'
 
@@ -377,7 +377,7 @@ class TrialScorer {
     for (let i = 0; i < table.count; i++) {
       const o = i << 2
       const pr = proto[i]!
-      const syn = pr === TCP && (tcpFlags[i]! & TCP_SYN) !== 0 ? 256 : 0
+      const syn = pr === IPPROTO_TCP && (tcpFlags[i]! & TCP_SYN) !== 0 ? 256 : 0
       pack[o] = srcHostId[i]!
       pack[o + 1] = dstHostId[i]!
       pack[o + 2] = bytes[i]!

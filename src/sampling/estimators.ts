@@ -21,9 +21,9 @@
  * shares (ratio estimators, linearised variance); the flow-size tail from scaled sampled sizes; and
  * extrapolation of flow records that carry their own `sampling_rate`.
  */
-import type {FlowBatch} from '../core/index.js'
+import {IPPROTO_TCP, TCP_SYN, type FlowBatch} from '../core/index.js'
 import type {PacketSample} from './packet-samplers.js'
-import {TCP, TCP_SYN, type PacketTable} from './packet-table.js'
+import type {PacketTable} from './packet-table.js'
 import {normalCdf, normalEstimate, Z95, type Estimate} from './stats.js'
 
 export type {Estimate} from './stats.js'
@@ -356,7 +356,7 @@ export function estimateTcpFlows(table: PacketTable, sample: PacketSample, optio
     const {tcpFlags, proto} = table
     for (let j = 0; j < rows.length; j++) {
       const i = rows[j]!
-      if ((tcpFlags[i]! & TCP_SYN) !== 0 && proto[i] === TCP) s1++
+      if ((tcpFlags[i]! & TCP_SYN) !== 0 && proto[i] === IPPROTO_TCP) s1++
     }
     s2 = s1
   }
@@ -723,7 +723,7 @@ class FlowRecordSums {
     this.varP += w * packets
     this.estB += n * bytes
     if (packets > 0) this.varB += (w * bytes * bytes) / packets
-    if (proto === TCP && (flags & TCP_SYN) !== 0) {
+    if (proto === IPPROTO_TCP && (flags & TCP_SYN) !== 0) {
       this.synRecords++
       this.estT += n
       this.varT += w

@@ -10,11 +10,8 @@
  * Used three ways: over all rows for the ground truth, over sampled rows to store a sampled source
  * (what a sampling exporter would emit), and as flow-record input for the flow samplers.
  */
-import {ADDR_WORDS, createFlowBatch, type FlowBatch} from '../core/index.js'
-import {TCP, TCP_FIN, TCP_RST, type PacketTable} from './packet-table.js'
-
-export const DEFAULT_IDLE_TIMEOUT_MICROS = 15e6
-export const DEFAULT_ACTIVE_TIMEOUT_MICROS = 1800e6
+import {ADDR_WORDS, createFlowBatch, DEFAULT_ACTIVE_TIMEOUT_MICROS, DEFAULT_IDLE_TIMEOUT_MICROS, growF64, growU32, IPPROTO_TCP, TCP_FIN, TCP_RST, type FlowBatch} from '../core/index.js'
+import type {PacketTable} from './packet-table.js'
 
 /** Flow records over a table's flow keys (the 5-tuple is `table.flowKeys[flowKeyId]`). */
 export interface TableFlows {
@@ -86,7 +83,7 @@ export function assembleTableFlows(table: PacketTable, options: AssembleOptions 
     const flags = flagsOf[i]!
     tcpFlags[r]! |= flags
     if (recordOfRow) recordOfRow[j] = r
-    if ((flags & (TCP_FIN | TCP_RST)) !== 0 && protoOf[i] === TCP) open[f] = -1
+    if ((flags & (TCP_FIN | TCP_RST)) !== 0 && protoOf[i] === IPPROTO_TCP) open[f] = -1
   }
   const out: TableFlows = {
     length: count,
@@ -139,16 +136,4 @@ export function tableFlowsToBatches(
     out.push(b)
   }
   return out
-}
-
-function growF64(a: Float64Array, cap: number): Float64Array<ArrayBuffer> {
-  const g = new Float64Array(cap)
-  g.set(a)
-  return g
-}
-
-function growU32(a: Uint32Array, cap: number): Uint32Array<ArrayBuffer> {
-  const g = new Uint32Array(cap)
-  g.set(a)
-  return g
 }

@@ -13,8 +13,9 @@
  * - flow-size distribution: packets per flow record.
  */
 import {flowSizeDistribution, type FlowSizeDistribution} from './estimators.js'
-import {assembleTableFlows, DEFAULT_ACTIVE_TIMEOUT_MICROS, DEFAULT_IDLE_TIMEOUT_MICROS} from './flow-records.js'
-import {TCP, TCP_SYN, type PacketTable} from './packet-table.js'
+import {DEFAULT_ACTIVE_TIMEOUT_MICROS, DEFAULT_IDLE_TIMEOUT_MICROS, IPPROTO_TCP, TCP_SYN} from '../core/index.js'
+import {assembleTableFlows} from './flow-records.js'
+import type {PacketTable} from './packet-table.js'
 
 export interface GroundTruth {
   packets: number
@@ -72,12 +73,12 @@ export function computeGroundTruth(table: PacketTable, options: GroundTruthOptio
     hostBytes[h]! += b
     protoPackets[p]!++
     protoBytes[p]! += b
-    if (p === TCP && (tcpFlags[i]! & TCP_SYN) !== 0) synPackets++
+    if (p === IPPROTO_TCP && (tcpFlags[i]! & TCP_SYN) !== 0) synPackets++
   }
   const flows = assembleTableFlows(table, {idleTimeoutMicros, activeTimeoutMicros, recordOfRow: true})
   let tcpFlows = 0
   for (let r = 0; r < flows.length; r++) {
-    if ((flows.tcpFlags[r]! & TCP_SYN) !== 0 && table.flowKeys.proto[flows.flowKeyId[r]!] === TCP) tcpFlows++
+    if ((flows.tcpFlags[r]! & TCP_SYN) !== 0 && table.flowKeys.proto[flows.flowKeyId[r]!] === IPPROTO_TCP) tcpFlows++
   }
   return {
     packets: n,

@@ -1,12 +1,7 @@
 // The sampling layer's public API (design §4): packet table, samplers, estimators, benchmark, chart.
 export {DEFAULT_MAX_PACKETS, PacketTableBuilder, buildPacketTable, packetsByFlowKey} from './packet-table.js'
 export type {FlowKeyDictionary, HostDictionary, PacketFields, PacketTable, PacketTableOptions, PacketTableStats} from './packet-table.js'
-export {
-  DEFAULT_ACTIVE_TIMEOUT_MICROS,
-  DEFAULT_IDLE_TIMEOUT_MICROS,
-  assembleTableFlows,
-  tableFlowsToBatches,
-} from './flow-records.js'
+export {assembleTableFlows, tableFlowsToBatches} from './flow-records.js'
 export type {AssembleOptions, TableFlows} from './flow-records.js'
 export {computeGroundTruth} from './ground-truth.js'
 export type {GroundTruth, GroundTruthOptions} from './ground-truth.js'

@@ -3,7 +3,7 @@
  * with linear probing at load ≤ 1/2. Ids are handed out 0, 1, 2, … in first-seen order and never
  * removed, so an id can index plain typed arrays for the life of a `PacketTable`.
  */
-import {fmix32} from './stats.js'
+import {fmix32} from '../core/index.js'
 
 export class WordKeyIndex {
   /** key words of id i at keys[i*width ..] */

@@ -10,10 +10,9 @@
  * - hash-flow: whole flows: a packet is kept iff a seeded hash of its 5-tuple is below 2^32/N (PSAMP
  *   hash-based selection, RFC 5475 §6.2.3), so every packet of a kept flow is kept.
  */
-import {UsageError} from '../core/index.js'
+import {fmix32, UsageError} from '../core/index.js'
 import type {Rng} from '../core/index.js'
 import {packetsByFlowKey, type PacketTable} from './packet-table.js'
-import {fmix32} from './stats.js'
 
 export const PACKET_SAMPLER_NAMES = ['systematic', 'bernoulli', 'sflow', 'hash-flow'] as const
 export type PacketSamplerName = (typeof PACKET_SAMPLER_NAMES)[number]

@@ -7,16 +7,12 @@
  * The whole capture must fit in memory: `buildPacketTable` stops with a `UsageError` beyond
  * `maxPackets` (default 20M IP packets ≈ 600 MB).
  */
-import {UsageError} from '../core/index.js'
+import {growF64, growU32, IPPROTO_TCP, TCP_SYN, UsageError} from '../core/index.js'
 import {readCapture} from '../io/index.js'
 import type {CaptureReadStats} from '../io/index.js'
 import {createDecodedPacket, DECODE_NOT_IP, DECODE_OK, decodePacket} from '../io/index.js'
 import {hashWords, WordKeyIndex} from './key-index.js'
 
-export const TCP = 6
-export const TCP_FIN = 0x01
-export const TCP_SYN = 0x02
-export const TCP_RST = 0x04
 
 export const DEFAULT_MAX_PACKETS = 20_000_000
 
@@ -139,7 +135,7 @@ export class PacketTableBuilder {
     const before = this.flowIndex.size
     const f = this.flowIndex.intern(key, hashWords(key, 4))
     if (f === before) this.newFlowKey(f, p, ports)
-    const syn = p.proto === TCP && (p.tcpFlags & TCP_SYN) !== 0 ? 1 : 0
+    const syn = p.proto === IPPROTO_TCP && (p.tcpFlags & TCP_SYN) !== 0 ? 1 : 0
     this.flowPackets[f]!++
     this.flowBytes[f]! += p.ipLength
     this.flowSyn[f]! += syn
@@ -362,16 +358,4 @@ export async function buildPacketTable(
   stats.badRecords = readStats.badRecords
   stats.format = readStats.format ?? 'unknown'
   return {table: builder.finish(), stats}
-}
-
-function growF64(a: Float64Array, cap: number): Float64Array<ArrayBuffer> {
-  const g = new Float64Array(cap)
-  g.set(a)
-  return g
-}
-
-function growU32(a: Uint32Array, cap: number): Uint32Array<ArrayBuffer> {
-  const g = new Uint32Array(cap)
-  g.set(a)
-  return g
 }

@@ -2,6 +2,7 @@
  * Small numeric helpers shared by the estimators and the benchmark: the normal distribution, the
  * `Estimate` shape every estimator returns, and a seed mixer for deriving per-trial seeds.
  */
+import {fmix32} from '../core/index.js'
 
 /** two-sided 95% normal quantile */
 export const Z95 = 1.959963984540054
@@ -51,16 +52,6 @@ export function erfc(x: number): number {
                 t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
     )
   return x >= 0 ? r : 2 - r
-}
-
-/** murmur3's 32-bit finaliser: a bijection on u32 with full avalanche. */
-export function fmix32(h: number): number {
-  h ^= h >>> 16
-  h = Math.imul(h, 0x85ebca6b)
-  h ^= h >>> 13
-  h = Math.imul(h, 0xc2b2ae35)
-  h ^= h >>> 16
-  return h >>> 0
 }
 
 /** 32-bit hash of a string (FNV-1a, finalised): stable names → seed words. */

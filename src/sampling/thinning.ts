@@ -15,9 +15,8 @@
  */
 import {ADDR_WORDS, createFlowBatch, type FlowBatch} from '../core/index.js'
 import type {Rng} from '../core/index.js'
-import {UsageError} from '../core/index.js'
+import {TCP_FIN, TCP_RST, TCP_SYN, UsageError} from '../core/index.js'
 import {binomial} from './binomial.js'
-import {TCP_FIN, TCP_RST, TCP_SYN} from './packet-table.js'
 
 export interface ThinnedFlows {
   flows: FlowBatch

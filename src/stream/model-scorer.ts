@@ -37,7 +37,7 @@
 import {randomUUID} from 'node:crypto'
 
 import {UsageError} from '../core/index.js'
-import {computeFeatures, DEFAULT_HOP_SEC, DEFAULT_WINDOW_SEC, explainRow, modelId as modelIdOf, resolveWindowing, scoreFeatures} from '../infer/index.js'
+import {computeFeatures, DEFAULT_HOP_SEC, DEFAULT_MODEL_WINDOW_SEC, explainRow, modelId as modelIdOf, resolveWindowing, scoreFeatures} from '../infer/index.js'
 import type {LoadedModel} from '../infer/index.js'
 import type {FlowBatch} from '../core/index.js'
 import {FlowAppender, type FlowStore} from '../io/index.js'
@@ -125,7 +125,7 @@ export async function createModelScorer(store: FlowStore, model: LoadedModel, op
     })
   }
   const id = await modelIdOf(model.path)
-  const windowSec = meta.windowSec ?? DEFAULT_WINDOW_SEC
+  const windowSec = meta.windowSec ?? DEFAULT_MODEL_WINDOW_SEC
   const hopSec = meta.hopSec ?? DEFAULT_HOP_SEC
   const {windowUs, hopUs} = resolveWindowing({windowSec, hopSec})
   const now = options.now ?? Date.now

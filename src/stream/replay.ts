@@ -9,7 +9,7 @@
  * - `order: 'end'`: the flow's last packet, when an exporter would send it; streamed without reading
  *   ahead. Flows longer than the consumer's allowed lateness then arrive late for their window.
  */
-import {ExportRecordCollector, looksLikeExportCapture} from '../io/index.js'
+import {ExportRecordAssembler, looksLikeExportCapture} from '../io/index.js'
 import {FlowAssembler} from '../io/index.js'
 import type {FlowBatch} from '../core/index.js'
 import {readCapture} from '../io/index.js'
@@ -41,7 +41,7 @@ export async function* replayCapture(file: string, options: ReplayOptions = {}):
   const maxBatch = Math.max(1, options.maxBatch ?? 1000)
   const signal = options.signal
   const mode = options.decode ?? 'auto'
-  let source: FlowAssembler | ExportRecordCollector | undefined
+  let source: FlowAssembler | ExportRecordAssembler | undefined
   let t0Capture: number | undefined
   let t0Wall = 0
   const all = new FlowBatchBuilder(1024)
@@ -80,7 +80,7 @@ export async function* replayCapture(file: string, options: ReplayOptions = {}):
     if (!source) {
       const exports = mode === 'exports' || (mode === 'auto' && looksLikeExportCapture(packets))
       source = exports
-        ? new ExportRecordCollector()
+        ? new ExportRecordAssembler()
         : new FlowAssembler({
             ...(options.idleTimeoutSec === undefined ? {} : {idleTimeoutMicros: options.idleTimeoutSec * 1e6}),
             ...(options.activeTimeoutSec === undefined ? {} : {activeTimeoutMicros: options.activeTimeoutSec * 1e6}),

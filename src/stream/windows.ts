@@ -20,7 +20,7 @@
 import type {FlowBatch} from '../core/index.js'
 import {FlowBatchBuilder} from './flow-builder.js'
 
-export const DEFAULT_WINDOW_SEC = 5
+export const DEFAULT_STREAM_WINDOW_SEC = 5
 // 1 s: records of one shard arrive in order (the producer keeps one request in flight per shard), and 1 s keeps
 // put-to-detection p99 under window + 2 s at the rates kinesalite sustains (bench: 6.8 s for 5 s windows)
 export const DEFAULT_LATENESS_SEC = 1
@@ -132,7 +132,7 @@ export class WindowAssembler {
   readonly stats: WindowStats = {accepted: 0, late: 0, skipped: 0, future: 0, windowsClosed: 0, stragglerWindows: 0}
 
   constructor(options: WindowOptions = {}) {
-    const windowSec = options.windowSec ?? DEFAULT_WINDOW_SEC
+    const windowSec = options.windowSec ?? DEFAULT_STREAM_WINDOW_SEC
     const latenessSec = options.latenessSec ?? DEFAULT_LATENESS_SEC
     if (!(windowSec > 0)) throw new RangeError(`window must be positive, got ${windowSec} s`)
     if (!(latenessSec >= 0)) throw new RangeError(`lateness must not be negative, got ${latenessSec} s`)

@@ -25,7 +25,7 @@ import {decodeFlowRecords} from './record-codec.js'
 import {commitWindow, ensureStreamTables, type NetworkDetections, type ScoreWindow, type WindowMetricsRow} from './results.js'
 import {finishRunRecord, startRunRecord} from './run-record.js'
 import {ScaleMonitor, type ScaleOptions, type ScaleSignal} from './scale.js'
-import {DEFAULT_LATENESS_SEC, DEFAULT_WINDOW_SEC, WindowAssembler, windowFlows, type ClosedWindow, type CloseReason} from './windows.js'
+import {DEFAULT_LATENESS_SEC, DEFAULT_STREAM_WINDOW_SEC, WindowAssembler, windowFlows, type ClosedWindow, type CloseReason} from './windows.js'
 
 export interface StreamReadTuning {
   /** records per GetRecords (default 10,000) */
@@ -194,7 +194,7 @@ const MAX_COORDINATOR_FAILURES = 10
 
 export async function runStreamWorker(o: StreamWorkerOptions): Promise<StreamRunSummary> {
   const now = o.now ?? Date.now
-  const windowSec = o.windowSec ?? DEFAULT_WINDOW_SEC
+  const windowSec = o.windowSec ?? DEFAULT_STREAM_WINDOW_SEC
   const latenessSec = o.latenessSec ?? DEFAULT_LATENESS_SEC
   const windowMs = windowSec * 1000
   const emit = (e: StreamEvent): void => o.onEvent?.(e)

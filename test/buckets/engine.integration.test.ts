@@ -10,7 +10,7 @@ import {beforeAll, describe, expect, it} from 'vitest'
 import {calibratePost, runAnalyze} from '../../src/buckets/index.js'
 import type {AnalyzeOptions, AnalyzeResult, PostScoreRow} from '../../src/buckets/index.js'
 import {InferenceMap} from '../../src/buckets/inference-map.js'
-import {WORKER_EXIT_HOOK} from '../../src/buckets/protocol.js'
+import {WORKER_EXIT_HOOK} from '../../src/buckets/worker-messages.js'
 import {FlowStore} from '../../src/io/index.js'
 import {tempDir} from '../helpers/cli.js'
 import {buildWorkerEntry, generateInto, trainModel} from './helpers.js'
@@ -93,7 +93,7 @@ describe('analyze engine', () => {
     const sample = [...new Set([...detected, ...all.filter((_, i) => i % 12 === 0)])]
     expect(detected.length).toBeGreaterThan(0)
     // through the other export format too: the hand-over must not change a score
-    const naive = await runAnalyze(await fresh('naive'), {...base, buckets: false, only: sample, exportFormat: 'parquet'})
+    const naive = await runAnalyze(await fresh('naive'), {...base, buckets: false, only: sample, handoffFormat: 'parquet'})
     expect(naive.mode).toBe('naive')
     expect(naive.buckets.jobs).toBe(sample.length)
     const key = (s: PostScoreRow): string => `${s.address}|${s.scale}|${s.windowStart}`

@@ -4,18 +4,12 @@ import path from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
 
 import {UsageError} from '../../src/core/errors.js'
+import {IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, TCP_ACK, TCP_PSH, TCP_SYN} from '../../src/core/protocols.js'
 import {
   buildEthernetIpv4Frame,
   buildEthernetIpv6Frame,
   CaptureWriter,
   createL4Header,
-  IPPROTO_ICMP,
-  IPPROTO_ICMPV6,
-  IPPROTO_TCP,
-  IPPROTO_UDP,
-  TCP_ACK,
-  TCP_PSH,
-  TCP_SYN,
 } from '../../src/gen/pcap-writer.js'
 import {readCaptureFile} from './capture-check.js'
 

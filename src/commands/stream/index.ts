@@ -13,7 +13,7 @@ import {
   createKinesisClient,
   createModelScorer,
   DEFAULT_LATENESS_SEC,
-  DEFAULT_WINDOW_SEC,
+  DEFAULT_STREAM_WINDOW_SEC,
   ensureStreamTables,
   LeaseManager,
   runStreamWorker,
@@ -63,7 +63,7 @@ Records format: src/stream/RECORDS.md (JSON lines or binary, as \`stream put\` a
     stream: Flags.string({summary: 'Kinesis stream name.', required: true}),
     endpoint: Flags.string({summary: 'Kinesis endpoint URL (a local kinesalite: http://127.0.0.1:PORT).'}),
     region: Flags.string({summary: 'AWS region (default: the SDK chain: AWS_REGION, profile).'}),
-    window: durationFlag({summary: 'Stream window length (5s, 10s…).', default: DEFAULT_WINDOW_SEC}),
+    window: durationFlag({summary: 'Stream window length (5s, 10s…).', default: DEFAULT_STREAM_WINDOW_SEC}),
     lateness: durationFlag({summary: 'How far behind the newest record a record may arrive and still count.', default: DEFAULT_LATENESS_SEC}),
     start: Flags.option({
       summary: 'Where shards without a checkpoint start; checkpoint: only resume (fail when there is none). Shards with a checkpoint always resume from it.',

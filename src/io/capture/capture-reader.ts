@@ -12,7 +12,7 @@
  */
 import {readSync} from 'node:fs'
 import {open, type FileHandle} from 'node:fs/promises'
-import {CaptureFormatError} from '../../core/index.js'
+import {CaptureFormatError, growU32} from '../../core/index.js'
 import type {CaptureReadOptions, CaptureReadStats, PacketBatch} from './packet-batch.js'
 
 const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024
@@ -197,12 +197,6 @@ class BatchBuilder {
     fo.set(b.fileOffset)
     b.fileOffset = fo
   }
-}
-
-function growU32(a: Uint32Array, cap: number): Uint32Array {
-  const g = new Uint32Array(cap)
-  g.set(a)
-  return g
 }
 
 function bswap32(v: number): number {

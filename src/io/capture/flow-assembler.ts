@@ -22,7 +22,21 @@
  * recycled when a flow ends, and an LRU list ordered by last touch makes idle expiry O(expired). Memory
  * follows the number of concurrently active flows, not the length of the capture.
  */
-import {ADDR_WORDS, createFlowBatch, flowBatchCapacity, type FlowBatch} from '../../core/index.js'
+import {
+  ADDR_WORDS,
+  createFlowBatch,
+  DEFAULT_ACTIVE_TIMEOUT_MICROS,
+  DEFAULT_IDLE_TIMEOUT_MICROS,
+  flowBatchCapacity,
+  fmix32,
+  growF64,
+  growI32,
+  growU32,
+  IPPROTO_TCP,
+  TCP_FIN,
+  TCP_RST,
+  type FlowBatch,
+} from '../../core/index.js'
 import type {PacketBatch} from './packet-batch.js'
 import {createDecodedPacket, DECODE_NOT_IP, DECODE_OK, decodePacket, type DecodedPacket} from './packet-decoder.js'
 
@@ -58,13 +72,8 @@ export interface FlowAssemblerStats {
   activeFlows: number
 }
 
-export const DEFAULT_IDLE_TIMEOUT_MICROS = 15e6
-export const DEFAULT_ACTIVE_TIMEOUT_MICROS = 1800e6
 export const DEFAULT_FLOW_BATCH_SIZE = 65536
 
-const TCP = 6
-const TCP_FIN = 0x01
-const TCP_RST = 0x04
 
 /** src (4 words), dst (4), srcPort << 16 | dstPort, family << 8 | proto */
 const KEY_WORDS = 10
@@ -216,7 +225,7 @@ export class FlowAssembler {
     this.bytes[id]! += d.ipLength
     const f = d.tcpFlags
     this.flags[id]! |= f
-    if ((f & (TCP_FIN | TCP_RST)) !== 0 && d.proto === TCP) this.close(id)
+    if ((f & (TCP_FIN | TCP_RST)) !== 0 && d.proto === IPPROTO_TCP) this.close(id)
   }
 
   /** Close every flow idle for longer than the timeout (the LRU head is the least recently touched). */
@@ -536,12 +545,7 @@ function hashKey(key: Uint32Array): number {
     h = (h << 13) | (h >>> 19)
     h = (Math.imul(h, 5) + 0xe6546b64) | 0
   }
-  h ^= h >>> 16
-  h = Math.imul(h, 0x85ebca6b)
-  h ^= h >>> 13
-  h = Math.imul(h, 0xc2b2ae35)
-  h ^= h >>> 16
-  return h >>> 0
+  return fmix32(h)
 }
 
 /** key words 0-7 = src, dst (word by word: TypedArray.set costs more than the copy at this size) */
@@ -556,22 +560,4 @@ function copyAddresses(d: DecodedPacket, key: Uint32Array): void {
   key[5] = dst[1]!
   key[6] = dst[2]!
   key[7] = dst[3]!
-}
-
-function growF64(a: Float64Array, cap: number): Float64Array {
-  const g = new Float64Array(cap)
-  g.set(a)
-  return g
-}
-
-function growI32(a: Int32Array, cap: number): Int32Array {
-  const g = new Int32Array(cap)
-  g.set(a)
-  return g
-}
-
-function growU32(a: Uint32Array, cap: number): Uint32Array {
-  const g = new Uint32Array(cap)
-  g.set(a)
-  return g
 }

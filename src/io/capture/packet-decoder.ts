@@ -5,6 +5,21 @@
  * outermost IP header is decoded — tunnels (GRE, IP-in-IP, VXLAN, MPLS-over-UDP, ESP) are flows of their
  * outer header, as nfpcapd and tshark's conversation tables treat them.
  */
+import {
+  IPPROTO_AH,
+  IPPROTO_DSTOPTS,
+  IPPROTO_FRAGMENT,
+  IPPROTO_HOPOPTS,
+  IPPROTO_ICMP,
+  IPPROTO_ICMPV6,
+  IPPROTO_MOBILITY,
+  IPPROTO_NONE,
+  IPPROTO_ROUTING,
+  IPPROTO_SCTP,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  IPPROTO_UDPLITE,
+} from '../../core/index.js'
 
 export const DECODE_OK = 0
 export const DECODE_NOT_IP = 1
@@ -76,20 +91,6 @@ const PPP_IPV6 = 0x0057
 // Loopback address families: BSD AF_INET is 2 everywhere; AF_INET6 is 24 (NetBSD/OpenBSD/BSD/OS),
 // 28 (FreeBSD/DragonFly) or 30 (macOS) — pcap-linktype(7) on LINKTYPE_NULL.
 const AF_INET = 2
-
-const IPPROTO_HOPOPTS = 0
-const IPPROTO_ICMP = 1
-const IPPROTO_TCP = 6
-const IPPROTO_UDP = 17
-const IPPROTO_ROUTING = 43
-const IPPROTO_FRAGMENT = 44
-const IPPROTO_AH = 51
-const IPPROTO_ICMPV6 = 58
-const IPPROTO_NONE = 59
-const IPPROTO_DSTOPTS = 60
-const IPPROTO_SCTP = 132
-const IPPROTO_MOBILITY = 135
-const IPPROTO_UDPLITE = 136
 
 /**
  * Decode the packet at `buf[offset .. offset + caplen)` into `out` and return a DECODE_* code.

@@ -8,11 +8,10 @@ import {appendFlowRecord, createFlowBatch, flowBatchCapacity} from '../../core/i
 import {FlowExportDecoder} from './decoder.js'
 import {looksLikeFlowExport} from './detect.js'
 import type {FlowExportStats} from './types.js'
-import {addrToString} from '../../core/index.js'
+import {addrToString, IPPROTO_UDP} from '../../core/index.js'
 import type {PacketBatch} from '../capture/index.js'
 import {createDecodedPacket, decodePacket, DECODE_OK} from '../capture/index.js'
 
-const IPPROTO_UDP = 17
 const BATCH = 16_384
 
 /** UDP payload of a decoded packet, or undefined (not UDP, a later fragment, no room for a header). */
@@ -30,7 +29,7 @@ export interface ExportRecordStats {
 }
 
 /** Same shape as FlowAssembler (push / takeReady / flush) so ingest drives either. */
-export class ExportRecordCollector {
+export class ExportRecordAssembler {
   readonly decoder = new FlowExportDecoder()
   readonly stats: ExportRecordStats = {packets: 0, exportDatagrams: 0, otherPackets: 0}
   private readonly pkt = createDecodedPacket()

@@ -12,5 +12,5 @@ export type {
   FlowRecordSink,
   SflowSourceStats,
 } from './types.js'
-export {ExportRecordCollector, looksLikeExportCapture} from './export-records.js'
+export {ExportRecordAssembler, looksLikeExportCapture} from './export-records.js'
 export {udpPayload} from './export-records.js'

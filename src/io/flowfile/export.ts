@@ -37,8 +37,8 @@ import {UsageError} from '../../core/index.js'
 import type {FlowStore} from '../store/index.js'
 import {sqlIdent, sqlString} from './sql.js'
 
-export const EXPORT_FORMATS = ['parquet', 'arrow'] as const
-export type ExportFormat = (typeof EXPORT_FORMATS)[number]
+export const FLOW_OUTPUT_FORMATS = ['parquet', 'arrow'] as const
+export type FlowOutputFormat = (typeof FLOW_OUTPUT_FORMATS)[number]
 
 /** Parquet codecs; zstd by default (smallest, read by all current engines). */
 export const PARQUET_CODECS = ['zstd', 'snappy', 'gzip', 'uncompressed'] as const
@@ -47,7 +47,7 @@ export type ParquetCodec = (typeof PARQUET_CODECS)[number]
 export const ARROW_FILE_NAME = 'flows.arrow'
 
 export interface ExportOptions {
-  format: ExportFormat
+  format: FlowOutputFormat
   /** only this network */
   network?: string
   /** flows starting at or after this time; widened down to the start of its hour */
@@ -61,7 +61,7 @@ export interface ExportOptions {
 }
 
 export interface ExportResult {
-  format: ExportFormat
+  format: FlowOutputFormat
   outDir: string
   /** files written, absolute paths, sorted */
   files: string[]
@@ -213,8 +213,8 @@ async function listPartitions(root: string): Promise<string[]> {
  * streamed from DuckDB in chunks into `outDir/flows.arrow` batch by batch.
  */
 export async function exportFlows(store: FlowStore, outDir: string, options: ExportOptions): Promise<ExportResult> {
-  if (!(EXPORT_FORMATS as readonly string[]).includes(options.format)) {
-    throw new UsageError(`export format "${options.format}" is not one of ${EXPORT_FORMATS.join(', ')}`)
+  if (!(FLOW_OUTPUT_FORMATS as readonly string[]).includes(options.format)) {
+    throw new UsageError(`export format "${options.format}" is not one of ${FLOW_OUTPUT_FORMATS.join(', ')}`)
   }
   const codec = options.compression ?? 'zstd'
   if (!(PARQUET_CODECS as readonly string[]).includes(codec)) {

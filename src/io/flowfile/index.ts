@@ -1,8 +1,8 @@
 /** Flow files in (CSV, TSV, Zeek logs, Parquet with presets and column maps) and Parquet/Arrow out. */
 export {canonicalAddress} from './addresses.js'
 export type {ParsedAddress} from './addresses.js'
-export {ARROW_FILE_NAME, escapePartitionValue, EXPORT_FORMATS, exportFlows, PARQUET_CODECS, partitionPath} from './export.js'
-export type {ExportFormat, ExportOptions, ExportResult, ParquetCodec} from './export.js'
+export {ARROW_FILE_NAME, escapePartitionValue, FLOW_OUTPUT_FORMATS, exportFlows, PARQUET_CODECS, partitionPath} from './export.js'
+export type {FlowOutputFormat, ExportOptions, ExportResult, ParquetCodec} from './export.js'
 export {FLOW_EXTRA_TABLE, FLOWS_WITH_EXTRA_VIEW} from './extra.js'
 export {DURATION_UNITS, FLOW_FIELDS, FLOW_FILE_PRESETS, TIME_UNITS} from './presets.js'
 export type {FlowField, PresetName, TimeUnit} from './presets.js'

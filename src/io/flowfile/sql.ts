@@ -4,7 +4,7 @@
  * value parsers are temporary macros over VARCHAR, so every file format goes through the same
  * vectorised parsing inside DuckDB.
  */
-import {IP_PROTOCOL_NAMES, NON_IP_PROTOCOL_NAMES} from './protocols.js'
+import {IANA_PROTOCOL_KEYWORDS, NON_IP_PROTOCOL_NAMES} from '../../core/index.js'
 
 /** A SQL string literal. */
 export function sqlString(s: string): string {
@@ -24,7 +24,7 @@ const MIN_US = '-62135596800000000'
 const MAX_US = '253402300799999999'
 
 function protoCase(): string {
-  const arms = Object.entries(IP_PROTOCOL_NAMES).map(([name, num]) => `WHEN ${sqlString(name)} THEN ${num}`)
+  const arms = Object.entries(IANA_PROTOCOL_KEYWORDS).map(([name, num]) => `WHEN ${sqlString(name)} THEN ${num}`)
   for (const name of NON_IP_PROTOCOL_NAMES) arms.push(`WHEN ${sqlString(name)} THEN ${NON_IP}`)
   return `CASE lower(trim(x)) ${arms.join(' ')} END`
 }

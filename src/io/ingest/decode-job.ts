@@ -8,7 +8,7 @@ import {stat} from 'node:fs/promises'
 
 import {readCapture} from '../capture/index.js'
 import {createContentHasher} from './content-hash.js'
-import {ExportRecordCollector, looksLikeExportCapture} from '../flowexport/index.js'
+import {ExportRecordAssembler, looksLikeExportCapture} from '../flowexport/index.js'
 import {FlowAssembler} from '../capture/index.js'
 import type {FlowAssemblerStats} from '../capture/index.js'
 import type {FlowBatch} from '../../core/index.js'
@@ -59,8 +59,8 @@ export async function runDecodeJob(job: DecodeJob, cb: DecodeCallbacks): Promise
     activeTimeoutMicros: job.activeTimeoutMicros,
     ...(cb.reuse ? {reuse: cb.reuse} : {}),
   })
-  let collector: ExportRecordCollector | undefined
-  let producer: FlowAssembler | ExportRecordCollector | undefined
+  let collector: ExportRecordAssembler | undefined
+  let producer: FlowAssembler | ExportRecordAssembler | undefined
   const readStats: CaptureReadStats = {format: undefined, records: 0, badRecords: 0, bytesRead: 0}
   const readOptions = {
     skipBad: job.skipBad,
@@ -71,7 +71,7 @@ export async function runDecodeJob(job: DecodeJob, cb: DecodeCallbacks): Promise
   for await (const batch of readCapture(job.file, readOptions, readStats)) {
     if (!producer) {
       const exports = job.decode === 'exports' || (job.decode === 'auto' && looksLikeExportCapture(batch))
-      if (exports) collector = new ExportRecordCollector()
+      if (exports) collector = new ExportRecordAssembler()
       producer = collector ?? assembler
     }
     producer.push(batch)

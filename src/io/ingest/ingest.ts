@@ -10,7 +10,7 @@ import {startHashThread} from './file-hash.js'
 import {sniffIngestKind} from './ingest-kind.js'
 import type {PendingHash} from './file-hash.js'
 import type {DecodeJob, DecodeOutcome} from './decode-job.js'
-import {flowBatchBuffers} from '../../core/index.js'
+import {DEFAULT_ACTIVE_TIMEOUT_SEC, DEFAULT_IDLE_TIMEOUT_SEC, flowBatchBuffers} from '../../core/index.js'
 import type {FlowBatch} from '../../core/index.js'
 import type {FlowExportProblem} from '../flowexport/index.js'
 import type {FromIngestWorker, ToIngestWorker} from './ingest-worker.js'
@@ -83,9 +83,6 @@ export interface IngestResult {
   flowsPerSec: number
   flowExport?: FlowExportSummary
 }
-
-export const DEFAULT_IDLE_TIMEOUT_SEC = 15
-export const DEFAULT_ACTIVE_TIMEOUT_SEC = 1800
 
 /**
  * Ingest one capture file as one transaction: its flows and its `sources` row are committed together,

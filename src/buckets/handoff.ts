@@ -18,14 +18,14 @@ import os from 'node:os'
 import path from 'node:path'
 
 import type {FlowStore} from '../io/index.js'
-import type {RunExport} from './bucket-work.js'
+import type {RunHandoff} from './bucket-work.js'
 import type {Bucket} from './plan.js'
 
-export const EXPORT_FORMATS = ['parquet', 'duckdb'] as const
-export type ExportFormat = (typeof EXPORT_FORMATS)[number]
+export const BUCKET_HANDOFF_FORMATS = ['parquet', 'duckdb'] as const
+export type BucketHandoffFormat = (typeof BUCKET_HANDOFF_FORMATS)[number]
 
-export interface ExportOptions {
-  format?: ExportFormat
+export interface HandoffOptions {
+  format?: BucketHandoffFormat
   network?: string
   /** flows starting at or after this time, µs */
   flowSince?: number
@@ -35,7 +35,7 @@ export interface ExportOptions {
   tmpDir?: string
 }
 
-export interface RunExportHandle extends RunExport {
+export interface RunHandoffHandle extends RunHandoff {
   rows: number
   bytes: number
   seconds: number
@@ -45,7 +45,7 @@ export interface RunExportHandle extends RunExport {
 
 const ROW_GROUP_SIZE = 16_384
 
-export async function exportRunFlows(store: FlowStore, buckets: readonly Bucket[], options: ExportOptions = {}): Promise<RunExportHandle> {
+export async function handOffRunFlows(store: FlowStore, buckets: readonly Bucket[], options: HandoffOptions = {}): Promise<RunHandoffHandle> {
   const t0 = performance.now()
   const format = options.format ?? 'duckdb'
   const dir = await mkdtemp(path.join(options.tmpDir ?? os.tmpdir(), 'flowscope-analyze-'))
