@@ -40,7 +40,7 @@ import {UsageError} from '../core/index.js'
 import {computeFeatures, DEFAULT_HOP_SEC, DEFAULT_WINDOW_SEC, explainRow, modelId as modelIdOf, resolveWindowing, scoreFeatures} from '../infer/index.js'
 import type {LoadedModel} from '../infer/index.js'
 import type {FlowBatch} from '../core/index.js'
-import {FlowAppender, type FlowStore} from '../io/index.js'
+import {addToSource, FlowAppender, type FlowStore, insertSource} from '../io/index.js'
 import type {Detection, ScoreContext, ScoreWindow, WindowOutcome} from './results.js'
 import {StreamError} from './stream-error.js'
 
@@ -187,13 +187,14 @@ export async function createModelScorer(store: FlowStore, model: LoadedModel, op
       [network, sourcePath],
     )
     const maxStoredUs = row?.max_us === null || row?.max_us === undefined ? -Infinity : Number(row.max_us)
-    const [{id: sourceId}] = (await store.all<{id: number}>("SELECT nextval('source_id_seq')::INTEGER AS id")) as [{id: number}]
-    await store.run(
-      `INSERT INTO sources (source_id, path, size, sha256, format, network, packets, flows, bytes, skipped, ts_first, ts_last,
-         sampling_rate, parent_source, ingested_at, content)
-       VALUES ($1, $2, 0, $3, 'kinesis', $4, 0, 0, 0, 0, NULL, NULL, 1, NULL, make_timestamp($5::BIGINT), 'flow-export')`,
-      [sourceId, sourcePath, runKey, network, Math.round(now() * 1000)],
-    )
+    const sourceId = await insertSource(store, {
+      path: sourcePath,
+      sha256: runKey,
+      format: 'kinesis',
+      network,
+      ingestedAtUs: Math.round(now() * 1000),
+      content: 'flow-export',
+    })
     state = {sourceId, scoredUntilUs: Number.isFinite(maxStoredUs) ? maxStoredUs : firstUs, maxStoredUs}
     networks.set(network, state)
     return state
@@ -256,14 +257,7 @@ export async function createModelScorer(store: FlowStore, model: LoadedModel, op
       await store.run('DELETE FROM stream_flows_in')
     }
     if (added.n > 0) {
-      await store.run(
-        `UPDATE sources SET flows = flows + $2, packets = packets + $3, bytes = bytes + $4,
-           ts_first = least(coalesce(ts_first, make_timestamp($5::BIGINT)), make_timestamp($5::BIGINT)),
-           ts_last = greatest(coalesce(ts_last, make_timestamp($6::BIGINT)), make_timestamp($6::BIGINT)),
-           sampling_rate = greatest(sampling_rate, $7)
-         WHERE source_id = $1`,
-        [state.sourceId, added.n, added.packets, added.bytes, Math.floor(added.first), Math.floor(added.last), added.rate],
-      )
+      await addToSource(store, state.sourceId, {flows: added.n, packets: added.packets, bytes: added.bytes, firstUs: added.first, lastUs: added.last, samplingRate: added.rate})
     }
     state.maxStoredUs = Math.max(state.maxStoredUs, hiUs)
     return {n: added.n, loUs: added.loUs, hiUs: added.hiUs}

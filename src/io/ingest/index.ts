@@ -5,7 +5,7 @@ export {CaptureLookahead, DECODE_MODES, DEFAULT_ACTIVE_TIMEOUT_SEC, DEFAULT_IDLE
 export type {IngestResult} from './ingest.js'
 export {ingestFlowFile} from './ingest-flow-file.js'
 export type {FlowFileIngestOptions, FlowFileIngestResult, FlowFileProblem} from './ingest-flow-file.js'
-export {findSource, ingestCapture} from './ingest.js'
+export {ingestCapture} from './ingest.js'
 export {contentHashFile, contentHashOf, createContentHasher} from './content-hash.js'
 export type {DecodeMode, FlowExportSummary, IngestOptions} from './ingest.js'
 export {parseListen, runCollector} from './collector.js'
