@@ -149,6 +149,22 @@ export async function commitWindow(
 
 function* windowDetections(results: readonly NetworkDetections[], runId: number | undefined): Generator<Detection> {
   for (const r of results) {
-    for (const d of r.detections) yield {...d, network: r.network, model: r.model, pass: 'stream', topFeatures: d.topFeatures ?? [], runId: runId ?? null}
+    for (const d of r.detections) {
+      yield {
+        network: r.network,
+        address: d.address,
+        windowStart: d.windowStart,
+        windowEnd: d.windowEnd,
+        model: r.model,
+        pass: 'stream',
+        score: d.score,
+        threshold: d.threshold,
+        attackType: d.attackType,
+        topFeatures: d.topFeatures ?? [],
+        asn: d.asn ?? null,
+        asName: d.asName ?? null,
+        runId: runId ?? null,
+      }
+    }
   }
 }

@@ -54,6 +54,21 @@ function round6(x: number): number {
   return Math.round(x * 1e6) / 1e6
 }
 
+/** `JSON.stringify(storedFeatures(features))`, without the objects in between (a commit writes tens of thousands). */
+function storedFeaturesJson(features: readonly DetectionFeature[]): string {
+  let json = '['
+  for (let i = 0; i < features.length; i++) {
+    const f = features[i] as DetectionFeature
+    json += `${i === 0 ? '' : ','}{"name":${JSON.stringify(f.name)},"value":${jsonNumber(round6(f.value))},"z":${jsonNumber(round6(f.standardisedError))}}`
+  }
+  return `${json}]`
+}
+
+/** A number as JSON writes it: NaN and ±Infinity as null. */
+function jsonNumber(x: number): string {
+  return Number.isFinite(x) ? String(x) : 'null'
+}
+
 export interface WriteDetectionsOptions {
   /** the clock for `detected_at`, ms since the epoch (default `Date.now`) */
   now?: () => number
@@ -88,7 +103,7 @@ export async function writeDetections(store: FlowStore, rows: Iterable<Detection
       a.appendDouble(r.score)
       a.appendDouble(r.threshold)
       a.appendVarchar(r.attackType)
-      a.appendVarchar(JSON.stringify(storedFeatures(r.topFeatures)))
+      a.appendVarchar(storedFeaturesJson(r.topFeatures))
       if (r.asn === undefined || r.asn === null) a.appendNull()
       else a.appendUInteger(r.asn)
       if (r.asName) a.appendVarchar(r.asName)

@@ -104,6 +104,17 @@ describe('detections', () => {
     expect(await store.all('SELECT count(*) AS n FROM detections')).toEqual([{n: 0n}])
   })
 
+  it('stores features exactly as JSON writes their stored form', async () => {
+    const odd = [
+      {name: 'quote " and \\ backslash', value: 1e21, standardisedError: -0},
+      {name: 'ünïcode', value: -1 / 3, standardisedError: Number.POSITIVE_INFINITY},
+      {name: 'tiny', value: 1e-7, standardisedError: 5e-7},
+    ]
+    await writeDetections(store, [detection({topFeatures: odd})])
+    const [r] = await rows()
+    expect(r?.f).toBe(JSON.stringify(storedFeatures(odd)))
+  })
+
   it('gives the stored form of features', () => {
     expect(storedFeatures([{name: 'x', value: 1 / 3, standardisedError: -2 / 3}])).toEqual([{name: 'x', value: 0.333333, z: -0.666667}])
   })
