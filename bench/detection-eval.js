@@ -31,7 +31,7 @@ import {fileURLToPath} from 'node:url'
 
 import {
   DEFAULT_HOP_SEC,
-  DEFAULT_WINDOW_SEC,
+  DEFAULT_MODEL_WINDOW_SEC,
   calibrate,
   closeModel,
   computeFeatures,
@@ -360,7 +360,7 @@ async function realStage() {
     for (const [id, file] of REAL_ATTACKS) await ingestCapture(store, path.join(DATA, file), {network: `atk:${id}`})
     const attacks = REAL_ATTACKS.map(([id]) => ({name: id, network: `atk:${id}`}))
     const bg = await networkSpan(store, 'bg')
-    const windowUs = DEFAULT_WINDOW_SEC * 1e6
+    const windowUs = DEFAULT_MODEL_WINDOW_SEC * 1e6
     const hopUs = DEFAULT_HOP_SEC * 1e6
     const blocks = {originUs: Math.floor(bg.startUs / hopUs) * hopUs, blockSec: 45 * 60, roles: ['train', 'calibrate', 'test']}
 

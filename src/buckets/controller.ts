@@ -13,7 +13,7 @@ import pLimit from 'p-limit'
 import {UsageError} from '../core/index.js'
 import type {DetectionRow, LoadedModel} from '../infer/index.js'
 import {DEFAULT_MODEL_WINDOW_SEC, FEATURE_COUNT, closeModel, loadModel, modelId as modelIdOf, runFirstPass, writeDetections} from '../infer/index.js'
-import {FlowStore} from '../io/index.js'
+import {FlowStore, nextRunId, recordRun} from '../io/index.js'
 import {parseIp} from '../core/index.js'
 import {enrichFlowsWithAsn} from './asn.js'
 import type {BucketJob, JobOutput, RawJobUnits, WindowWork, WorkSetup} from './bucket-work.js'
@@ -158,7 +158,7 @@ export async function runAnalyze(storePath: string, options: AnalyzeOptions): Pr
     const id = await modelIdOf(options.model)
     const wantPost = options.post ?? true
     const calibration = wantPost ? await readPostCalibration(options.postCalibration ?? postCalibrationPath(options.model), id) : null
-    const runId = Number((await store.all<{id: bigint | number}>("SELECT nextval('run_id_seq') AS id"))[0]?.id ?? 0)
+    const runId = await nextRunId(store)
 
     const first = await runFirstPass(store, model, {
       ...(options.network === undefined ? {} : {network: options.network}),
@@ -628,32 +628,29 @@ async function writeRunRow(store: FlowStore, r: AnalyzeResult, startedAt: Date, 
     failedBuckets: r.buckets.failed,
     warnings: r.warnings,
   }
-  await store.run(
-    `INSERT INTO runs VALUES ($id, 'analyze', $status, $network, make_timestamp($started::BIGINT), make_timestamp($finished::BIGINT),
-       $wall, $cpuUser, $cpuSystem, $rss, $rssTotal, $addresses, $aps, $apc, $buckets, $hits, $misses, $reuse, $failures, $detections, $details::JSON)`,
-    {
-      id: r.runId,
-      status: r.status,
-      network: r.network,
-      started: startedAt.getTime() * 1000,
-      finished: finishedAt.getTime() * 1000,
-      wall: t.wallS,
-      cpuUser: t.cpuUserS,
-      cpuSystem: t.cpuSystemS,
-      rss: t.peakRssMb,
-      rssTotal: t.peakRssTotalMb,
-      addresses: t.addresses,
-      aps: t.addressesPerS,
-      apc: t.addressesPerCpuS,
-      buckets: r.buckets.planned,
-      hits: r.map.hits,
-      misses: r.map.misses,
-      reuse: r.map.reuseRatio,
-      failures: r.buckets.failed.length,
-      detections: r.detections.first + r.detections.post,
-      details: JSON.stringify(details),
-    },
-  )
+  await recordRun(store, {
+    runId: r.runId,
+    kind: 'analyze',
+    status: r.status,
+    network: r.network,
+    startedAtUs: startedAt.getTime() * 1000,
+    finishedAtUs: finishedAt.getTime() * 1000,
+    wallS: t.wallS,
+    cpuUserS: t.cpuUserS,
+    cpuSystemS: t.cpuSystemS,
+    peakRssMb: t.peakRssMb,
+    peakRssTotalMb: t.peakRssTotalMb,
+    addresses: t.addresses,
+    addressesPerS: t.addressesPerS,
+    addressesPerCpuS: t.addressesPerCpuS,
+    buckets: r.buckets.planned,
+    mapHits: r.map.hits,
+    mapMisses: r.map.misses,
+    reuseRatio: r.map.reuseRatio,
+    failures: r.buckets.failed.length,
+    detections: r.detections.first + r.detections.post,
+    details,
+  })
 }
 
 export interface CalibratePostOptions extends PostRunOptions {

@@ -14,7 +14,7 @@ import path from 'node:path'
 import {InputDataError, UsageError} from '../core/index.js'
 import type {FlowStore} from '../io/index.js'
 import type {FlowBatch} from '../core/index.js'
-import {appendFlowBatches} from '../io/index.js'
+import {appendFlowBatches, insertSource, nextSourceId} from '../io/index.js'
 import type {FeatureMatrix} from './features.js'
 import {FEATURE_SET_VERSION} from './features.js'
 import type {FirstPassResult} from './first-pass.js'
@@ -311,18 +311,24 @@ export async function appendShiftedBatches(
 ): Promise<number> {
   const shift = o.shiftUs ?? 0
   return store.transaction(async () => {
-    const [{id}] = (await store.all<{id: number}>("SELECT nextval('source_id_seq')::INTEGER AS id")) as [{id: number}]
+    const id = await nextSourceId(store)
     const moved = batches.map((b): FlowBatch => ({...b, tsStart: b.tsStart.map((t) => t + shift), tsEnd: b.tsEnd.map((t) => t + shift)}))
     const {flows: records, bytes, first, last} = await appendFlowBatches(store, moved, o.network, id)
     const rate = batches.find((b) => b.length > 0)?.samplingRate[0] ?? 1
-    await store.run(
-      `INSERT INTO sources (source_id, path, size, sha256, format, network, packets, flows, bytes, skipped, ts_first, ts_last,
-         sampling_rate, parent_source, ingested_at, content)
-       VALUES ($1, $2, 0, $3, 'evaluation', $4, 0, $5, $6, 0, make_timestamp($7::BIGINT), make_timestamp($8::BIGINT), $9, NULL,
-               make_timestamp($10::BIGINT), 'packets')`,
-      [id, o.label, `evaluation|${o.network}|${o.label}|${id}`, o.network, records, bytes,
-        Number.isFinite(first) ? Math.floor(first) : null, Number.isFinite(last) ? Math.floor(last) : null, rate, Date.now() * 1000],
-    )
+    await insertSource(store, {
+      sourceId: id,
+      path: o.label,
+      sha256: `evaluation|${o.network}|${o.label}|${id}`,
+      format: 'evaluation',
+      network: o.network,
+      flows: records,
+      bytes,
+      tsFirstUs: Number.isFinite(first) ? Math.floor(first) : null,
+      tsLastUs: Number.isFinite(last) ? Math.floor(last) : null,
+      samplingRate: rate,
+      ingestedAtUs: Date.now() * 1000,
+      content: 'packets',
+    })
     return records
   })
 }

@@ -21,6 +21,7 @@
  * one host) and port scan, ESnet's masscan TCP/UDP scans, nDPI's SYN scan, a Slips C2 beacon, Slips'
  * SSH brute force, nDPI's DNS exfiltration.
  */
+import type {DetectionFeature} from '../io/index.js'
 import type {FeatureName} from './features.js'
 import {DEFAULT_SUBBIN_SEC, FEATURE_INDEX, LONG_DNS_QUERY_BYTES, SMALL_PACKET_BYTES} from './features.js'
 import type {ErrorNormalisation} from './normalisation.js'
@@ -89,13 +90,8 @@ export const RULES = {
   longDnsShare: 0.5,
 } as const
 
-export interface FeatureContribution {
-  name: string
-  /** the feature's value in the window */
-  value: number
-  /** (absolute error − benign median) / benign MAD scale */
-  standardisedError: number
-}
+/** A feature that drove a score: the store's `DetectionFeature`, as detections carry it. */
+export type FeatureContribution = DetectionFeature
 
 export interface Explanation {
   topFeatures: FeatureContribution[]

@@ -4,12 +4,12 @@
  * runs, sampling accuracy from `estimates`, the store summary, traffic and detection timelines, top
  * talkers and detections by type.
  */
-import {summarizeStore} from '../io/index.js'
-import type {FlowStore, StoreSummary} from '../io/index.js'
+import {DETECTION_PASSES, summarizeStore} from '../io/index.js'
+import type {Detection, DetectionPass, FlowStore, StoredDetectionFeature, StoreSummary} from '../io/index.js'
 import {UsageError} from '../core/index.js'
 
-export const DETECTION_PASS_NAMES = ['first', 'post', 'stream'] as const
-export type DetectionPassName = (typeof DETECTION_PASS_NAMES)[number]
+export const DETECTION_PASS_NAMES = DETECTION_PASSES
+export type DetectionPassName = DetectionPass
 
 export const DEFAULT_REPORT_TOP = 50
 export const DEFAULT_REPORT_TALKERS = 10
@@ -42,27 +42,26 @@ export interface ReportOptions {
   now?: () => number
 }
 
-export interface DetectionFeature {
-  name: string
+/** A stored detection's feature (`StoredDetectionFeature`) as read back: null where the stored number is not one. */
+export interface DetectionFeature extends Pick<StoredDetectionFeature, 'name'> {
   value: number | null
   /** standardised error of the feature: how far it was from the network's benign median, in MADs */
   z: number | null
 }
 
-export interface DetectionItem {
-  network: string
-  address: string
+/**
+ * A stored `Detection` as the report shows it: times as ISO text, `attackType` as `type`, the features
+ * as stored, with its score over threshold and when it was written.
+ */
+export interface DetectionItem extends Pick<Detection, 'network' | 'address' | 'model' | 'score' | 'threshold'> {
   asn: number | null
   asName: string | null
   windowStart: string
   windowEnd: string
-  model: string
   pass: string
-  score: number
-  threshold: number
   /** score / threshold: above 1 is over the line */
   ratio: number | null
-  type: string
+  type: Detection['attackType']
   features: DetectionFeature[]
   runId: number | null
   detectedAt: string

@@ -72,4 +72,5 @@ export type {SampleCaptureOptions, SampleCaptureResult, SampledFlowOptions, Samp
 export {describeSample} from './describe-sample.js'
 export type {DescribeOptions, SamplePicture, SampleTruthComparison, TruthCheck} from './describe-sample.js'
 export {sampleCaptureIntoStore, thinStoredFlows, writeEstimates} from './store-sample.js'
+export {recordSamplingBenchmark} from './bench-record.js'
 export type {EstimateRow, SampleCaptureIntoStoreOptions, SampleCaptureIntoStoreResult, StoredSample, ThinStoredOptions, ThinStoredResult} from './store-sample.js'

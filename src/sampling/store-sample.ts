@@ -11,7 +11,7 @@ import path from 'node:path'
 
 import type {FlowStore} from '../io/index.js'
 import type {FlowBatch} from '../core/index.js'
-import {appendFlowBatches, contentHashFile, findSource, readFlowBatches} from '../io/index.js'
+import {appendFlowBatches, contentHashFile, findDerivedSource, findSource, insertSource, nextSourceId, readFlowBatches} from '../io/index.js'
 import type {Rng} from '../core/index.js'
 import {describeSample} from './describe-sample.js'
 import type {SamplePicture} from './describe-sample.js'
@@ -44,22 +44,29 @@ interface SourceRow {
 }
 
 async function storeSampledFlows(store: FlowStore, batches: readonly FlowBatch[], src: SourceRow): Promise<StoredSample> {
-  const existing = await store.all<{source_id: number; flows: bigint}>('SELECT source_id, flows FROM sources WHERE sha256 = $1 AND network = $2', [src.sha256, src.network])
-  if (existing[0]) {
-    return {status: 'unchanged', sourceId: existing[0].source_id, parentSourceId: src.parent, records: Number(existing[0].flows), warnings: []}
+  const existing = await findDerivedSource(store, src.sha256, src.network)
+  if (existing) {
+    return {status: 'unchanged', sourceId: existing.source_id, parentSourceId: src.parent, records: Number(existing.flows), warnings: []}
   }
   return store.transaction(async () => {
-    const [{id}] = (await store.all<{id: number}>("SELECT nextval('source_id_seq')::INTEGER AS id")) as [{id: number}]
+    const id = await nextSourceId(store)
     const {flows: records, bytes, first, last} = await appendFlowBatches(store, batches, src.network, id)
-    await store.run(
-      `INSERT INTO sources (source_id, path, size, sha256, format, network, packets, flows, bytes, skipped, ts_first, ts_last,
-         sampling_rate, parent_source, ingested_at, content)
-       VALUES ($1, $2, 0, $3, $4, $5, $6, $7, $8, 0, make_timestamp($9::BIGINT), make_timestamp($10::BIGINT), $11, $12,
-               make_timestamp($13::BIGINT), $14)`,
-      [id, src.path, src.sha256, src.format, src.network, src.packets, records, bytes,
-        Number.isFinite(first) ? Math.floor(first) : null, Number.isFinite(last) ? Math.floor(last) : null,
-        src.samplingRate, src.parent, Date.now() * 1000, src.content],
-    )
+    await insertSource(store, {
+      sourceId: id,
+      path: src.path,
+      sha256: src.sha256,
+      format: src.format,
+      network: src.network,
+      packets: src.packets,
+      flows: records,
+      bytes,
+      tsFirstUs: Number.isFinite(first) ? Math.floor(first) : null,
+      tsLastUs: Number.isFinite(last) ? Math.floor(last) : null,
+      samplingRate: src.samplingRate,
+      parentSource: src.parent,
+      ingestedAtUs: Date.now() * 1000,
+      content: src.content,
+    })
     return {status: 'stored' as const, sourceId: id, parentSourceId: src.parent, records, warnings: []}
   })
 }

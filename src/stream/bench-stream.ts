@@ -64,7 +64,7 @@ function countingScorer(threshold: number): ScoreWindow {
     }
     const detections = [...counts]
       .filter(([, n]) => n > threshold)
-      .map(([address, n]) => ({address, windowStartUs, windowEndUs, score: n, threshold, kind: 'unknown'}))
+      .map(([address, n]) => ({address, windowStart: windowStartUs, windowEnd: windowEndUs, score: n, threshold, attackType: 'unknown'}))
     return {model: 'bench-count', detections, undetermined: []}
   }
 }

@@ -40,8 +40,8 @@ import {UsageError} from '../core/index.js'
 import {computeFeatures, DEFAULT_HOP_SEC, DEFAULT_MODEL_WINDOW_SEC, explainRow, modelId as modelIdOf, resolveWindowing, scoreFeatures} from '../infer/index.js'
 import type {LoadedModel} from '../infer/index.js'
 import type {FlowBatch} from '../core/index.js'
-import {FlowAppender, type FlowStore} from '../io/index.js'
-import type {Detection, ScoreContext, ScoreWindow, WindowOutcome} from './results.js'
+import {addToSource, FlowAppender, type FlowStore, insertSource} from '../io/index.js'
+import type {ScoreContext, ScoreWindow, WindowDetection, WindowOutcome} from './results.js'
 import {StreamError} from './stream-error.js'
 
 export interface ModelScorerOptions {
@@ -58,7 +58,7 @@ export interface ModelScorerOptions {
   /** wall clock, ms */
   now?: () => number
   /** a window's detections of one network, once its transaction has committed; the worker waits for it */
-  onDetections?: ((network: string, model: string, detections: readonly Detection[]) => void | Promise<void>) | undefined
+  onDetections?: ((network: string, model: string, detections: readonly WindowDetection[]) => void | Promise<void>) | undefined
 }
 
 export interface ModelScorerStats {
@@ -114,8 +114,6 @@ interface Appended {
 /** Columns that tell one flow record from another: what a replayed record is matched on. */
 const FLOW_IDENTITY = ['network', 'exporter', 'ts_start', 'ts_end', 'src_ip', 'dst_ip', 'src_port', 'dst_port', 'proto', 'tcp_flags', 'packets', 'bytes', 'sampling_rate']
 
-const round6 = (x: number): number => Math.round(x * 1e6) / 1e6
-
 export async function createModelScorer(store: FlowStore, model: LoadedModel, options: ModelScorerOptions): Promise<ModelScorer> {
   const meta = model.metadata
   const calibration = meta.calibration
@@ -138,7 +136,7 @@ export async function createModelScorer(store: FlowStore, model: LoadedModel, op
   /** the window whose transaction is open, `start/end/straggler` */
   let open: string | undefined
   /** its detections, reported once it commits */
-  let pending: Array<{network: string; detections: Detection[]}> = []
+  let pending: Array<{network: string; detections: WindowDetection[]}> = []
 
   const rollback = async (): Promise<void> => {
     open = undefined
@@ -187,13 +185,14 @@ export async function createModelScorer(store: FlowStore, model: LoadedModel, op
       [network, sourcePath],
     )
     const maxStoredUs = row?.max_us === null || row?.max_us === undefined ? -Infinity : Number(row.max_us)
-    const [{id: sourceId}] = (await store.all<{id: number}>("SELECT nextval('source_id_seq')::INTEGER AS id")) as [{id: number}]
-    await store.run(
-      `INSERT INTO sources (source_id, path, size, sha256, format, network, packets, flows, bytes, skipped, ts_first, ts_last,
-         sampling_rate, parent_source, ingested_at, content)
-       VALUES ($1, $2, 0, $3, 'kinesis', $4, 0, 0, 0, 0, NULL, NULL, 1, NULL, make_timestamp($5::BIGINT), 'flow-export')`,
-      [sourceId, sourcePath, runKey, network, Math.round(now() * 1000)],
-    )
+    const sourceId = await insertSource(store, {
+      path: sourcePath,
+      sha256: runKey,
+      format: 'kinesis',
+      network,
+      ingestedAtUs: Math.round(now() * 1000),
+      content: 'flow-export',
+    })
     state = {sourceId, scoredUntilUs: Number.isFinite(maxStoredUs) ? maxStoredUs : firstUs, maxStoredUs}
     networks.set(network, state)
     return state
@@ -256,21 +255,14 @@ export async function createModelScorer(store: FlowStore, model: LoadedModel, op
       await store.run('DELETE FROM stream_flows_in')
     }
     if (added.n > 0) {
-      await store.run(
-        `UPDATE sources SET flows = flows + $2, packets = packets + $3, bytes = bytes + $4,
-           ts_first = least(coalesce(ts_first, make_timestamp($5::BIGINT)), make_timestamp($5::BIGINT)),
-           ts_last = greatest(coalesce(ts_last, make_timestamp($6::BIGINT)), make_timestamp($6::BIGINT)),
-           sampling_rate = greatest(sampling_rate, $7)
-         WHERE source_id = $1`,
-        [state.sourceId, added.n, added.packets, added.bytes, Math.floor(added.first), Math.floor(added.last), added.rate],
-      )
+      await addToSource(store, state.sourceId, {flows: added.n, packets: added.packets, bytes: added.bytes, firstUs: added.first, lastUs: added.last, samplingRate: added.rate})
     }
     state.maxStoredUs = Math.max(state.maxStoredUs, hiUs)
     return {n: added.n, loUs: added.loUs, hiUs: added.hiUs}
   }
 
   /** Scores the model windows ending in (lowEndUs, highEndUs] of one network. */
-  const scoreModelWindows = async (network: string, lowEndUs: number, highEndUs: number): Promise<{detections: Detection[]; undetermined: string[]}> => {
+  const scoreModelWindows = async (network: string, lowEndUs: number, highEndUs: number): Promise<{detections: WindowDetection[]; undetermined: string[]}> => {
     // window starts s with lowEnd < s + W <= highEnd, on multiples of the hop
     const firstStart = Math.floor((lowEndUs - windowUs) / hopUs) * hopUs + hopUs
     const lastStart = Math.floor((highEndUs - windowUs) / hopUs) * hopUs
@@ -284,7 +276,7 @@ export async function createModelScorer(store: FlowStore, model: LoadedModel, op
     const scores = await scoreFeatures(model, features, options.batchSize === undefined ? {} : {batchSize: options.batchSize})
     stats.modelMs += performance.now() - t1
     stats.rowsScored += features.length
-    const detections: Detection[] = []
+    const detections: WindowDetection[] = []
     const flagged = new Set<string>()
     const seen = new Set<string>()
     for (let i = 0; i < features.length; i++) {
@@ -296,13 +288,12 @@ export async function createModelScorer(store: FlowStore, model: LoadedModel, op
       const start = features.windowStart[i]!
       detections.push({
         address,
-        windowStartUs: start,
-        windowEndUs: start + windowUs,
+        windowStart: start,
+        windowEnd: start + windowUs,
         score: scores.scores[i]!,
         threshold: scores.threshold,
-        kind: e.attackType,
-        // as batch stores them (writeDetections)
-        features: e.topFeatures.map((f) => ({name: f.name, value: round6(f.value), z: round6(f.standardisedError)})),
+        attackType: e.attackType,
+        topFeatures: e.topFeatures,
       })
     }
     return {detections, undetermined: [...seen].filter((a) => !flagged.has(a))}

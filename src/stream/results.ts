@@ -2,31 +2,24 @@
  * What a window leaves in the store: its detections (idempotent by network, address, window start and
  * model, so a replayed window rewrites the same rows) and one `stream_windows` row of metrics.
  */
-import {duckdb} from '../core/index.js'
 import type {FlowBatch} from '../core/index.js'
-import type {FlowStore} from '../io/index.js'
+import {writeDetections} from '../io/index.js'
+import type {Detection, DetectionFeature, FlowStore} from '../io/index.js'
 
-/** One address flagged in one window (a row of `detections` with pass 'stream'). */
-export interface Detection {
-  /** the address the detection is about (text form, as in `flows.src_ip`) */
-  address: string
-  windowStartUs: number
-  windowEndUs: number
-  score: number
-  threshold: number
-  /** attack type guess (scan, flood, amplification, brute_force, beaconing, exfiltration, unknown): `attack_type` */
-  kind: string
-  /** the features that drove it, stored as `top_features` */
-  features?: Array<{name: string; value: number; z?: number}>
-  asn?: number
-  asName?: string
+/**
+ * One address flagged in one model window, as a scorer returns it: the store's `Detection` without what
+ * the window's outcome says once for all of them (network, model), the pass ('stream') and the run.
+ */
+export type WindowDetection = Omit<Detection, 'network' | 'model' | 'pass' | 'runId' | 'topFeatures'> & {
+  /** the features that drove it (none when the scorer does not explain) */
+  topFeatures?: DetectionFeature[]
 }
 
 /** What a scorer returns for one window of one network. */
 export interface WindowOutcome {
   /** model identity (name or content hash): part of the detection key */
   model: string
-  detections: Detection[]
+  detections: WindowDetection[]
   /** addresses the first pass could not decide: for the post-processing engine */
   undetermined: string[]
 }
@@ -108,7 +101,7 @@ export interface WindowMetricsRow {
 export interface NetworkDetections {
   network: string
   model: string
-  detections: Detection[]
+  detections: WindowDetection[]
 }
 
 
@@ -122,53 +115,9 @@ export async function commitWindow(
   results: NetworkDetections[],
   metrics: () => WindowMetricsRow,
 ): Promise<WindowMetricsRow> {
-  // one row per key: a scorer that names an address twice keeps its last verdict
-  const rows = new Map<string, [NetworkDetections, Detection]>()
-  for (const r of results) for (const d of r.detections) rows.set(`${r.network}\u0000${d.address}\u0000${d.windowStartUs}\u0000${r.model}`, [r, d])
-  const all = [...rows.values()]
-  const detectedAtUs = Math.round(Date.now() * 1000)
   return store.transaction(async () => {
-    if (all.length > 0) {
-      // staged through an appender, then one upsert: a VALUES list with thousands of parameters a
-      // statement costs DuckDB far more to bind than the rows cost to write (a model round can flag
-      // tens of thousands of address-windows)
-      await store.run('CREATE TEMP TABLE IF NOT EXISTS stream_detections_in AS SELECT * FROM detections WHERE false')
-      await store.run('DELETE FROM stream_detections_in')
-      const a = await store.connection.createAppender('stream_detections_in', null, 'temp')
-      const detectedAt = new (duckdb().DuckDBTimestampValue)(BigInt(detectedAtUs))
-      try {
-        for (const [r, d] of all) {
-          a.appendVarchar(r.network)
-          a.appendVarchar(d.address)
-          a.appendTimestamp(new (duckdb().DuckDBTimestampValue)(BigInt(Math.round(d.windowStartUs))))
-          a.appendTimestamp(new (duckdb().DuckDBTimestampValue)(BigInt(Math.round(d.windowEndUs))))
-          a.appendVarchar(r.model)
-          a.appendVarchar('stream')
-          a.appendDouble(d.score)
-          a.appendDouble(d.threshold)
-          a.appendVarchar(d.kind)
-          a.appendVarchar(JSON.stringify(d.features ?? []))
-          if (d.asn === undefined || d.asn === null) a.appendNull()
-          else a.appendUInteger(d.asn)
-          if (d.asName === undefined || d.asName === null) a.appendNull()
-          else a.appendVarchar(d.asName)
-          if (runId === undefined || runId === null) a.appendNull()
-          else a.appendInteger(runId)
-          a.appendTimestamp(detectedAt)
-          a.endRow()
-        }
-      } finally {
-        a.closeSync()
-      }
-      await store.run(
-        `INSERT INTO detections SELECT * FROM stream_detections_in
-         ON CONFLICT (network, address, window_start, model, pass) DO UPDATE SET
-           window_end = excluded.window_end, score = excluded.score, threshold = excluded.threshold, attack_type = excluded.attack_type,
-           top_features = excluded.top_features, asn = excluded.asn, as_name = excluded.as_name, run_id = excluded.run_id,
-           detected_at = excluded.detected_at`,
-      )
-      await store.run('DELETE FROM stream_detections_in')
-    }
+    // one row per key: a scorer that names an address twice keeps its last verdict
+    await writeDetections(store, windowDetections(results, runId))
     const m = metrics()
     await store.run(
       `INSERT INTO stream_windows VALUES ($1::INTEGER, $2, $3, make_timestamp($4::BIGINT), make_timestamp($5::BIGINT), $6, $7, $8, $9, $10, $11, $12,
@@ -196,4 +145,26 @@ export async function commitWindow(
     )
     return m
   })
+}
+
+function* windowDetections(results: readonly NetworkDetections[], runId: number | undefined): Generator<Detection> {
+  for (const r of results) {
+    for (const d of r.detections) {
+      yield {
+        network: r.network,
+        address: d.address,
+        windowStart: d.windowStart,
+        windowEnd: d.windowEnd,
+        model: r.model,
+        pass: 'stream',
+        score: d.score,
+        threshold: d.threshold,
+        attackType: d.attackType,
+        topFeatures: d.topFeatures ?? [],
+        asn: d.asn ?? null,
+        asName: d.asName ?? null,
+        runId: runId ?? null,
+      }
+    }
+  }
 }

@@ -118,7 +118,7 @@ export function countingScorer(threshold: number, model = 'count-v1'): CountingS
       }
       const detections = [...counts]
         .filter(([, n]) => n > threshold)
-        .map(([address, n]) => ({address, windowStartUs, windowEndUs, score: n, threshold, kind: 'volume'}))
+        .map(([address, n]) => ({address, windowStart: windowStartUs, windowEnd: windowEndUs, score: n, threshold, attackType: 'volume'}))
       const undetermined = [...counts].filter(([, n]) => n === threshold).map(([a]) => a)
       return {model, detections, undetermined}
     },

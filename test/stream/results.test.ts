@@ -22,12 +22,12 @@ function results(scoreOffset: number): NetworkDetections[] {
     model: 'm@1',
     detections: Array.from({length: 1500}, (_, i) => ({
       address: `10.0.${i >> 8}.${i & 255}`,
-      windowStartUs: T0 + (i % 5) * 60e6,
-      windowEndUs: T0 + (i % 5) * 60e6 + 300e6,
+      windowStart: T0 + (i % 5) * 60e6,
+      windowEnd: T0 + (i % 5) * 60e6 + 300e6,
       score: i + scoreOffset,
       threshold: 10,
-      kind: i % 2 ? 'scan' : 'unknown',
-      features: [{name: 'peers_log1p', value: i / 7, z: 3.5}],
+      attackType: i % 2 ? 'scan' : 'unknown',
+      topFeatures: [{name: 'peers_log1p', value: i / 7, standardisedError: 3.5}],
       ...(i % 3 === 0 ? {asn: 64500 + i, asName: `AS ${i}`} : {}),
     })),
   }))
@@ -48,7 +48,7 @@ describe('commitWindow', () => {
     // i = 303: window (303 % 5) = 3, asn (303 % 3 == 0)
     expect(row).toEqual({
       network: 'b', address: '10.0.1.47', ws: BigInt(T0 + 3 * 60e6), we: BigInt(T0 + 3 * 60e6 + 300e6), model: 'm@1', pass: 'stream',
-      score: 303, threshold: 10, attack_type: 'scan', f: JSON.stringify([{name: 'peers_log1p', value: 303 / 7, z: 3.5}]),
+      score: 303, threshold: 10, attack_type: 'scan', f: JSON.stringify([{name: 'peers_log1p', value: 43.285714, z: 3.5}]), // 303 / 7 to 6 decimals, as every detection stores its features
       asn: 64803, as_name: 'AS 303', run_id: 7, stamped: true,
     })
     await commitWindow(store, 7, results(1), metrics(4500))

@@ -4,12 +4,11 @@ import {writeFile} from 'node:fs/promises'
 import {BaseCommand} from '../../base-command.js'
 import {UsageError} from '../../core/index.js'
 import {parseRate} from '../../flag-types.js'
-// the modules this command uses, not the layers' index files: those load DuckDB (~0.3 s), which a
-// run with --no-store never needs (the store is opened lazily in record())
+// DuckDB loads when the store is first opened: a run with --no-store never loads it
 import {createProgress} from '../../report/index.js'
 import {csvLine} from '../../report/index.js'
 import {renderTable} from '../../report/index.js'
-import {DEFAULT_BENCH_RATES, DEFAULT_BENCH_TRIALS, runSamplingBenchmarkParallel} from '../../sampling/index.js'
+import {DEFAULT_BENCH_RATES, DEFAULT_BENCH_TRIALS, recordSamplingBenchmark, runSamplingBenchmarkParallel} from '../../sampling/index.js'
 import {renderSamplingChartSvg} from '../../sampling/index.js'
 import {computeGroundTruth} from '../../sampling/index.js'
 import {buildPacketTable} from '../../sampling/index.js'
@@ -55,7 +54,7 @@ export default class BenchSampling extends BaseCommand<typeof BenchSampling> {
       progress.stop()
     }
     if (f.chart) await writeFile(f.chart, renderSamplingChartSvg(result, {metric: 'bytes'}))
-    if (!f['no-store']) await this.record(file, result)
+    if (!f['no-store']) await recordSamplingBenchmark(f.db, file, result)
     const rows = result.cells
     if (f.csv) {
       process.stdout.write(csvLine(CSV_HEADER))
@@ -83,33 +82,6 @@ export default class BenchSampling extends BaseCommand<typeof BenchSampling> {
       if (f.chart) this.out(`\nchart: ${f.chart}`)
     }
     return {...result, file, chart: f.chart ?? null}
-  }
-
-  private async record(file: string, result: SamplingBenchmarkResult): Promise<void> {
-    const [{FlowStore}, {writeEstimates}] = await Promise.all([import('../../io/index.js'), import('../../sampling/index.js')])
-    const store = await FlowStore.open(this.flags.db)
-    try {
-      const [{id}] = (await store.all<{id: number}>("SELECT nextval('run_id_seq')::INTEGER AS id")) as [{id: number}]
-      await store.run(
-        `INSERT INTO runs (run_id, kind, status, started_at, finished_at, wall_s, details)
-         VALUES ($1, 'bench-sampling', 'ok', make_timestamp($2::BIGINT), make_timestamp($3::BIGINT), $4, $5)`,
-        [id, Math.floor((Date.now() - result.seconds * 1000) * 1000), Date.now() * 1000, result.seconds, JSON.stringify({file, trials: result.trials, seed: result.seed, truth: result.truth})],
-      )
-      for (const c of result.cells) {
-        const e = (v: number): {estimate: number; stderr: number; ci95: [number, number]} => ({estimate: v, stderr: 0, ci95: [v, v]})
-        await writeEstimates(store, {runId: id, sourceId: null, sampler: c.sampler, rate: c.rate}, [
-          {metric: 'bias_bytes', estimate: e(c.bytes.bias)},
-          {metric: 'rmse_bytes', estimate: e(c.bytes.rmse)},
-          {metric: 'coverage_bytes', estimate: e(c.bytes.coverage)},
-          {metric: 'rmse_packets', estimate: e(c.packets.rmse)},
-          {metric: 'theoretical_rel_stderr', estimate: e(c.theoreticalRelStderr)},
-          {metric: 'host_weighted_error', estimate: e(c.hosts.weightedRelError)},
-          {metric: 'topk_recall', estimate: e(c.topK.recall)},
-        ])
-      }
-    } finally {
-      await store.close()
-    }
   }
 }
 

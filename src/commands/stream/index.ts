@@ -6,7 +6,7 @@ import {BaseCommand} from '../../base-command.js'
 import {UsageError} from '../../core/index.js'
 import {durationFlag, timeFlag} from '../../flag-types.js'
 import {bundledModelPath, closeModel, loadModel, type LoadedModel} from '../../infer/index.js'
-import {FlowStore, withStoreLock} from '../../io/index.js'
+import {FlowStore, storedFeatures, withStoreLock} from '../../io/index.js'
 import {makeWriter} from '../../report/index.js'
 import {
   createDynamoClient,
@@ -19,12 +19,12 @@ import {
   runStreamWorker,
   startLocalServers,
   StoreCheckpoints,
-  type Detection,
   type LocalServers,
   type ModelScorerStats,
   type StartPosition,
   type StreamEvent,
   type StreamRunSummary,
+  type WindowDetection,
   type WindowReport,
 } from '../../stream/index.js'
 
@@ -190,19 +190,19 @@ Records format: src/stream/RECORDS.md (JSON lines or binary, as \`stream put\` a
   }
 
   /** JSON lines on stdout, with backpressure; a reader that went away (`| head`) stops the stream. */
-  private async printDetections(network: string, model: string, detections: readonly Detection[], out: ReturnType<typeof makeWriter>, stop: () => void): Promise<void> {
+  private async printDetections(network: string, model: string, detections: readonly WindowDetection[], out: ReturnType<typeof makeWriter>, stop: () => void): Promise<void> {
     for (const d of detections) {
       const line = {
         network,
         address: d.address,
-        windowStart: iso(d.windowStartUs),
-        windowEnd: iso(d.windowEndUs),
+        windowStart: iso(d.windowStart),
+        windowEnd: iso(d.windowEnd),
         model,
         pass: 'stream',
         score: d.score,
         threshold: d.threshold,
-        attackType: d.kind,
-        topFeatures: d.features ?? [],
+        attackType: d.attackType,
+        topFeatures: storedFeatures(d.topFeatures ?? []),
       }
       if (!(await out.write(`${JSON.stringify(line)}\n`))) {
         stop()

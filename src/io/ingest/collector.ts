@@ -13,6 +13,7 @@ import type {FlowBatch, FlowRecordInput} from '../../core/index.js'
 import {appendFlowRecord, createFlowBatch, flowBatchCapacity} from '../../core/index.js'
 import {FlowExportDecoder} from '../flowexport/index.js'
 import type {FlowExportProblem} from '../flowexport/index.js'
+import {addToSource, insertSource} from '../store/index.js'
 import type {FlowStore} from '../store/index.js'
 
 export interface ListenAddress {
@@ -71,13 +72,14 @@ function listenText(listen: ListenAddress): string {
 export async function runCollector(store: FlowStore, options: CollectorOptions): Promise<CollectorResult> {
   const nowMicros = options.now ?? (() => Date.now() * 1000)
   const where = listenText(options.listen)
-  const [{id}] = (await store.all<{id: number}>("SELECT nextval('source_id_seq')::INTEGER AS id")) as [{id: number}]
-  await store.run(
-    `INSERT INTO sources (source_id, path, size, sha256, format, network, packets, flows, bytes, skipped, ts_first, ts_last,
-       sampling_rate, parent_source, ingested_at, content)
-     VALUES ($1, $2, 0, $3, 'udp-collector', $4, 0, 0, 0, 0, NULL, NULL, 1, NULL, make_timestamp($5::BIGINT), 'flow-export')`,
-    [id, where, `collect:${where}:${process.pid}:${Date.now()}`, options.network, nowMicros()],
-  )
+  const id = await insertSource(store, {
+    path: where,
+    sha256: `collect:${where}:${process.pid}:${Date.now()}`,
+    format: 'udp-collector',
+    network: options.network,
+    ingestedAtUs: nowMicros(),
+    content: 'flow-export',
+  })
   const {listen, ...rest} = await collect(options, (batch) => writeBatch(store, batch, options.network, id))
   return {listen, sourceId: id, ...rest}
 }
@@ -242,13 +244,6 @@ async function writeBatch(store: FlowStore, batch: FlowBatch, network: string, s
     } finally {
       appender.close()
     }
-    await store.run(
-      `UPDATE sources SET flows = flows + $2, packets = packets + $3, bytes = bytes + $4,
-         ts_first = least(coalesce(ts_first, make_timestamp($5::BIGINT)), make_timestamp($5::BIGINT)),
-         ts_last = greatest(coalesce(ts_last, make_timestamp($6::BIGINT)), make_timestamp($6::BIGINT)),
-         sampling_rate = greatest(sampling_rate, $7)
-       WHERE source_id = $1`,
-      [sourceId, batch.length, packets, bytes, Math.floor(first), Math.floor(last), maxRate],
-    )
+    await addToSource(store, sourceId, {flows: batch.length, packets, bytes, firstUs: first, lastUs: last, samplingRate: maxRate})
   })
 }

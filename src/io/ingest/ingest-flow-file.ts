@@ -22,7 +22,8 @@ import path from 'node:path'
 import {InputDataError, UsageError} from '../../core/index.js'
 import type {IngestResult} from './ingest.js'
 import {contentHashFile} from './content-hash.js'
-import {findSource, regularFileSize} from './ingest.js'
+import {regularFileSize} from './ingest.js'
+import {findSource, insertSource, nextSourceId} from '../store/index.js'
 import type {FlowStore} from '../store/index.js'
 import {buildIpv6Map, IPV6_MAP_TABLE} from '../flowfile/index.js'
 import {FLOW_EXTRA_SQL, FLOW_EXTRA_TABLE} from '../flowfile/index.js'
@@ -532,32 +533,27 @@ export async function ingestFlowFile(store: FlowStore, file: string, options: Fl
 
     const id = await store.transaction(async () => {
       await store.run(FLOW_EXTRA_SQL)
-      const [{id}] = (await store.all<{id: number}>("SELECT nextval('source_id_seq')::INTEGER AS id")) as [{id: number}]
+      const id = await nextSourceId(store)
       await store.run(INSERT_FLOWS_SQL, {network: options.network, source_id: id})
       await store.run(INSERT_EXTRA_SQL, {source_id: id})
       const now = options.now?.() ?? new Date()
-      await store.run(
-        `INSERT INTO sources (source_id, path, size, blake3, format, network, packets, flows, bytes, skipped,
-           ts_first, ts_last, sampling_rate, parent_source, ingested_at, content)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, make_timestamp($11::BIGINT), make_timestamp($12::BIGINT), $13, NULL,
-                 make_timestamp($14::BIGINT), 'flow-export')`,
-        [
-          id,
-          path.resolve(file),
-          size,
-          blake3,
-          format,
-          options.network,
-          num(t.packets),
-          num(t.flows),
-          num(t.bytes),
-          badRecords,
-          tsFirst,
-          tsLast,
-          options.samplingRate ?? 1,
-          now.getTime() * 1000,
-        ],
-      )
+      await insertSource(store, {
+        sourceId: id,
+        path: path.resolve(file),
+        size,
+        blake3,
+        format,
+        network: options.network,
+        packets: num(t.packets),
+        flows: num(t.flows),
+        bytes: num(t.bytes),
+        skipped: badRecords,
+        tsFirstUs: tsFirst,
+        tsLastUs: tsLast,
+        samplingRate: options.samplingRate ?? 1,
+        ingestedAtUs: now.getTime() * 1000,
+        content: 'flow-export',
+      })
       return id
     })
     const seconds = (performance.now() - started) / 1000

@@ -1,5 +1,5 @@
 import {createHash} from 'node:crypto'
-import {createReadStream, existsSync} from 'node:fs'
+import {existsSync} from 'node:fs'
 import {open, stat} from 'node:fs/promises'
 import path from 'node:path'
 import {Worker} from 'node:worker_threads'
@@ -14,7 +14,8 @@ import {DEFAULT_ACTIVE_TIMEOUT_SEC, DEFAULT_IDLE_TIMEOUT_SEC, flowBatchBuffers} 
 import type {FlowBatch} from '../../core/index.js'
 import type {FlowExportProblem} from '../flowexport/index.js'
 import type {FromIngestWorker, ToIngestWorker} from './ingest-worker.js'
-import type {FlowStore} from '../store/index.js'
+import {findSource, insertSource, nextSourceId} from '../store/index.js'
+import type {FlowStore, StoredSource} from '../store/index.js'
 import {workerEntry} from '../../core/index.js'
 
 export interface IngestOptions {
@@ -227,7 +228,7 @@ async function appendDecoded(
   await store.run('SET threads = 1')
   try {
     return await store.transaction(async () => {
-    const [{id}] = (await store.all<{id: number}>("SELECT nextval('source_id_seq')::INTEGER AS id")) as [{id: number}]
+    const id = await nextSourceId(store)
     const appender = await store.createFlowAppender()
     const sink = (batches: FlowBatch[]): void => {
       for (const b of batches) {
@@ -264,30 +265,24 @@ async function appendDecoded(
     const tsFirst = Number.isFinite(totals.tsFirst) ? totals.tsFirst : null
     const tsLast = Number.isFinite(totals.tsLast) ? totals.tsLast : null
     const now = options.now?.() ?? new Date()
-    await store.run(
-      `INSERT INTO sources (source_id, path, size, blake3, format, network, packets, flows, bytes, skipped,
-         ts_first, ts_last, sampling_rate, parent_source, ingested_at, content, head_sha256)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, make_timestamp($11::BIGINT), make_timestamp($12::BIGINT), $14, NULL,
-               make_timestamp($13::BIGINT), $15, $16)`,
-      [
-        id,
-        path.resolve(file),
-        size,
-        blake3,
-        readStats.format ?? 'unknown',
-        options.network,
-        readStats.records,
-        totals.flows,
-        totals.bytes,
-        readStats.badRecords,
-        tsFirst === null ? null : Math.floor(tsFirst),
-        tsLast === null ? null : Math.floor(tsLast),
-        now.getTime() * 1000,
-        maxRate,
-        collected ? 'flow-export' : 'packets',
-        headSha256,
-      ],
-    )
+    await insertSource(store, {
+      sourceId: id,
+      path: path.resolve(file),
+      size,
+      blake3,
+      format: readStats.format ?? 'unknown',
+      network: options.network,
+      packets: readStats.records,
+      flows: totals.flows,
+      bytes: totals.bytes,
+      skipped: readStats.badRecords,
+      tsFirstUs: tsFirst === null ? null : Math.floor(tsFirst),
+      tsLastUs: tsLast === null ? null : Math.floor(tsLast),
+      samplingRate: maxRate,
+      ingestedAtUs: now.getTime() * 1000,
+      content: collected ? 'flow-export' : 'packets',
+      headSha256,
+    })
     const seconds = (performance.now() - started) / 1000
     return {
       file,
@@ -352,42 +347,6 @@ class AlreadyStored extends Error {
   constructor(readonly result: IngestResult) {
     super('already stored')
   }
-}
-
-interface StoredSource {
-  source_id: number
-  format: string
-  content: string
-  packets: bigint
-  flows: bigint
-  bytes: bigint
-}
-
-/**
- * The source already stored with this file's content in this network, if any: found by BLAKE3, or —
- * for files a store recorded before it kept BLAKE3 (schema 1, SHA-256 only) — by the SHA-256 of the
- * file, computed only when such a source has the same size.
- */
-export async function findSource<T extends Partial<StoredSource> = StoredSource>(
-  store: FlowStore,
-  file: string,
-  size: number,
-  blake3: string,
-  network: string,
-  columns = 'source_id, format, content, packets, flows, bytes',
-): Promise<T | undefined> {
-  const rows = await store.all<T>(`SELECT ${columns} FROM sources WHERE blake3 = $1 AND network = $2`, [blake3, network])
-  if (rows[0]) return rows[0]
-  const legacy = await store.all<{n: bigint}>('SELECT count(*) AS n FROM sources WHERE blake3 IS NULL AND sha256 IS NOT NULL AND size = $1 AND network = $2', [size, network])
-  if (Number(legacy[0]?.n ?? 0) === 0) return undefined
-  const sha256 = await sha256File(file)
-  return (await store.all<T>(`SELECT ${columns} FROM sources WHERE blake3 IS NULL AND sha256 = $1 AND network = $2`, [sha256, network]))[0]
-}
-
-async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256')
-  for await (const chunk of createReadStream(file, {highWaterMark: 4 << 20})) hash.update(chunk as Buffer)
-  return hash.digest('hex')
 }
 
 function unchanged(file: string, blake3: string, size: number, prior: StoredSource, started: number): IngestResult {
