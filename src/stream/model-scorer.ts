@@ -36,8 +36,7 @@
  */
 import {randomUUID} from 'node:crypto'
 
-import {UsageError} from '../core/index.js'
-import {computeFeatures, DEFAULT_HOP_SEC, DEFAULT_WINDOW_SEC, explainRow, modelId as modelIdOf, resolveWindowing, scoreFeatures} from '../infer/index.js'
+import {DEFAULT_HOP_SEC, DEFAULT_WINDOW_SEC, modelId as modelIdOf, requireThreshold, resolveWindowing, scoreWindows} from '../infer/index.js'
 import type {LoadedModel} from '../infer/index.js'
 import type {FlowBatch} from '../core/index.js'
 import {FlowAppender, type FlowStore} from '../io/index.js'
@@ -118,12 +117,7 @@ const round6 = (x: number): number => Math.round(x * 1e6) / 1e6
 
 export async function createModelScorer(store: FlowStore, model: LoadedModel, options: ModelScorerOptions): Promise<ModelScorer> {
   const meta = model.metadata
-  const calibration = meta.calibration
-  if (!calibration) {
-    throw new UsageError(`${model.path}: the model has no calibration, so it has no threshold`, {
-      hint: 'calibrate it on benign traffic first: flowscope train --calibrate-only --model FILE',
-    })
-  }
+  requireThreshold(model)
   const id = await modelIdOf(model.path)
   const windowSec = meta.windowSec ?? DEFAULT_WINDOW_SEC
   const hopSec = meta.hopSec ?? DEFAULT_HOP_SEC
@@ -276,36 +270,27 @@ export async function createModelScorer(store: FlowStore, model: LoadedModel, op
     const lastStart = Math.floor((highEndUs - windowUs) / hopUs) * hopUs
     if (lastStart < firstStart) return {detections: [], undetermined: []}
     stats.rounds++
-    const t0 = performance.now()
-    const features = await computeFeatures(store, {network, since: firstStart, until: lastStart + 1, windowSec, hopSec})
-    const t1 = performance.now()
-    stats.featuresMs += t1 - t0
-    if (features.length === 0) return {detections: [], undetermined: []}
-    const scores = await scoreFeatures(model, features, options.batchSize === undefined ? {} : {batchSize: options.batchSize})
-    stats.modelMs += performance.now() - t1
-    stats.rowsScored += features.length
-    const detections: Detection[] = []
-    const flagged = new Set<string>()
-    const seen = new Set<string>()
-    for (let i = 0; i < features.length; i++) {
-      const address = features.addresses[i]!
-      seen.add(address)
-      if (scores.flagged[i] !== 1) continue
-      flagged.add(address)
-      const e = explainRow(meta.featureNames, calibration.normalisation, features, scores.sqErrors, i, topK)
-      const start = features.windowStart[i]!
-      detections.push({
-        address,
-        windowStartUs: start,
-        windowEndUs: start + windowUs,
-        score: scores.scores[i]!,
-        threshold: scores.threshold,
-        kind: e.attackType,
-        // as batch stores them (writeDetections)
-        features: e.topFeatures.map((f) => ({name: f.name, value: round6(f.value), z: round6(f.standardisedError)})),
-      })
-    }
-    return {detections, undetermined: [...seen].filter((a) => !flagged.has(a))}
+    const scored = await scoreWindows(store, model, {
+      network,
+      since: firstStart,
+      until: lastStart + 1,
+      topK,
+      ...(options.batchSize === undefined ? {} : {batchSize: options.batchSize}),
+    })
+    stats.featuresMs += scored.ms.features
+    stats.modelMs += scored.ms.scoring
+    stats.rowsScored += scored.features.length
+    const detections: Detection[] = scored.flagged.map((w) => ({
+      address: w.address,
+      windowStartUs: w.windowStart,
+      windowEndUs: w.windowStart + windowUs,
+      score: w.score,
+      threshold: w.threshold,
+      kind: w.explanation.attackType,
+      // as batch stores them (writeDetections)
+      features: w.explanation.topFeatures.map((f) => ({name: f.name, value: round6(f.value), z: round6(f.standardisedError)})),
+    }))
+    return {detections, undetermined: scored.unflagged.map((a) => a.address)}
   }
 
   const scoreWindow: ScoreWindow = async (flows: FlowBatch, windowStartUs: number, windowEndUs: number, context: ScoreContext): Promise<WindowOutcome> => {
