@@ -300,7 +300,8 @@ interface SlowRow {
 }
 
 async function readSlowEvidence(store: FlowStore, sw: ReturnType<typeof scaleWindows>, addresses: readonly string[]): Promise<Map<string, SlowRow>> {
-  const reader = await store.connection.runAndReadAll(slowEvidenceSql(sw), {addresses: duckdb().listValue([...addresses])} as never)
+  const q = slowEvidenceSql(sw)
+  const reader = await store.connection.runAndReadAll(q.sql, {...q.params, addresses: duckdb().listValue([...addresses])} as never)
   const out = new Map<string, SlowRow>()
   for (const r of reader.getRowObjectsJS() as {address: string; wstart: bigint | number; periodic: number | null; periodic_port: number | null}[]) {
     out.set(`${r.address}|${Number(r.wstart)}`, {periodic: Number(r.periodic ?? 0), periodicPort: Number(r.periodic_port ?? -1)})
@@ -309,7 +310,8 @@ async function readSlowEvidence(store: FlowStore, sw: ReturnType<typeof scaleWin
 }
 
 async function readPortFan(store: FlowStore, sw: ReturnType<typeof scaleWindows>, addresses: readonly string[]): Promise<Map<string, {svc: number; k: number}[]>> {
-  const reader = await store.connection.runAndReadAll(portFanSql(sw), {addresses: duckdb().listValue([...addresses])} as never)
+  const q = portFanSql(sw)
+  const reader = await store.connection.runAndReadAll(q.sql, {...q.params, addresses: duckdb().listValue([...addresses])} as never)
   const out = new Map<string, {svc: number; k: number}[]>()
   for (const r of reader.getRowObjectsJS() as {address: string; wstart: bigint | number; svc: number; k: number}[]) {
     const key = `${r.address}|${Number(r.wstart)}`

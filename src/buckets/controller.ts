@@ -13,7 +13,7 @@ import pLimit from 'p-limit'
 import {UsageError} from '../core/index.js'
 import type {DetectionRow, LoadedModel} from '../infer/index.js'
 import {DEFAULT_MODEL_WINDOW_SEC, FEATURE_COUNT, closeModel, loadModel, modelId as modelIdOf, runFirstPass, writeDetections} from '../infer/index.js'
-import {FlowStore, nextRunId, recordRun} from '../io/index.js'
+import {flowRangeSql, FlowStore, nextRunId, recordRun} from '../io/index.js'
 import {parseIp} from '../core/index.js'
 import {enrichFlowsWithAsn} from './asn.js'
 import type {BucketJob, JobOutput, RawJobUnits, WindowWork, WorkSetup} from './bucket-work.js'
@@ -483,18 +483,12 @@ function collect(
 
 /** 'network|address' of every address with a flow in the range. */
 async function activeAddresses(store: FlowStore, range: {network?: string; flowSince?: number; flowUntil?: number}): Promise<string[]> {
-  const filters: string[] = []
-  const params: Record<string, unknown> = {}
-  if (range.network !== undefined) {
-    filters.push('network = $network')
-    params.network = range.network
-  }
-  if (range.flowSince !== undefined) filters.push(`ts_start >= make_timestamp(${Math.floor(range.flowSince)}::BIGINT)`)
-  if (range.flowUntil !== undefined) filters.push(`ts_start < make_timestamp(${Math.floor(range.flowUntil)}::BIGINT)`)
-  const where = filters.length > 0 ? `WHERE ${filters.join(' AND ')}` : ''
+  // flows attributed where they start, as the windows the addresses are scored in
+  const flows = flowRangeSql({mode: 'starting', network: range.network, since: range.flowSince, until: range.flowUntil})
+  const where = flows.conditions.length > 0 ? `WHERE ${flows.where}` : ''
   const rows = await store.all<{network: string; ip: string}>(
     `SELECT DISTINCT network, ip FROM (SELECT network, src_ip AS ip FROM flows ${where} UNION ALL SELECT network, dst_ip AS ip FROM flows ${where}) ORDER BY network, ip`,
-    params,
+    flows.params,
   )
   return rows.map((r) => `${r.network}|${r.ip}`)
 }

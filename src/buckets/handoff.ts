@@ -17,6 +17,7 @@ import {mkdtemp, rm, stat} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
+import {flowRangeSql} from '../io/index.js'
 import type {FlowStore} from '../io/index.js'
 import type {RunHandoff} from './bucket-work.js'
 import type {Bucket} from './plan.js'
@@ -65,18 +66,13 @@ export async function handOffRunFlows(store: FlowStore, buckets: readonly Bucket
     } finally {
       a.closeSync()
     }
-    const filters: string[] = []
-    const params: Record<string, unknown> = {}
-    if (options.network !== undefined) {
-      filters.push('network = $network')
-      params.network = options.network
-    }
-    if (options.flowSince !== undefined) filters.push(`ts_start >= make_timestamp(${Math.floor(options.flowSince)}::BIGINT)`)
-    if (options.flowUntil !== undefined) filters.push(`ts_start < make_timestamp(${Math.floor(options.flowUntil)}::BIGINT)`)
+    // the run's flows: those starting in its range, as the first pass and the buckets saw them
+    const flows = flowRangeSql({mode: 'starting', network: options.network, since: options.flowSince, until: options.flowUntil})
+    const params = flows.params
     const select = `
       WITH f AS (
         SELECT network, ts_start, src_ip, dst_ip, src_port, dst_port, proto, tcp_flags, packets, bytes, sampling_rate, family
-        FROM flows ${filters.length > 0 ? `WHERE ${filters.join(' AND ')}` : ''}
+        FROM flows ${flows.conditions.length > 0 ? `WHERE ${flows.where}` : ''}
       ),
       j AS (
         SELECT f.*, s.bucket AS sb, d.bucket AS db FROM f

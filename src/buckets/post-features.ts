@@ -37,7 +37,11 @@
  * A benign unit scores above s with probability at most 10^−s, whichever component is heavy-tailed,
  * so the threshold for a budget b is simply −log10(b) (see post-calibration.ts).
  */
+import type {DuckDBValue} from '@duckdb/node-api'
+
 import {FEATURE_COUNT, FEATURE_INDEX, FEATURE_NAMES} from '../infer/index.js'
+import {flowRangeSql} from '../io/index.js'
+import type {FlowRangeSql} from '../io/index.js'
 import type {ErrorNormalisation} from '../infer/index.js'
 
 /** A long-window scale of the post pass. Windows start on multiples of `hopSec` since the epoch. */
@@ -112,21 +116,14 @@ export function scaleWindows(scale: PostScale, since: number | undefined, until:
  * SQL of the periodicity evidence over the table `flows` (a bucket's flows), one row per (network,
  * address, window start) with at least one request. `$addresses` limits the addresses.
  */
-export function slowEvidenceSql(w: ScaleWindows): string {
+export function slowEvidenceSql(w: ScaleWindows): PostQuery {
   const {windowUs, hopUs} = w
-  const flowFilters: string[] = ['dst_port < src_port']
-  const windowFilters: string[] = []
-  if (w.since !== undefined) {
-    flowFilters.push(`ts_start >= make_timestamp(${Math.floor(w.since)}::BIGINT)`)
-    windowFilters.push(`wstart >= ${Math.floor(w.since)}`)
-  }
-  if (w.until !== undefined) {
-    flowFilters.push(`ts_start < make_timestamp(${Math.floor(w.until) + windowUs}::BIGINT)`)
-    windowFilters.push(`wstart < ${Math.floor(w.until)}`)
-  }
+  const range = requestRange(w)
+  const flowFilters: string[] = ['dst_port < src_port', ...range.conditions]
+  const windowFilters = windowRangeFilters(w)
   const floorDiv = (expr: string, d: number): string => `((${expr}) - ((((${expr}) % ${d}) + ${d}) % ${d})) // ${d}`
   const periodic = `CASE WHEN n >= ${MIN_PERIODIC_REQUESTS} AND med > 0 THEN greatest(0, 1 - (gap_mad / med) / ${POISSON_GAP_DISPERSION}) * sqrt(n - 1) ELSE 0 END`
-  return `
+  const sql = `
 WITH req AS (
   SELECT * FROM (
     SELECT network, src_ip AS address, dst_ip AS peer, TRUE AS outbound, dst_port AS svc, epoch_us(ts_start) AS ts
@@ -155,32 +152,49 @@ per AS (
 )
 SELECT network, address, wstart, periodic, periodic_port::INTEGER AS periodic_port
 FROM per ORDER BY network, address, wstart`
+  return {sql, params: range.params}
 }
 
 /**
  * SQL of the distinct peers per (address, window, service port) of the address's outbound requests
  * over the table `flows`; `$addresses` limits the addresses.
  */
-export function portFanSql(w: ScaleWindows): string {
+export function portFanSql(w: ScaleWindows): PostQuery {
   const {windowUs, hopUs} = w
-  const flowFilters: string[] = ['dst_port < src_port']
-  const windowFilters: string[] = []
-  if (w.since !== undefined) {
-    flowFilters.push(`ts_start >= make_timestamp(${Math.floor(w.since)}::BIGINT)`)
-    windowFilters.push(`wstart >= ${Math.floor(w.since)}`)
-  }
-  if (w.until !== undefined) {
-    flowFilters.push(`ts_start < make_timestamp(${Math.floor(w.until) + windowUs}::BIGINT)`)
-    windowFilters.push(`wstart < ${Math.floor(w.until)}`)
-  }
+  const range = requestRange(w)
+  const flowFilters: string[] = ['dst_port < src_port', ...range.conditions]
+  const windowFilters = windowRangeFilters(w)
   const floorDiv = (expr: string, d: number): string => `((${expr}) - ((((${expr}) % ${d}) + ${d}) % ${d})) // ${d}`
-  return `
+  const sql = `
 SELECT address, wstart, svc, count(DISTINCT peer)::INTEGER AS k FROM (
   SELECT *, unnest(range(${floorDiv(`ts - ${windowUs}`, hopUs)} + 1, ${floorDiv('ts', hopUs)} + 1)) * ${hopUs} AS wstart
   FROM (SELECT src_ip AS address, dst_ip AS peer, dst_port::INTEGER AS svc, epoch_us(ts_start) AS ts FROM flows WHERE ${flowFilters.join(' AND ')})
   WHERE list_contains($addresses, address)
 ) ${windowFilters.length > 0 ? `WHERE ${windowFilters.join(' AND ')}` : ''}
 GROUP BY address, wstart, svc ORDER BY address, wstart, svc`
+  return {sql, params: range.params}
+}
+
+/** A statement over the table `flows` (a bucket's flows): its SQL and parameters, `$addresses` left to the caller. */
+export interface PostQuery {
+  sql: string
+  params: Record<string, DuckDBValue>
+}
+
+/**
+ * The requests the scale's windows hold: flow range mode `starting`, as a flow belongs to every
+ * window covering its `ts_start`; a window starting just before `until` still covers flows up to
+ * until + window.
+ */
+function requestRange(w: ScaleWindows): FlowRangeSql {
+  return flowRangeSql({mode: 'starting', since: w.since, until: w.until === undefined ? undefined : Math.floor(w.until) + w.windowUs})
+}
+
+function windowRangeFilters(w: ScaleWindows): string[] {
+  const filters: string[] = []
+  if (w.since !== undefined) filters.push(`wstart >= ${Math.floor(w.since)}`)
+  if (w.until !== undefined) filters.push(`wstart < ${Math.floor(w.until)}`)
+  return filters
 }
 
 /** Benign q99 of the distinct peers per (address, window) on each service port, from the calibration. */
@@ -209,9 +223,7 @@ export function fanEvidence(ports: readonly {svc: number; k: number}[], profile:
 export function windowFingerprintSql(w: ScaleWindows): string {
   const {windowUs, hopUs} = w
   const floorDiv = (expr: string, d: number): string => `((${expr}) - ((((${expr}) % ${d}) + ${d}) % ${d})) // ${d}`
-  const filters: string[] = []
-  if (w.since !== undefined) filters.push(`wstart >= ${Math.floor(w.since)}`)
-  if (w.until !== undefined) filters.push(`wstart < ${Math.floor(w.until)}`)
+  const filters = windowRangeFilters(w)
   return `
 SELECT g, wstart, count(*) AS n, sum(bytes)::DOUBLE AS b, sum(ts % 1000003)::DOUBLE AS t, sum(hash(src_ip, dst_ip, dst_port) % 1000003)::DOUBLE AS h
 FROM (

@@ -21,6 +21,7 @@
  */
 import {duckdb} from '../core/index.js'
 
+import {flowRangeSql} from '../io/index.js'
 import type {FlowStore} from '../io/index.js'
 import type {DetectionRow} from './detections.js'
 import type {FeatureMatrix} from './features.js'
@@ -97,6 +98,8 @@ export async function findBeaconRelations(
   const shift = (family: string): string => `(CASE WHEN ${family} = 4 THEN ${32 - BEACON_PIVOT_PREFIX.v4} ELSE ${128 - BEACON_PIVOT_PREFIX.v6} END)::UHUGEINT`
   // a connection record: TCP with a SYN (a lone ACK or RST left after a flow timed out is not a request), or UDP
   const connection = `(f.proto = 17 OR (f.proto = 6 AND (f.tcp_flags & 2) <> 0))`
+  // the seeds' windows hold the flows starting in them (flow range `starting`, as the features)
+  const near = flowRangeSql({mode: 'starting', since: from, until: to}, {alias: 'f'})
   const sql = `
 WITH seeds AS (
   SELECT DISTINCT network, address, wstart FROM (
@@ -106,7 +109,7 @@ near AS (
   SELECT f.network, f.src_ip, f.dst_ip, f.dst_port, f.proto, f.tcp_flags, f.bytes, f.family, f.dst_addr, epoch_us(f.ts_start) AS ts
   FROM flows f
   WHERE f.network IN (SELECT DISTINCT network FROM seeds)
-    AND f.ts_start >= make_timestamp(${from}::BIGINT) AND f.ts_start < make_timestamp(${to}::BIGINT)
+    AND ${near.where}
     AND f.proto IN (6, 17)
 ),
 conversations AS (
@@ -140,6 +143,7 @@ SELECT r.*, s.beacon_bytes FROM related r JOIN beacon_size s USING (network, see
 WHERE r.related_bytes BETWEEN s.beacon_bytes / (1 + ${tolerance}) AND s.beacon_bytes * (1 + ${tolerance})
 ORDER BY r.network, r.related, r.wstart, r.seed`
   const rows = await store.all<PivotRow>(sql, {
+    ...near.params,
     networks: duckdb().listValue(beacons.map((d) => d.network)),
     addresses: duckdb().listValue(beacons.map((d) => d.address)),
     starts: duckdb().listValue(starts.map((s) => BigInt(s))),

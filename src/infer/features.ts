@@ -8,6 +8,7 @@ import type {DuckDBDataChunk} from '@duckdb/node-api'
 import {duckdb} from '../core/index.js'
 
 import {UsageError} from '../core/index.js'
+import {flowRangeSql} from '../io/index.js'
 import type {FlowStore} from '../io/index.js'
 
 export const FEATURE_SET_VERSION = 4
@@ -194,24 +195,16 @@ export function featureSql(options: FeatureOptions): {sql: string; params: Recor
     throw new UsageError('the slot plan needs a window that is a whole number of hops and a hop that is a whole number of sub-bins')
   }
   const plan = requested === 'direct' || !slotsFit ? 'direct' : 'slots'
-  const params: Record<string, unknown> = {}
-  const flowFilters: string[] = []
   const windowFilters: string[] = []
-  if (options.network !== undefined) {
-    flowFilters.push('network = $network')
-    params.network = options.network
-  }
-  if (options.since !== undefined) {
-    const since = checkedMicros(options.since, 'since')
-    flowFilters.push(`ts_start >= make_timestamp(${since}::BIGINT)`)
-    windowFilters.push(`wstart >= ${since}`)
-  }
-  if (options.until !== undefined) {
-    const until = checkedMicros(options.until, 'until')
-    // a window starting just before `until` still covers flows up to until + window
-    flowFilters.push(`ts_start < make_timestamp(${until + windowUs}::BIGINT)`)
-    windowFilters.push(`wstart < ${until}`)
-  }
+  const since = options.since === undefined ? undefined : checkedMicros(options.since, 'since')
+  const until = options.until === undefined ? undefined : checkedMicros(options.until, 'until')
+  if (since !== undefined) windowFilters.push(`wstart >= ${since}`)
+  if (until !== undefined) windowFilters.push(`wstart < ${until}`)
+  // flows belong to the windows covering their start (flow range `starting`); a window starting
+  // just before `until` still covers flows up to until + window
+  const flows = flowRangeSql({mode: 'starting', network: options.network, since, until: until === undefined ? undefined : until + windowUs})
+  const params: Record<string, unknown> = {...flows.params}
+  const flowFilters = flows.conditions
   let addressFilter = ''
   if (options.addresses !== undefined) {
     addressFilter = 'WHERE list_contains($addresses, address)'

@@ -11,17 +11,14 @@ import {createHash} from 'node:crypto'
 import {readFile} from 'node:fs/promises'
 import path from 'node:path'
 
-import {UsageError} from '../core/index.js'
 import type {FlowStore} from '../io/index.js'
 import type {BeaconRelation} from './beacon-pivot.js'
 import {relatedBeaconDetections} from './beacon-pivot.js'
 import type {DetectionRow} from './detections.js'
-import {explainRow} from './explain.js'
-import {computeFeatures, DEFAULT_HOP_SEC, DEFAULT_MODEL_WINDOW_SEC} from './features.js'
 import type {FeatureMatrix} from './features.js'
 import type {LoadedModel} from './model-file.js'
-import {scoreFeatures} from './score.js'
 import type {ScoreResult} from './score.js'
+import {requireThreshold, scoreWindows} from './score-windows.js'
 
 export interface FirstPassOptions {
   network?: string
@@ -61,60 +58,35 @@ export async function modelId(file: string): Promise<string> {
 }
 
 export async function runFirstPass(store: FlowStore, model: LoadedModel, options: FirstPassOptions = {}): Promise<FirstPassResult> {
-  const meta = model.metadata
-  if (!meta.calibration) {
-    throw new UsageError(`${model.path}: the model has no calibration, so it has no threshold`, {
-      hint: 'calibrate it on benign traffic first: flowscope train --calibrate-only --model FILE',
-    })
-  }
-  const calibration = meta.calibration
+  requireThreshold(model)
   const id = await modelId(model.path)
-  const t0 = performance.now()
-  const features = await computeFeatures(store, {
+  const scored = await scoreWindows(store, model, {
     ...(options.network === undefined ? {} : {network: options.network}),
     ...(options.since === undefined ? {} : {since: options.since}),
     ...(options.until === undefined ? {} : {until: options.until}),
-    windowSec: meta.windowSec ?? DEFAULT_MODEL_WINDOW_SEC,
-    hopSec: meta.hopSec ?? DEFAULT_HOP_SEC,
+    ...(options.batchSize === undefined ? {} : {batchSize: options.batchSize}),
+    ...(options.topK === undefined ? {} : {topK: options.topK}),
   })
-  const t1 = performance.now()
-  const scores = await scoreFeatures(model, features, options.batchSize === undefined ? {} : {batchSize: options.batchSize})
-  const t2 = performance.now()
-  const detections: DetectionRow[] = []
-  const flaggedAddresses = new Set<string>()
-  const all = new Set<string>()
+  const {features, scores} = scored
   const windowUs = features.windowSec * 1e6
-  for (let i = 0; i < features.length; i++) {
-    const key = `${features.networks[i]}|${features.addresses[i]}`
-    all.add(key)
-    if (scores.flagged[i] !== 1) continue
-    flaggedAddresses.add(key)
-    const e = explainRow(meta.featureNames, meta.calibration.normalisation, features, scores.sqErrors, i, options.topK ?? 3)
-    detections.push({
-      network: features.networks[i]!,
-      address: features.addresses[i]!,
-      windowStart: features.windowStart[i]!,
-      windowEnd: features.windowStart[i]! + windowUs,
-      model: id,
-      pass: 'first',
-      score: scores.scores[i]!,
-      threshold: scores.threshold,
-      attackType: e.attackType,
-      topFeatures: e.topFeatures,
-      runId: options.runId ?? null,
-    })
-  }
+  const detections: DetectionRow[] = scored.flagged.map((w) => ({
+    network: w.network,
+    address: w.address,
+    windowStart: w.windowStart,
+    windowEnd: w.windowStart + windowUs,
+    model: id,
+    pass: 'first',
+    score: w.score,
+    threshold: w.threshold,
+    attackType: w.explanation.attackType,
+    topFeatures: w.explanation.topFeatures,
+    runId: options.runId ?? null,
+  }))
   const t3 = performance.now()
   const pivot =
     options.beaconPivot === false
       ? {detections: [], relations: []}
-      : await relatedBeaconDetections(store, {
-          features,
-          scores,
-          detections,
-          ownTopFeatures: (i) => explainRow(meta.featureNames, calibration.normalisation, features, scores.sqErrors, i, options.topK ?? 3).topFeatures,
-        })
-  const unflaggedAddresses = [...all].filter((k) => !flaggedAddresses.has(k))
+      : await relatedBeaconDetections(store, {features, scores, detections, ownTopFeatures: (i) => scored.explain(i).topFeatures})
   return {
     modelId: id,
     features,
@@ -122,8 +94,8 @@ export async function runFirstPass(store: FlowStore, model: LoadedModel, options
     detections,
     related: pivot.detections,
     relations: pivot.relations,
-    addresses: all.size,
-    unflaggedAddresses,
-    seconds: {features: (t1 - t0) / 1000, scoring: (t2 - t1) / 1000, pivot: (performance.now() - t3) / 1000},
+    addresses: scored.addresses,
+    unflaggedAddresses: scored.unflagged.map((a) => `${a.network}|${a.address}`),
+    seconds: {features: scored.ms.features / 1000, scoring: scored.ms.scoring / 1000, pivot: (performance.now() - t3) / 1000},
   }
 }

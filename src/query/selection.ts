@@ -1,6 +1,7 @@
 import type {DuckDBTimestampValue} from '@duckdb/node-api'
 import {duckdb} from '../core/index.js'
 import {UsageError} from '../core/index.js'
+import {flowRangeSql} from '../io/index.js'
 import {compileFilter} from './filter-sql.js'
 import {ParamBag, type Enrichment} from './sql-params.js'
 
@@ -25,8 +26,9 @@ export interface Selection {
 
 /**
  * The WHERE clause shared by `flows` and `top`. The time range keeps every flow that overlaps
- * [since, until) — a flow that started before `since` but was still running counts, as a long flow
- * is part of the traffic in the window — which is a choice: nfdump's `-t` selects on first-seen.
+ * [since, until) (flow range mode `overlapping`) — a flow that started before `since` but was still
+ * running counts, as a long flow is part of the traffic in the window — which is a choice: nfdump's
+ * `-t` selects on first-seen.
  */
 export function buildSelection(options: SelectionOptions, bag: ParamBag): Selection {
   const parts: string[] = []
@@ -43,9 +45,9 @@ export function buildSelection(options: SelectionOptions, bag: ParamBag): Select
   if (since !== undefined && until !== undefined && since.micros >= until.micros) {
     throw new UsageError('--since must be earlier than --until')
   }
-  if (since !== undefined) parts.push(`ts_end >= ${bag.add(since, duckdb().TIMESTAMP)}`)
-  if (until !== undefined) parts.push(`ts_start < ${bag.add(until, duckdb().TIMESTAMP)}`)
-  if (options.network !== undefined) parts.push(`network = ${bag.add(options.network, duckdb().VARCHAR)}`)
+  const range = flowRangeSql({mode: 'overlapping', network: options.network, since: since?.micros, until: until?.micros})
+  bag.absorb(range)
+  parts.push(...range.conditions)
   return {where: parts.length === 0 ? 'TRUE' : parts.join(' AND '), needs, warnings}
 }
 

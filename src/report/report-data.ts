@@ -4,7 +4,7 @@
  * runs, sampling accuracy from `estimates`, the store summary, traffic and detection timelines, top
  * talkers and detections by type.
  */
-import {DETECTION_PASSES, summarizeStore} from '../io/index.js'
+import {DETECTION_PASSES, flowRangeSql, summarizeStore} from '../io/index.js'
 import type {Detection, DetectionPass, FlowStore, StoredDetectionFeature, StoreSummary} from '../io/index.js'
 import {UsageError} from '../core/index.js'
 
@@ -362,21 +362,16 @@ function detectionWhere(o: ReportOptions): Where {
 
 /** Flows overlapping [since, until) of the network, as `flows` and `top` select them; prefix `f_`. */
 function flowWhere(o: ReportOptions): Where {
-  const parts: string[] = []
-  const params: Record<string, unknown> = {}
-  if (o.network !== undefined) {
-    parts.push('network = $f_network')
-    params.f_network = o.network
-  }
-  if (o.since) {
-    parts.push('ts_end >= make_timestamp($f_since::BIGINT)')
-    params.f_since = BigInt(o.since.getTime()) * 1000n
-  }
-  if (o.until) {
-    parts.push('ts_start < make_timestamp($f_until::BIGINT)')
-    params.f_until = BigInt(o.until.getTime()) * 1000n
-  }
-  return {where: parts.length === 0 ? 'TRUE' : parts.join(' AND '), params}
+  const range = flowRangeSql(
+    {
+      mode: 'overlapping',
+      network: o.network,
+      since: o.since ? BigInt(o.since.getTime()) * 1000n : undefined,
+      until: o.until ? BigInt(o.until.getTime()) * 1000n : undefined,
+    },
+    {prefix: 'f_'},
+  )
+  return {where: range.where, params: range.params}
 }
 
 interface RawDetection {

@@ -36,8 +36,7 @@
  */
 import {randomUUID} from 'node:crypto'
 
-import {UsageError} from '../core/index.js'
-import {computeFeatures, DEFAULT_HOP_SEC, DEFAULT_MODEL_WINDOW_SEC, explainRow, modelId as modelIdOf, resolveWindowing, scoreFeatures} from '../infer/index.js'
+import {DEFAULT_HOP_SEC, DEFAULT_MODEL_WINDOW_SEC, modelId as modelIdOf, requireThreshold, resolveWindowing, scoreWindows} from '../infer/index.js'
 import type {LoadedModel} from '../infer/index.js'
 import type {FlowBatch} from '../core/index.js'
 import {addToSource, FlowAppender, type FlowStore, insertSource} from '../io/index.js'
@@ -116,12 +115,7 @@ const FLOW_IDENTITY = ['network', 'exporter', 'ts_start', 'ts_end', 'src_ip', 'd
 
 export async function createModelScorer(store: FlowStore, model: LoadedModel, options: ModelScorerOptions): Promise<ModelScorer> {
   const meta = model.metadata
-  const calibration = meta.calibration
-  if (!calibration) {
-    throw new UsageError(`${model.path}: the model has no calibration, so it has no threshold`, {
-      hint: 'calibrate it on benign traffic first: flowscope train --calibrate-only --model FILE',
-    })
-  }
+  requireThreshold(model)
   const id = await modelIdOf(model.path)
   const windowSec = meta.windowSec ?? DEFAULT_MODEL_WINDOW_SEC
   const hopSec = meta.hopSec ?? DEFAULT_HOP_SEC
@@ -268,35 +262,26 @@ export async function createModelScorer(store: FlowStore, model: LoadedModel, op
     const lastStart = Math.floor((highEndUs - windowUs) / hopUs) * hopUs
     if (lastStart < firstStart) return {detections: [], undetermined: []}
     stats.rounds++
-    const t0 = performance.now()
-    const features = await computeFeatures(store, {network, since: firstStart, until: lastStart + 1, windowSec, hopSec})
-    const t1 = performance.now()
-    stats.featuresMs += t1 - t0
-    if (features.length === 0) return {detections: [], undetermined: []}
-    const scores = await scoreFeatures(model, features, options.batchSize === undefined ? {} : {batchSize: options.batchSize})
-    stats.modelMs += performance.now() - t1
-    stats.rowsScored += features.length
-    const detections: WindowDetection[] = []
-    const flagged = new Set<string>()
-    const seen = new Set<string>()
-    for (let i = 0; i < features.length; i++) {
-      const address = features.addresses[i]!
-      seen.add(address)
-      if (scores.flagged[i] !== 1) continue
-      flagged.add(address)
-      const e = explainRow(meta.featureNames, calibration.normalisation, features, scores.sqErrors, i, topK)
-      const start = features.windowStart[i]!
-      detections.push({
-        address,
-        windowStart: start,
-        windowEnd: start + windowUs,
-        score: scores.scores[i]!,
-        threshold: scores.threshold,
-        attackType: e.attackType,
-        topFeatures: e.topFeatures,
-      })
-    }
-    return {detections, undetermined: [...seen].filter((a) => !flagged.has(a))}
+    const scored = await scoreWindows(store, model, {
+      network,
+      since: firstStart,
+      until: lastStart + 1,
+      topK,
+      ...(options.batchSize === undefined ? {} : {batchSize: options.batchSize}),
+    })
+    stats.featuresMs += scored.ms.features
+    stats.modelMs += scored.ms.scoring
+    stats.rowsScored += scored.features.length
+    const detections: WindowDetection[] = scored.flagged.map((w) => ({
+      address: w.address,
+      windowStart: w.windowStart,
+      windowEnd: w.windowStart + windowUs,
+      score: w.score,
+      threshold: w.threshold,
+      attackType: w.explanation.attackType,
+      topFeatures: w.explanation.topFeatures,
+    }))
+    return {detections, undetermined: scored.unflagged.map((a) => a.address)}
   }
 
   const scoreWindow: ScoreWindow = async (flows: FlowBatch, windowStartUs: number, windowEndUs: number, context: ScoreContext): Promise<WindowOutcome> => {

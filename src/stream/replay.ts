@@ -1,7 +1,7 @@
 /**
  * A capture's flow records, released at the capture's own pace (sped up): what `stream put` sends.
  * Flows are assembled from packets (or decoded from the NetFlow/IPFIX/sFlow datagrams the capture
- * carries, as ingest does); each is released when wall time, scaled by `speed`, reaches its time:
+ * carries), by the same CaptureFlows as ingest; each is released when wall time, scaled by `speed`, reaches its time:
  *
  * - `order: 'start'` (default): the flow's first packet. The whole capture's flows are read first
  *   and sorted, so the stream is in event-time order and windows on the consumer side are complete
@@ -9,10 +9,8 @@
  * - `order: 'end'`: the flow's last packet, when an exporter would send it; streamed without reading
  *   ahead. Flows longer than the consumer's allowed lateness then arrive late for their window.
  */
-import {ExportRecordAssembler, looksLikeExportCapture} from '../io/index.js'
-import {FlowAssembler} from '../io/index.js'
+import {CaptureFlows} from '../io/index.js'
 import type {FlowBatch} from '../core/index.js'
-import {readCapture} from '../io/index.js'
 import {sleep as realSleep} from './aws.js'
 import {FlowBatchBuilder} from './flow-builder.js'
 
@@ -41,7 +39,6 @@ export async function* replayCapture(file: string, options: ReplayOptions = {}):
   const maxBatch = Math.max(1, options.maxBatch ?? 1000)
   const signal = options.signal
   const mode = options.decode ?? 'auto'
-  let source: FlowAssembler | ExportRecordAssembler | undefined
   let t0Capture: number | undefined
   let t0Wall = 0
   const all = new FlowBatchBuilder(1024)
@@ -76,26 +73,17 @@ export async function* replayCapture(file: string, options: ReplayOptions = {}):
     if (out.length > 0) yield out.view()
   }
 
-  for await (const packets of readCapture(file)) {
-    if (!source) {
-      const exports = mode === 'exports' || (mode === 'auto' && looksLikeExportCapture(packets))
-      source = exports
-        ? new ExportRecordAssembler()
-        : new FlowAssembler({
-            ...(options.idleTimeoutSec === undefined ? {} : {idleTimeoutMicros: options.idleTimeoutSec * 1e6}),
-            ...(options.activeTimeoutSec === undefined ? {} : {activeTimeoutMicros: options.activeTimeoutSec * 1e6}),
-          })
-    }
-    source.push(packets)
-    for (const batch of source.takeReady()) {
+  const capture = new CaptureFlows(file, {
+    decode: mode,
+    ...(options.idleTimeoutSec === undefined ? {} : {idleTimeoutMicros: options.idleTimeoutSec * 1e6}),
+    ...(options.activeTimeoutSec === undefined ? {} : {activeTimeoutMicros: options.activeTimeoutSec * 1e6}),
+  })
+  for await (const ready of capture.batches()) {
+    for (const batch of ready) {
       if (byStart) collect(batch)
       else yield* pace(batch)
     }
     if (signal?.aborted) return
-  }
-  for (const batch of source?.flush() ?? []) {
-    if (byStart) collect(batch)
-    else yield* pace(batch)
   }
   if (byStart) yield* pace(all.view())
 }

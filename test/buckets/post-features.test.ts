@@ -44,9 +44,9 @@ describe('long-window evidence', () => {
   const day = {name: '24h', windowSec: 86_400, hopSec: 86_400, subBinSec: 1440}
 
   it('scores regular series of requests high and Poisson ones near zero, over many seeded series', async () => {
-    const sql = slowEvidenceSql(scaleWindows(day, T0, T0 + HOUR))
+    const {sql, params} = slowEvidenceSql(scaleWindows(day, T0, T0 + HOUR))
     const addresses = ['10.0.0.1', '10.0.0.3', ...Array.from({length: 20}, (_, i) => `10.0.2.${i + 1}`), ...Array.from({length: 50}, (_, i) => `10.0.3.${i + 1}`)]
-    const rows = (await store.connection.runAndReadAll(sql, {addresses: listValue(addresses)} as never)).getRowObjectsJS() as {
+    const rows = (await store.connection.runAndReadAll(sql, {...params, addresses: listValue(addresses)} as never)).getRowObjectsJS() as {
       address: string
       periodic: number
       periodic_port: number
@@ -64,8 +64,8 @@ describe('long-window evidence', () => {
   })
 
   it('counts distinct peers per service port, and weighs them against the port\'s benign profile', async () => {
-    const sql = portFanSql(scaleWindows(day, T0, T0 + HOUR))
-    const rows = (await store.connection.runAndReadAll(sql, {addresses: listValue(['10.0.0.1', '10.0.0.3'])} as never)).getRowObjectsJS() as {address: string; svc: number; k: number}[]
+    const {sql, params} = portFanSql(scaleWindows(day, T0, T0 + HOUR))
+    const rows = (await store.connection.runAndReadAll(sql, {...params, addresses: listValue(['10.0.0.1', '10.0.0.3'])} as never)).getRowObjectsJS() as {address: string; svc: number; k: number}[]
     expect(rows.map((r) => [r.address, r.svc, r.k])).toEqual([
       ['10.0.0.1', 443, 1],
       ['10.0.0.3', 445, 40],

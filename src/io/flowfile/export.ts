@@ -34,6 +34,7 @@ import type {Builder, Data, DataType, Field} from 'apache-arrow'
 type Arrow = typeof import('apache-arrow')
 
 import {UsageError} from '../../core/index.js'
+import {flowRangeSql} from '../store/index.js'
 import type {FlowStore} from '../store/index.js'
 import {sqlIdent, sqlString} from './sql.js'
 
@@ -146,21 +147,10 @@ function exportWindow(options: ExportOptions): Window {
   const since = sinceUs === undefined ? undefined : Math.floor(sinceUs / HOUR_US) * HOUR_US
   const until = untilUs === undefined ? undefined : Math.ceil(untilUs / HOUR_US) * HOUR_US
   if (since !== undefined && until !== undefined && until <= since) throw new UsageError('--until must be after --since')
-  const where: string[] = []
-  const params: Record<string, unknown> = {}
-  if (options.network !== undefined) {
-    where.push('network = $network')
-    params.network = options.network
-  }
-  if (since !== undefined) {
-    where.push('ts_start >= make_timestamp($since::BIGINT)')
-    params.since = since
-  }
-  if (until !== undefined) {
-    where.push('ts_start < make_timestamp($until::BIGINT)')
-    params.until = until
-  }
-  return {where: where.length > 0 ? where.join(' AND ') : 'true', params, since, until}
+  // flows starting in the window (flow range `starting`): partitions go by the hour of ts_start, so
+  // each flow is written once, in its start hour
+  const range = flowRangeSql({mode: 'starting', network: options.network, since, until}, {prefix: ''})
+  return {where: range.conditions.length > 0 ? range.where : 'true', params: range.params, since, until}
 }
 
 function iso(us: number | undefined): string | null {

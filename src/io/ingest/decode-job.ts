@@ -1,15 +1,13 @@
 /**
- * The decode half of a capture ingest — read, hash, detect, decode, assemble — as one function that
- * hands finished FlowBatches to a sink. It runs in a worker thread (ingest-worker.ts) so decoding and
+ * The decode half of a capture ingest — read, hash, detect, decode, assemble (CaptureFlows) — as one
+ * function that hands finished FlowBatches to a sink. It runs in a worker thread (ingest-worker.ts) so decoding and
  * the DuckDB appends of the main thread overlap on two cores, or in-line when no worker is available.
  */
 import {createReadStream} from 'node:fs'
 import {stat} from 'node:fs/promises'
 
-import {readCapture} from '../capture/index.js'
+import {CaptureFlows} from './capture-flows.js'
 import {createContentHasher} from './content-hash.js'
-import {ExportRecordAssembler, looksLikeExportCapture} from '../flowexport/index.js'
-import {FlowAssembler} from '../capture/index.js'
 import type {FlowAssemblerStats} from '../capture/index.js'
 import type {FlowBatch} from '../../core/index.js'
 import type {FlowExportProblem} from '../flowexport/index.js'
@@ -54,34 +52,22 @@ export interface DecodeCallbacks {
 
 export async function runDecodeJob(job: DecodeJob, cb: DecodeCallbacks): Promise<DecodeOutcome> {
   const hash = job.hashInline ? await createContentHasher() : undefined
-  const assembler = new FlowAssembler({
+  const capture = new CaptureFlows(job.file, {
+    decode: job.decode,
     idleTimeoutMicros: job.idleTimeoutMicros,
     activeTimeoutMicros: job.activeTimeoutMicros,
     ...(cb.reuse ? {reuse: cb.reuse} : {}),
+    read: {
+      skipBad: job.skipBad,
+      syncReads: true,
+      ...(hash ? {onData: (bytes: Uint8Array) => hash.update(bytes)} : {}),
+      ...(cb.onProgress ? {onProgress: cb.onProgress} : {}),
+    },
   })
-  let collector: ExportRecordAssembler | undefined
-  let producer: FlowAssembler | ExportRecordAssembler | undefined
-  const readStats: CaptureReadStats = {format: undefined, records: 0, badRecords: 0, bytesRead: 0}
-  const readOptions = {
-    skipBad: job.skipBad,
-    syncReads: true,
-    ...(hash ? {onData: (bytes: Uint8Array) => hash.update(bytes)} : {}),
-    ...(cb.onProgress ? {onProgress: cb.onProgress} : {}),
-  }
-  for await (const batch of readCapture(job.file, readOptions, readStats)) {
-    if (!producer) {
-      const exports = job.decode === 'exports' || (job.decode === 'auto' && looksLikeExportCapture(batch))
-      if (exports) collector = new ExportRecordAssembler()
-      producer = collector ?? assembler
-    }
-    producer.push(batch)
-    const ready = producer.takeReady()
+  for await (const ready of capture.batches()) {
     if (ready.length) await cb.onBatches(ready)
   }
-  if (producer) {
-    const rest = producer.flush()
-    if (rest.length) await cb.onBatches(rest)
-  }
+  const {readStats, assembler, collector} = capture
   if (hash) {
     const size = (await stat(job.file)).size
     if (readStats.bytesRead < size) {
