@@ -51,7 +51,9 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
         ...(await ingestFiles(opening, o.files, {
           network: o.network,
           ...(o.skipBad === undefined ? {} : {skipBad: o.skipBad}),
-          onFileStart: (file) => o.onStep?.(`ingest ${file}`),
+          onFileStart: (file) => {
+            o.onStep?.(`ingest ${file}`)
+          },
         })),
       )
       const store = await opening
