@@ -28,3 +28,5 @@ export type {
   PostSteps,
   ResourceFigures,
 } from './controller.js'
+export {recalibrateModel, trainAndCalibrate} from './train-and-calibrate.js'
+export type {BaselineSelection, RecalibrateOptions, RecalibrateResult, TrainAndCalibrateOptions, TrainAndCalibrateResult} from './train-and-calibrate.js'
