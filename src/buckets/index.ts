@@ -17,6 +17,8 @@ export type {ExportFormat} from './export.js'
 export {workerEntryPath} from './pool.js'
 export type {ProcessUsage} from './protocol.js'
 export {calibratePost, runAnalyze} from './controller.js'
+export {recalibrateModel, trainAndCalibrate} from './train-and-calibrate.js'
+export type {BaselineSelection, RecalibrateOptions, RecalibrateResult, TrainAndCalibrateOptions, TrainAndCalibrateResult} from './train-and-calibrate.js'
 export type {
   AnalyzeOptions,
   AnalyzeResult,
@@ -28,5 +30,3 @@ export type {
   PostSteps,
   ResourceFigures,
 } from './controller.js'
-export {recalibrateModel, trainAndCalibrate} from './train-and-calibrate.js'
-export type {BaselineSelection, RecalibrateOptions, RecalibrateResult, TrainAndCalibrateOptions, TrainAndCalibrateResult} from './train-and-calibrate.js'
