@@ -6,6 +6,8 @@ export {renderSummary} from './summary-view.js'
 export {ingestWarnings, renderIngestTable} from './ingest-view.js'
 export {renderStreamSummary, renderStreamWindow, streamDetectionLines} from './stream-view.js'
 export type {StreamDetectionView, StreamSummaryView, StreamWindowView} from './stream-view.js'
+export {renderSampledCapture, renderThinnedFlows} from './sample-view.js'
+export type {SampledCaptureView, ThinnedFlowsView} from './sample-view.js'
 export {csvField, csvLine, makeWriter, ROW_FORMATS, writeRowStream} from './rows.js'
 export type {Row, RowFormat} from './rows.js'
 export {
