@@ -51,3 +51,23 @@ export function parseRate(spec: string): number {
 export const rateFlag = Flags.custom<number>({
   parse: async (input) => parseRate(input),
 })
+
+/** A false-positive budget: a share strictly between 0 and 0.5 (`0.01`, `1e-3`). */
+export function parseFpBudget(spec: string): number {
+  const n = Number(spec)
+  if (!(n > 0 && n < 0.5)) throw new UsageError(`--fp-budget must be a share between 0 and 0.5, got ${spec}`)
+  return n
+}
+
+export const fpBudgetFlag = Flags.custom<number>({
+  parse: async (input) => parseFpBudget(input),
+})
+
+/** A positive number (`--speed 10`, `0.5`). */
+export const positiveNumberFlag = Flags.custom<number>({
+  parse: async (input, _ctx, opts) => {
+    const n = Number(input)
+    if (!(Number.isFinite(n) && n > 0)) throw new UsageError(`--${opts.name} must be a positive number, got '${input}'`)
+    return n
+  },
+})

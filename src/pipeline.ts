@@ -6,7 +6,7 @@
 import {runAnalyze} from './buckets/index.js'
 import type {AnalyzeResult} from './buckets/index.js'
 import {bundledModelPath} from './infer/index.js'
-import {CaptureLookahead, FlowStore, ingestFile, withStoreLock} from './io/index.js'
+import {FlowStore, ingestFiles, withStoreLock} from './io/index.js'
 import {createRng} from './core/index.js'
 import type {FlowFileIngestResult, IngestResult} from './io/index.js'
 import {buildReport, renderReportHtml, writeReportFile} from './report/index.js'
@@ -44,32 +44,19 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   return withStoreLock(o.db, 'run', async () => {
     const ingest: (IngestResult | FlowFileIngestResult)[] = []
     const samples: SampleCaptureIntoStoreResult[] = []
-    let store = await FlowStore.open(o.db)
+    // the first capture decodes while the store opens, each next one while the previous commits
+    const opening = FlowStore.open(o.db)
     try {
-      // each next capture decodes while the previous one's flows are committed (CaptureLookahead)
-      const decodeOptions = {network: o.network, ...(o.skipBad === undefined ? {} : {skipBad: o.skipBad})}
-      const lookahead = new CaptureLookahead(decodeOptions)
-      try {
-        for (const [i, file] of o.files.entries()) {
-          if (i === 0) lookahead.ahead(file)
-          const prefetched = await lookahead.take(file)
-          const next = o.files[i + 1]
-          o.onStep?.(`ingest ${file}`)
-          try {
-            ingest.push(
-              await ingestFile(store, file, {
-                ...decodeOptions,
-                ...(prefetched ? {prefetched} : {}),
-                ...(next === undefined ? {} : {onDecoded: () => lookahead.ahead(next)}),
-              }),
-            )
-          } finally {
-            await prefetched?.run.cancel()
-          }
-        }
-      } finally {
-        await lookahead.cancel()
-      }
+      ingest.push(
+        ...(await ingestFiles(opening, o.files, {
+          network: o.network,
+          ...(o.skipBad === undefined ? {} : {skipBad: o.skipBad}),
+          onFileStart: (file) => {
+            o.onStep?.(`ingest ${file}`)
+          },
+        })),
+      )
+      const store = await opening
       if (o.sampleRate !== undefined) {
         for (const r of ingest) {
           if (r.content !== 'packets') continue
@@ -87,7 +74,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
         }
       }
     } finally {
-      await store.close()
+      await (await opening.catch(() => undefined))?.close()
     }
     let analyze: PipelineResult['analyze'] = null
     if (o.analyze !== false) {
@@ -100,7 +87,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
       analyze = rest
     }
     o.onStep?.('report')
-    store = await FlowStore.open(o.db, {readOnly: true})
+    const store = await FlowStore.open(o.db, {readOnly: true})
     let report: ReportData
     try {
       report = await buildReport(store)

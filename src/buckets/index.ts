@@ -17,6 +17,8 @@ export type {BucketHandoffFormat} from './handoff.js'
 export {workerEntryPath} from './pool.js'
 export type {ProcessUsage} from './worker-messages.js'
 export {calibratePost, runAnalyze} from './controller.js'
+export {recalibrateModel, trainAndCalibrate} from './train-and-calibrate.js'
+export type {BaselineSelection, RecalibrateOptions, RecalibrateResult, TrainAndCalibrateOptions, TrainAndCalibrateResult} from './train-and-calibrate.js'
 export type {
   AnalyzeOptions,
   AnalyzeResult,

@@ -2,19 +2,15 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {UsageError} from '../core/index.js'
-// Light modules only: DuckDB and the rest of the ingest code are imported once the first capture is
-// already decoding.
-import {FLOW_FILE_PRESETS} from '../io/index.js'
-import {CaptureLookahead, DECODE_MODES, DEFAULT_ACTIVE_TIMEOUT_SEC, DEFAULT_IDLE_TIMEOUT_SEC} from '../io/index.js'
-import type {IngestResult} from '../io/index.js'
-import {INGEST_FORMATS} from '../io/index.js'
-import {humanBytes, humanCount, renderTable} from '../report/index.js'
+import {DECODE_MODES, DEFAULT_ACTIVE_TIMEOUT_SEC, DEFAULT_IDLE_TIMEOUT_SEC, FLOW_FILE_PRESETS, FlowStore, INGEST_FORMATS, ingestFiles, ingestTotals} from '../io/index.js'
+import type {IngestResult, IngestTotals} from '../io/index.js'
+import {createProgress, ingestWarnings, renderIngestTable} from '../report/index.js'
 
 export interface IngestCommandResult {
   db: string
   network: string
   files: IngestResult[]
-  totals: {files: number; ingested: number; unchanged: number; packets: number; flows: number; bytes: number; seconds: number}
+  totals: IngestTotals
 }
 
 export default class Ingest extends BaseCommand<typeof Ingest> {
@@ -58,102 +54,33 @@ Each file is one transaction: its flows are stored together with a row in the so
   }
 
   async run(): Promise<IngestCommandResult> {
-    const files = this.positional
-    const map = this.flags.map === undefined ? undefined : parseMap(this.flags.map)
-    const decodeOptions = {
-      network: this.flags.network,
-      skipBad: this.flags['skip-bad'],
-      idleTimeoutSec: this.flags['idle-timeout'],
-      activeTimeoutSec: this.flags['active-timeout'],
-      decode: this.flags.decode,
-    }
-    // Decode a capture ahead of its ingest: the first one while DuckDB loads and the store opens, each
-    // next one once the previous is decoded, while its flows are committed.
-    const lookahead = new CaptureLookahead(decodeOptions, this.flags.format)
-    if (files[0] !== undefined) lookahead.ahead(files[0])
-    const results: IngestResult[] = []
-    let store: Awaited<ReturnType<typeof openStore>>
-    let ingestFile: typeof import('../io/index.js').ingestFile
-    let createProgress: typeof import('../report/index.js').createProgress
+    const f = this.flags
+    const map = f.map === undefined ? undefined : parseMap(f.map)
+    // the store opens while the first capture decodes (ingestFiles starts it before awaiting the store)
+    const opening = FlowStore.open(f.db)
+    let files: IngestResult[]
     try {
-      ;[store, {ingestFile}, {createProgress}] = await Promise.all([openStore(this.flags.db), import('../io/index.js'), import('../report/index.js')])
-    } catch (error) {
-      await lookahead.cancel()
-      throw error
-    }
-    try {
-      for (const [i, file] of files.entries()) {
-        const prefetched = await lookahead.take(file)
-        const next = files[i + 1]
-        const progress = createProgress(this.showProgress, `ingest ${file}`, 1)
-        try {
-          const r = await ingestFile(store, file, {
-            format: this.flags.format,
-            ...(this.flags.preset === undefined ? {} : {preset: this.flags.preset}),
-            ...(map === undefined ? {} : {map}),
-            ...(this.flags['sampling-rate'] === undefined ? {} : {samplingRate: this.flags['sampling-rate']}),
-            ...decodeOptions,
-            ...(prefetched ? {prefetched} : {}),
-            onProgress: (done, size) => progress.update(done, size),
-            ...(next === undefined ? {} : {onDecoded: () => lookahead.ahead(next)}),
-          })
-          results.push(r)
-        } finally {
-          progress.stop()
-          await prefetched?.run.cancel()
-        }
-        const r = results.at(-1)!
-        if (r.status === 'unchanged') this.note(`${file}: already in the store (source ${r.sourceId}, same content); nothing to do`)
-        if (r.badRecords > 0) this.note(`${file}: skipped ${r.badRecords} bad record(s)`)
-        const x = r.flowExport
-        if (x && x.undecodableSets > 0) this.note(`${file}: ${x.undecodableSets} data set(s) could not be decoded (their template never arrived)`)
-        if (x && x.malformed > 0) this.note(`${file}: ${x.malformed} malformed export structure(s), first: ${x.problems[0]?.exporter} offset ${x.problems[0]?.offset}: ${x.problems[0]?.detail}`)
-      }
+      files = await ingestFiles(opening, this.positional, {
+        network: f.network,
+        skipBad: f['skip-bad'],
+        idleTimeoutSec: f['idle-timeout'],
+        activeTimeoutSec: f['active-timeout'],
+        decode: f.decode,
+        format: f.format,
+        ...(f.preset === undefined ? {} : {preset: f.preset}),
+        ...(map === undefined ? {} : {map}),
+        ...(f['sampling-rate'] === undefined ? {} : {samplingRate: f['sampling-rate']}),
+        onFileStart: (file) => createProgress(this.showProgress, `ingest ${file}`, 1),
+        onFileDone: (r) => {
+          for (const w of ingestWarnings(r)) this.note(w)
+        },
+      })
     } finally {
-      await lookahead.cancel()
-      await store.close()
+      await (await opening.catch(() => undefined))?.close()
     }
-    const result: IngestCommandResult = {
-      db: this.flags.db,
-      network: this.flags.network,
-      files: results,
-      totals: {
-        files: results.length,
-        ingested: results.filter((r) => r.status === 'ingested').length,
-        unchanged: results.filter((r) => r.status === 'unchanged').length,
-        packets: sum(results, (r) => (r.status === 'ingested' ? r.packets : 0)),
-        flows: sum(results, (r) => (r.status === 'ingested' ? r.flows : 0)),
-        bytes: sum(results, (r) => (r.status === 'ingested' ? r.bytes : 0)),
-        seconds: sum(results, (r) => r.seconds),
-      },
-    }
-    this.out(
-      renderTable(
-        [
-          {header: 'file', value: (r: IngestResult) => r.file},
-          {header: 'status', value: (r) => r.status},
-          {header: 'format', value: (r) => (r.content === 'flow-export' && (r.format === 'pcap' || r.format === 'pcapng') ? `${r.format}/export` : r.format)},
-          {header: 'packets', value: (r) => r.packets, align: 'right'},
-          {header: 'flows', value: (r) => r.flows, align: 'right'},
-          {header: 'bytes', value: (r) => humanBytes(r.bytes), align: 'right'},
-          {header: 'pkts/s', value: (r) => (r.status === 'ingested' ? humanCount(r.packetsPerSec) : '-'), align: 'right'},
-          {header: 'first', value: (r) => r.tsFirst},
-          {header: 'last', value: (r) => r.tsLast},
-        ],
-        results,
-      ),
-    )
-    return result
+    this.out(renderIngestTable(files))
+    return {db: f.db, network: f.network, files, totals: ingestTotals(files)}
   }
-}
-
-async function openStore(db: string) {
-  const {FlowStore} = await import('../io/index.js')
-  return FlowStore.open(db)
-}
-
-function sum<T>(xs: T[], f: (x: T) => number): number {
-  return xs.reduce((a, x) => a + f(x), 0)
 }
 
 function parseMap(spec: string): Record<string, string> {

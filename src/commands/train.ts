@@ -1,14 +1,13 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand, seedFlag} from '../base-command.js'
-import {calibratePost} from '../buckets/index.js'
-import {UsageError} from '../core/index.js'
-import {calibrateFromStore, DEFAULT_FP_BUDGET, trainFromStore} from '../infer/index.js'
+import {recalibrateModel, trainAndCalibrate} from '../buckets/index.js'
+import type {RecalibrateResult} from '../buckets/index.js'
+import {DEFAULT_FP_BUDGET} from '../infer/index.js'
 import type {TrainFromStoreResult} from '../infer/index.js'
-import {openStoreForReading} from '../io/index.js'
-import {durationFlag, timeFlag} from '../flag-types.js'
+import {durationFlag, fpBudgetFlag, timeFlag} from '../flag-types.js'
 
-type TrainCommandResult = TrainFromStoreResult | {model: string; rows: number; threshold: number; previousThreshold: number | null; fpRate: number}
+type TrainCommandResult = TrainFromStoreResult | Omit<RecalibrateResult, 'warnings'>
 
 export default class Train extends BaseCommand<typeof Train> {
   static summary = "Train the detection model on a network's baseline, or re-calibrate a model for another network."
@@ -30,7 +29,7 @@ export default class Train extends BaseCommand<typeof Train> {
     since: timeFlag({summary: 'Baseline start (24h, 7d or ISO 8601).'}),
     until: timeFlag({summary: 'Baseline end.'}),
     out: Flags.string({char: 'o', summary: 'Model file to write.', default: 'flowscope-model.onnx'}),
-    'fp-budget': Flags.string({summary: 'Share of benign address-windows allowed above the threshold.', default: String(DEFAULT_FP_BUDGET)}),
+    'fp-budget': fpBudgetFlag({summary: 'Share of benign address-windows allowed above the threshold.', default: DEFAULT_FP_BUDGET}),
     window: durationFlag({summary: 'Feature window (e.g. 5m).'}),
     hop: durationFlag({summary: 'Hop between windows (e.g. 1m).'}),
     'max-epochs': Flags.integer({summary: 'Upper bound on training epochs.', default: 200, min: 1}),
@@ -42,64 +41,44 @@ export default class Train extends BaseCommand<typeof Train> {
 
   async run(): Promise<TrainCommandResult> {
     const f = this.flags
-    const fpBudget = Number(f['fp-budget'])
-    if (!(fpBudget > 0 && fpBudget < 0.5)) throw new UsageError(`--fp-budget must be a share between 0 and 0.5, got ${f['fp-budget']}`)
+    const fpBudget = f['fp-budget']
     const us = (d: Date | undefined): number | undefined => (d === undefined ? undefined : d.getTime() * 1000)
-    const store = await openStoreForReading(f.db)
-    let closed = false
-    try {
-      if (f['calibrate-only']) {
-        const r = await calibrateFromStore(store, {
-          model: f.model!,
-          ...(f.out === Train.flags.out.default ? {} : {out: f.out}),
-          ...(f.network === undefined ? {} : {network: f.network}),
-          ...(us(f.since) === undefined ? {} : {since: us(f.since)!}),
-          ...(us(f.until) === undefined ? {} : {until: us(f.until)!}),
-          fpBudget,
-        })
-        for (const w of r.warnings) this.note(w)
-        const c = r.metadata.calibration!
-        this.out(`${r.path}: re-calibrated on ${r.rows} address-windows of ${f.network ?? 'all networks'}; threshold ${c.threshold.toFixed(3)} (was ${r.previous ? r.previous.threshold.toFixed(3) : 'none'}), benign above it: ${(c.fpRate * 100).toFixed(3)}%`)
-        return {model: r.path, rows: r.rows, threshold: c.threshold, previousThreshold: r.previous?.threshold ?? null, fpRate: c.fpRate}
-      }
-      let lastEpoch = 0
-      const r = await trainFromStore(store, {
-        out: f.out,
-        ...(f.network === undefined ? {} : {network: f.network}),
-        ...(us(f.since) === undefined ? {} : {since: us(f.since)!}),
-        ...(us(f.until) === undefined ? {} : {until: us(f.until)!}),
-        ...(f.window === undefined ? {} : {windowSec: f.window}),
-        ...(f.hop === undefined ? {} : {hopSec: f.hop}),
-        seed: f.seed,
-        fpBudget,
-        maxEpochs: f['max-epochs'],
-        onEpoch: (e) => {
-          lastEpoch = e.epoch
-          if (this.showProgress) process.stderr.write(`\repoch ${e.epoch}: train ${e.trainLoss.toFixed(5)} validation ${e.validationLoss.toFixed(5)}   `)
-        },
-      })
-      if (this.showProgress && lastEpoch > 0) process.stderr.write('\n')
-      for (const w of r.warnings) this.note(w)
-      if (!f['no-post']) {
-        await store.close()
-        closed = true
-        const post = await calibratePost(f.db, {
-          model: f.out,
-          ...(f.network === undefined ? {} : {network: f.network}),
-          ...(us(f.since) === undefined ? {} : {since: us(f.since)!}),
-          ...(us(f.until) === undefined ? {} : {until: us(f.until)!}),
-          fpBudget,
-        })
-        this.info(`${post.path}: post-processing calibration on ${post.addresses} addresses in ${post.buckets} buckets`)
-      }
-      const c = r.metadata.calibration!
+    const baseline = {
+      ...(f.network === undefined ? {} : {network: f.network}),
+      ...(us(f.since) === undefined ? {} : {since: us(f.since)!}),
+      ...(us(f.until) === undefined ? {} : {until: us(f.until)!}),
+    }
+    if (f['calibrate-only']) {
+      const {warnings, ...r} = await recalibrateModel(f.db, {model: f.model!, ...(f.out === Train.flags.out.default ? {} : {out: f.out}), ...baseline, fpBudget})
+      for (const w of warnings) this.note(w)
       this.out(
-        `${r.model}: trained on ${r.rows} address-windows of ${r.addresses} addresses in ${r.epochs} epochs (best ${r.bestEpoch}${r.stoppedEarly ? ', stopped early' : ''}); ` +
-          `validation loss ${r.validationLoss.toFixed(5)}; threshold ${c.threshold.toFixed(3)} for a ${(fpBudget * 100).toFixed(2)}% false-positive budget`,
+        `${r.model}: re-calibrated on ${r.rows} address-windows of ${f.network ?? 'all networks'}; threshold ${r.threshold.toFixed(3)} (was ${r.previousThreshold === null ? 'none' : r.previousThreshold.toFixed(3)}), benign above it: ${(r.fpRate * 100).toFixed(3)}%`,
       )
       return r
-    } finally {
-      if (!closed) await store.close()
     }
+    let lastEpoch = 0
+    const {trained: r, post} = await trainAndCalibrate(f.db, {
+      out: f.out,
+      ...baseline,
+      ...(f.window === undefined ? {} : {windowSec: f.window}),
+      ...(f.hop === undefined ? {} : {hopSec: f.hop}),
+      seed: f.seed,
+      fpBudget,
+      maxEpochs: f['max-epochs'],
+      post: !f['no-post'],
+      onEpoch: (e) => {
+        lastEpoch = e.epoch
+        if (this.showProgress) process.stderr.write(`\repoch ${e.epoch}: train ${e.trainLoss.toFixed(5)} validation ${e.validationLoss.toFixed(5)}   `)
+      },
+    })
+    if (this.showProgress && lastEpoch > 0) process.stderr.write('\n')
+    for (const w of r.warnings) this.note(w)
+    if (post) this.info(`${post.path}: post-processing calibration on ${post.addresses} addresses in ${post.buckets} buckets`)
+    const c = r.metadata.calibration!
+    this.out(
+      `${r.model}: trained on ${r.rows} address-windows of ${r.addresses} addresses in ${r.epochs} epochs (best ${r.bestEpoch}${r.stoppedEarly ? ', stopped early' : ''}); ` +
+        `validation loss ${r.validationLoss.toFixed(5)}; threshold ${c.threshold.toFixed(3)} for a ${(fpBudget * 100).toFixed(2)}% false-positive budget`,
+    )
+    return r
   }
 }

@@ -74,3 +74,5 @@ export type {DescribeOptions, SamplePicture, SampleTruthComparison, TruthCheck} 
 export {sampleCaptureIntoStore, thinStoredFlows, writeEstimates} from './store-sample.js'
 export {recordSamplingBenchmark} from './bench-record.js'
 export type {EstimateRow, SampleCaptureIntoStoreOptions, SampleCaptureIntoStoreResult, StoredSample, ThinStoredOptions, ThinStoredResult} from './store-sample.js'
+export {sampleIntoStore} from './sample-into-store.js'
+export type {SampleIntoStoreOptions, SampleIntoStoreResult} from './sample-into-store.js'

@@ -2,14 +2,10 @@ import {Args, Flags} from '@oclif/core'
 import {writeFile} from 'node:fs/promises'
 
 import {BaseCommand} from '../../base-command.js'
-import {UsageError} from '../../core/index.js'
-import {parseRate} from '../../flag-types.js'
+import {rateFlag} from '../../flag-types.js'
 // DuckDB loads when the store is first opened: a run with --no-store never loads it
-import {createProgress} from '../../report/index.js'
-import {csvLine} from '../../report/index.js'
-import {renderTable} from '../../report/index.js'
-import {DEFAULT_BENCH_RATES, DEFAULT_BENCH_TRIALS, recordSamplingBenchmark, runSamplingBenchmarkParallel} from '../../sampling/index.js'
-import {renderSamplingChartSvg} from '../../sampling/index.js'
+import {createProgress, csvLine, renderTable} from '../../report/index.js'
+import {DEFAULT_BENCH_RATES, DEFAULT_BENCH_TRIALS, recordSamplingBenchmark, renderSamplingChartSvg, runSamplingBenchmarkParallel} from '../../sampling/index.js'
 import {computeGroundTruth} from '../../sampling/index.js'
 import {buildPacketTable} from '../../sampling/index.js'
 import {PACKET_SAMPLER_NAMES} from '../../sampling/index.js'
@@ -27,8 +23,20 @@ export default class BenchSampling extends BaseCommand<typeof BenchSampling> {
   static args = {file: Args.string({description: 'capture (pcap or pcapng)', required: true})}
 
   static flags = {
-    rates: Flags.string({summary: 'Comma-separated rates (1/100, 0.001 or 1000).', default: DEFAULT_BENCH_RATES.map((r) => `1/${r}`).join(',')}),
-    samplers: Flags.string({summary: `Comma-separated packet samplers (${PACKET_SAMPLER_NAMES.join(', ')}).`, default: PACKET_SAMPLER_NAMES.join(',')}),
+    rates: rateFlag({
+      summary: 'Comma-separated rates (1/100, 0.001 or 1000).',
+      multiple: true,
+      delimiter: ',',
+      default: [...DEFAULT_BENCH_RATES],
+      defaultHelp: async () => DEFAULT_BENCH_RATES.map((r) => `1/${r}`).join(','),
+    }),
+    samplers: Flags.option({
+      summary: `Comma-separated packet samplers (${PACKET_SAMPLER_NAMES.join(', ')}).`,
+      options: PACKET_SAMPLER_NAMES,
+      multiple: true,
+      delimiter: ',',
+      default: [...PACKET_SAMPLER_NAMES],
+    })(),
     trials: Flags.integer({summary: 'Trials per rate and sampler.', default: DEFAULT_BENCH_TRIALS, min: 1}),
     seed: Flags.integer({summary: 'Base seed; each trial seed derives from it.', default: 1, min: 0}),
     chart: Flags.string({summary: 'Write the error-vs-rate chart (SVG) to this file.'}),
@@ -40,9 +48,8 @@ export default class BenchSampling extends BaseCommand<typeof BenchSampling> {
 
   async run(): Promise<SamplingBenchmarkResult & {file: string; chart: string | null}> {
     const f = this.flags
-    const rates = f.rates.split(',').map((s) => parseRate(s))
-    const samplers = f.samplers.split(',').map((s) => s.trim()) as PacketSamplerName[]
-    for (const s of samplers) if (!PACKET_SAMPLER_NAMES.includes(s)) throw new UsageError(`unknown sampler '${s}'`, {hint: `choose from ${PACKET_SAMPLER_NAMES.join(', ')}`})
+    const rates = f.rates
+    const samplers: PacketSamplerName[] = f.samplers
     const file = this.args.file!
     const {table} = await buildPacketTable(file, {maxPackets: f['max-packets']})
     const truth = computeGroundTruth(table)

@@ -1,26 +1,11 @@
 import {Args, Flags} from '@oclif/core'
 import cliProgress from 'cli-progress'
-import path from 'node:path'
 
 import {BaseCommand} from '../../base-command.js'
-import {UsageError} from '../../core/index.js'
-import type {FlowBatch} from '../../core/index.js'
-import {createKinesisClient, PARTITION_KEYS, putFlows, RECORD_FORMATS, replayCapture, type PutProgress, type PutResult} from '../../stream/index.js'
+import {positiveNumberFlag} from '../../flag-types.js'
+import {PARTITION_KEYS, putCaptures, RECORD_FORMATS, type PutCapturesResult} from '../../stream/index.js'
 
-export type StreamPutResult = Omit<PutResult, 'elapsedMs'> & {
-  stream: string
-  files: string[]
-  network: string
-  partitionKey: (typeof PARTITION_KEYS)[number]
-  format: (typeof RECORD_FORMATS)[number]
-  /** capture timing sped up this much (null: not paced by the capture) */
-  speed: number | null
-  /** flow records per second asked for (null: no limit) */
-  rate: number | null
-  seconds: number
-  /** flow records accepted per second */
-  recordsPerSec: number
-}
+export type StreamPutResult = PutCapturesResult
 
 export default class StreamPut extends BaseCommand<typeof StreamPut> {
   static summary = 'Replay captures’ flow records into a Kinesis stream, at the capture’s pace sped up or at a fixed rate.'
@@ -41,15 +26,7 @@ Records are packed several flows to a Kinesis record per partition key and sent 
     endpoint: Flags.string({summary: 'Kinesis endpoint URL (a local kinesalite: http://127.0.0.1:PORT).'}),
     region: Flags.string({summary: 'AWS region (default: the SDK chain: AWS_REGION, profile).'}),
     network: Flags.string({summary: 'Network (tenant) label of the records.', default: 'default'}),
-    speed: Flags.custom<number>({
-      summary: 'Replay at the captures’ own timing, this many times faster (1 = real time).',
-      parse: async (input) => {
-        const n = Number(input)
-        if (!(Number.isFinite(n) && n > 0)) throw new UsageError(`--speed must be a positive number, got '${input}'`)
-        return n
-      },
-      exclusive: ['rate'],
-    })(),
+    speed: positiveNumberFlag({summary: 'Replay at the captures’ own timing, this many times faster (1 = real time).', exclusive: ['rate']}),
     rate: Flags.integer({summary: 'Records per second instead of the captures’ timing.', min: 1}),
     'partition-key': Flags.option({summary: 'What records are keyed (and so sharded) by.', options: PARTITION_KEYS, default: 'network' as const})(),
     format: Flags.option({summary: 'Record encoding: JSON lines, or compact binary (3.4× smaller).', options: RECORD_FORMATS, default: 'json' as const})(),
@@ -58,7 +35,6 @@ Records are packed several flows to a Kinesis record per partition key and sent 
   async run(): Promise<StreamPutResult> {
     const f = this.flags
     const files = this.positional
-    const kinesis = createKinesisClient({...(f.endpoint === undefined ? {} : {endpoint: f.endpoint}), ...(f.region === undefined ? {} : {region: f.region})})
     const controller = new AbortController()
     const stop = (): void => controller.abort()
     process.once('SIGINT', stop)
@@ -70,50 +46,31 @@ Records are packed several flows to a Kinesis record per partition key and sent 
         )
       : undefined
     bar?.start(files.length, 0, {flows: 0, rate: 0})
-    let filesDone = 0
-    // without --speed the captures' timing is not followed: --rate, or as fast as the stream takes them
-    const speed = f.speed ?? Infinity
-    async function* flows(): AsyncGenerator<FlowBatch> {
-      for (const file of files) {
-        yield* replayCapture(file, {speed, signal: controller.signal})
-        bar?.update(++filesDone)
-      }
-    }
-    let result: PutResult
+    let r: StreamPutResult
     try {
-      result = await putFlows(kinesis, f.stream, flows(), {
+      r = await putCaptures(files, {
+        stream: f.stream,
+        ...(f.endpoint === undefined ? {} : {endpoint: f.endpoint}),
+        ...(f.region === undefined ? {} : {region: f.region}),
         network: f.network,
         partitionKey: f['partition-key'],
         format: f.format,
+        ...(f.speed === undefined ? {} : {speed: f.speed}),
         ...(f.rate === undefined ? {} : {rate: f.rate}),
         signal: controller.signal,
-        onProgress: (p: PutProgress) => bar?.update(filesDone, {flows: p.flows, rate: Math.round(p.flows / Math.max(1e-3, p.elapsedMs / 1000))}),
+        onFileDone: (done) => bar?.update(done),
+        onProgress: (p, done) => bar?.update(done, {flows: p.flows, rate: Math.round(p.flows / Math.max(1e-3, p.elapsedMs / 1000))}),
       })
     } finally {
       bar?.stop()
       process.off('SIGINT', stop)
       process.off('SIGTERM', stop)
-      kinesis.destroy()
     }
-    const {elapsedMs, ...put} = result
-    const seconds = elapsedMs / 1000
-    const recordsPerSec = seconds > 0 ? put.flows / seconds : 0
-    if (put.stopped) this.note('stopped before every record was sent; the counts say what the stream accepted')
+    if (r.stopped) this.note('stopped before every record was sent; the counts say what the stream accepted')
     this.out(
-      `put ${put.flows} flow records from ${files.length} file(s) into ${f.stream} as ${put.kinesisRecords} Kinesis records in ${put.requests} requests ` +
-        `(${put.retriedEntries} entries and ${put.retriedRequests} requests retried), ${seconds.toFixed(1)} s, ${Math.round(recordsPerSec)} records/s`,
+      `put ${r.flows} flow records from ${files.length} file(s) into ${f.stream} as ${r.kinesisRecords} Kinesis records in ${r.requests} requests ` +
+        `(${r.retriedEntries} entries and ${r.retriedRequests} requests retried), ${r.seconds.toFixed(1)} s, ${Math.round(r.recordsPerSec)} records/s`,
     )
-    return {
-      stream: f.stream,
-      files: files.map((x) => path.resolve(x)),
-      network: f.network,
-      partitionKey: f['partition-key'],
-      format: f.format,
-      speed: f.speed ?? null,
-      rate: f.rate ?? null,
-      ...put,
-      seconds,
-      recordsPerSec,
-    }
+    return r
   }
 }

@@ -19,11 +19,13 @@ export interface IngestFileOptions extends IngestOptions {
   map?: Record<string, string>
   /** 1-in-N sampling rate of flow-file records (default 1, or the file's own column) */
   samplingRate?: number
+  /** what the file is, when the caller has sniffed it already (with format 'auto': not read again) */
+  kind?: 'capture' | 'flow-file'
 }
 
 export async function ingestFile(store: Parameters<typeof ingestCapture>[0], file: string, o: IngestFileOptions): Promise<IngestResult | FlowFileIngestResult> {
   const format = o.format ?? 'auto'
-  const kind = format === 'capture' ? 'capture' : format === 'auto' ? await sniffIngestKind(file) : 'flow-file'
+  const kind = format === 'capture' ? 'capture' : format === 'auto' ? (o.kind ?? (o.prefetched?.file === file ? 'capture' : await sniffIngestKind(file))) : 'flow-file'
   if (kind === 'capture') return ingestCapture(store, file, o)
   return ingestFlowFile(store, file, {
     network: o.network,

@@ -135,7 +135,7 @@ export async function prefetchCapture(file: string, options: Omit<IngestOptions,
  * `onDecoded`, so that its decoding overlaps the previous commit.
  */
 export class CaptureLookahead {
-  private pending: {file: string; capture: Promise<PrefetchedCapture | undefined>} | undefined
+  private pending: {file: string; sniffed: Promise<SniffedCapture>} | undefined
 
   constructor(
     private readonly options: Omit<IngestOptions, 'prefetched' | 'onProgress' | 'onDecoded'>,
@@ -145,28 +145,44 @@ export class CaptureLookahead {
 
   /** Start decoding `file` unless another file is already waiting. */
   ahead(file: string): void {
-    this.pending ??= {file, capture: this.start(file)}
+    this.pending ??= {file, sniffed: this.start(file)}
   }
 
   /** The decoding started for `file`, if any; the caller owns it from here (cancel it if unused). */
   async take(file: string): Promise<PrefetchedCapture | undefined> {
+    return (await this.takeSniffed(file)).prefetched
+  }
+
+  /**
+   * `take`, with what the file was sniffed as on the way (undefined when it was not sniffed, or could
+   * not be read): an ingest given the kind need not read the file's first bytes again.
+   */
+  async takeSniffed(file: string): Promise<SniffedCapture> {
     const p = this.pending
-    if (p?.file !== file) return undefined
+    if (p?.file !== file) return {}
     this.pending = undefined
-    return p.capture
+    return p.sniffed
   }
 
   /** Stop whatever is decoding ahead. */
   async cancel(): Promise<void> {
     const p = this.pending
     this.pending = undefined
-    await (await p?.capture)?.run.cancel()
+    await (await p?.sniffed)?.prefetched?.run.cancel()
   }
 
-  private async start(file: string): Promise<PrefetchedCapture | undefined> {
+  private async start(file: string): Promise<SniffedCapture> {
     const kind = this.format === 'capture' ? 'capture' : this.format === 'auto' ? await sniffIngestKind(file).catch(() => undefined) : undefined
-    return kind === 'capture' ? prefetchCapture(file, this.options).catch(() => undefined) : undefined
+    if (kind !== 'capture') return kind === undefined ? {} : {kind}
+    const prefetched = await prefetchCapture(file, this.options).catch(() => undefined)
+    return prefetched ? {kind, prefetched} : {kind}
   }
+}
+
+/** What `CaptureLookahead.takeSniffed` knows of a file: its kind when sniffed, its decoding when started. */
+export interface SniffedCapture {
+  kind?: 'capture' | 'flow-file'
+  prefetched?: PrefetchedCapture
 }
 
 export interface PrefetchedCapture {

@@ -1,0 +1,87 @@
+/*
+ * What `flowscope stream` prints. The report layer sits below the stream layer, so the shapes are
+ * spelled out here: the stream's WindowReport, StreamRunSummary and WindowDetection fit them.
+ */
+import {storedFeatures} from '../io/index.js'
+import type {DetectionFeature} from '../io/index.js'
+
+/** A closed stream window, as the stream worker reports it. */
+export interface StreamWindowView {
+  windowStartUs: number
+  windowEndUs: number
+  straggler: string | undefined
+  records: number
+  networks: readonly unknown[]
+  detections: number
+  undetermined: number
+  lateDropped: number
+  processingMs: number
+  ratio: number
+  utilisation: number
+}
+
+/** A stream run's totals. */
+export interface StreamSummaryView {
+  runId: number
+  windows: number
+  records: number
+  lateDropped: number
+  badRecords: number
+  detections: number
+  undetermined: number
+  meanRatio: number
+  maxRatio: number
+  scaleSignal: string
+}
+
+/** One detection of a stream window. */
+export interface StreamDetectionView {
+  address: string
+  /** µs since the epoch */
+  windowStart: number
+  windowEnd: number
+  score: number
+  threshold: number
+  attackType: string
+  topFeatures?: readonly DetectionFeature[]
+}
+
+const iso = (us: number): string => new Date(us / 1000).toISOString()
+
+/** One stream window as `flowscope stream` reports it on stderr. */
+export function renderStreamWindow(w: StreamWindowView): string {
+  const span = `${iso(w.windowStartUs).slice(11, 19)}–${iso(w.windowEndUs).slice(11, 19)}`
+  return (
+    `window ${iso(w.windowStartUs).slice(0, 10)} ${span}${w.straggler === undefined ? '' : ` (straggler ${w.straggler})`}: ${w.records} records, ` +
+    `${w.networks.length} network(s), ${w.detections} detections, ${w.undetermined} undetermined, ${w.lateDropped} late; ` +
+    `${w.processingMs.toFixed(0)} ms = ${w.ratio.toFixed(3)} of the window` +
+    (Number.isFinite(w.utilisation) ? `, utilisation ${w.utilisation.toFixed(3)}` : '')
+  )
+}
+
+/** The line that ends a stream run. */
+export function renderStreamSummary(summary: StreamSummaryView): string {
+  return (
+    `${summary.windows} windows, ${summary.records} records (${summary.lateDropped} late, ${summary.badRecords} bad), ` +
+    `${summary.detections} detections, ${summary.undetermined} undetermined; processing/window mean ${summary.meanRatio.toFixed(3)}, max ${summary.maxRatio.toFixed(3)} (${summary.scaleSignal}); run ${summary.runId}`
+  )
+}
+
+/** `stream --ndjson`: one JSON line per detection, newline included. */
+export function streamDetectionLines(network: string, model: string, detections: readonly StreamDetectionView[]): string[] {
+  return detections.map(
+    (d) =>
+      `${JSON.stringify({
+        network,
+        address: d.address,
+        windowStart: iso(d.windowStart),
+        windowEnd: iso(d.windowEnd),
+        model,
+        pass: 'stream',
+        score: d.score,
+        threshold: d.threshold,
+        attackType: d.attackType,
+        topFeatures: storedFeatures(d.topFeatures ?? []),
+      })}\n`,
+  )
+}
