@@ -8,6 +8,7 @@ import {readCapture} from '../../src/io/capture/capture-reader.js'
 import {udpPayload} from '../../src/io/flowexport/export-records.js'
 import {createDecodedPacket, decodePacket, DECODE_OK} from '../../src/io/capture/packet-decoder.js'
 import {ROOT, runCli, SHARED_DATA, tempDir} from '../helpers/cli.js'
+import {expectContract} from '../helpers/contract.js'
 
 const PMACCT = path.join(SHARED_DATA, 'pmacct-flowexport')
 
@@ -63,7 +64,7 @@ describe.skipIf(!existsSync(PMACCT))('flowscope collect', () => {
       child.kill('SIGTERM')
     })
     expect(code, stderr).toBe(0)
-    const result = JSON.parse(stdout).result
+    const result = expectContract('collect', {code: code ?? -1, stdout, stderr, json: JSON.parse(stdout)})
     expect(result.records).toBe(1464)
 
     // the same captures ingested as files give the same flows (exporter address aside)

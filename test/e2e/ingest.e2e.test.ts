@@ -3,12 +3,14 @@ import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {FIXTURES, runCli, tempDir} from '../helpers/cli.js'
+import {expectContract} from '../helpers/contract.js'
 
 const SMALL = path.join(FIXTURES, 'small.pcapng')
 const DEMO = path.join(FIXTURES, 'demo.pcap')
 
 function storeCounts(db: string): {flows: number; sources: number} {
   const r = runCli(['summary', '--db', db, '--json'])
+  expectContract('summary', r)
   expect(r.code).toBe(0)
   return {flows: r.json!.result.flows, sources: r.json!.result.sources}
 }
@@ -17,6 +19,7 @@ describe('flowscope ingest (CLI)', () => {
   it('ingests a capture, prints the JSON envelope, and a second run is a no-op', () => {
     const db = path.join(tempDir(), 'a.duckdb')
     const first = runCli(['ingest', SMALL, '--db', db, '--json'])
+    expectContract('ingest', first)
     expect(first.code, first.stderr).toBe(0)
     expect(first.json?.status).toBe(0)
     const f = first.json!.result.files[0]
@@ -28,6 +31,7 @@ describe('flowscope ingest (CLI)', () => {
     expect(first.json!.warnings).toEqual([])
 
     const again = runCli(['ingest', SMALL, '--db', db, '--json'])
+    expectContract('ingest', again)
     expect(again.code).toBe(0)
     expect(again.json!.result.files[0].status).toBe('unchanged')
     expect(again.json!.warnings.join(' ')).toMatch(/already in the store/)
@@ -50,6 +54,7 @@ describe('flowscope ingest (CLI)', () => {
     const bad = path.join(dir, 'notes.txt')
     writeFileSync(bad, 'this is not a capture file at all\n')
     const r = runCli(['ingest', bad, '--db', db, '--json'])
+    expectContract('ingest', r)
     expect(r.code).toBe(3)
     expect(r.json!.status).toBe(3)
     expect(r.json!.error.file).toBe(bad)
@@ -69,12 +74,14 @@ describe('flowscope ingest (CLI)', () => {
     const bytes = readFileSync(DEMO)
     writeFileSync(cut, bytes.subarray(0, bytes.length - 7))
     const r = runCli(['ingest', cut, '--db', db, '--json'])
+    expectContract('ingest', r)
     expect(r.code).toBe(3)
     expect(r.json!.error.message).toMatch(/truncated/)
     expect(r.json!.error.offset).toBeGreaterThan(24)
     expect(storeCounts(db)).toEqual({flows: 0, sources: 0})
 
     const skip = runCli(['ingest', cut, '--db', db, '--json', '--skip-bad'])
+    expectContract('ingest', skip)
     expect(skip.code, skip.stderr).toBe(0)
     expect(skip.json!.result.files[0].badRecords).toBe(1)
     expect(skip.json!.warnings.join(' ')).toMatch(/skipped 1 bad record/)
@@ -100,6 +107,7 @@ describe('flowscope ingest (CLI)', () => {
     writeFileSync(other, bytes)
     const db = path.join(dir, 'all.duckdb')
     const all = runCli(['ingest', DEMO, SMALL, DEMO, other, '--db', db, '--json'])
+    expectContract('ingest', all)
     expect(all.code, all.stderr).toBe(0)
     const files = all.json!.result.files as {file: string; status: string; sourceId: number; packets: number; flows: number; bytes: number}[]
     expect(files.map((f) => [f.file, f.status, f.sourceId])).toEqual([
@@ -128,6 +136,7 @@ describe('flowscope ingest (CLI)', () => {
   it('a missing file is bad input (exit 3); an unknown flag is a usage error (exit 2)', () => {
     const db = path.join(tempDir(), 'a.duckdb')
     const missing = runCli(['ingest', '/nonexistent/x.pcap', '--db', db, '--json'])
+    expectContract('ingest', missing)
     expect(missing.code).toBe(3)
     expect(missing.json!.error.message).toMatch(/nonexistent/)
     const usage = runCli(['ingest', SMALL, '--db', db, '--no-such-flag'])
@@ -141,20 +150,12 @@ describe('flowscope ingest (CLI)', () => {
     const copy = path.join(dir, 'demo-copy.pcap')
     copyFileSync(DEMO, copy)
     const r = runCli(['ingest', copy, '--db', db, '--json'])
+    expectContract('ingest', r)
     expect(r.code, r.stderr).toBe(0)
     const s = runCli(['summary', '--db', db, '--json']).json!.result
     expect(s.flows).toBe(r.json!.result.files[0].flows)
     expect(s.bytes).toBe(r.json!.result.files[0].bytes)
     expect(s.byProto.map((p: {proto: number}) => p.proto).sort()).toEqual(expect.arrayContaining([1, 6, 17]))
-  })
-
-  it('every command has --help with examples', () => {
-    for (const cmd of ['ingest', 'summary']) {
-      const r = runCli([cmd, '--help'])
-      expect(r.code).toBe(0)
-      expect(r.stdout).toMatch(/EXAMPLES/)
-      expect(r.stdout).toMatch(/--json/)
-    }
   })
 })
 
@@ -162,9 +163,18 @@ describe('flowscope gen (CLI)', () => {
   it('hides low-and-slow attacks in a longer timeline when asked', () => {
     const out = path.join(tempDir(), 'slow.pcap')
     const r = runCli(['gen', '--out', out, '--packets', '5000', '--timeline', '1h', '--attacks', 'slow-beacon', '--json'])
+    expectContract('gen', r)
     expect(r.code, r.stderr).toBe(0)
     const t = r.json!.result.truth
     expect(t.attacks.map((a: {kind: string}) => a.kind)).toEqual(['slow-beacon'])
     expect(t.endUs - t.startUs).toBeGreaterThan(55 * 60e6)
+  })
+
+  it('--fixtures writes the bundled fixtures and lists them', () => {
+    const dir = tempDir()
+    const r = runCli(['gen', '--fixtures', dir, '--json'])
+    const fixtures = expectContract('gen', r).fixtures as {path: string; packets: number; flows: number}[]
+    expect(fixtures.map((f) => path.basename(f.path))).toEqual(['demo.pcap', 'small.pcapng'])
+    for (const f of fixtures) expect(readFileSync(f.path).equals(readFileSync(path.join(FIXTURES, path.basename(f.path)))), f.path).toBe(true)
   })
 })

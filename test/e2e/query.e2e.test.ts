@@ -4,6 +4,7 @@ import path from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 
 import {FIXTURES, ROOT, runCli, SHARED_DATA, tempDir} from '../helpers/cli.js'
+import {expectContract} from '../helpers/contract.js'
 
 const hasNfdump = spawnSync('nfdump', ['-V']).status === 0
 
@@ -16,11 +17,13 @@ describe('flowscope flows / top / sql (CLI)', () => {
 
   it('flows: a filter selects exactly the matching flows, in every output format', () => {
     const json = runCli(['flows', 'proto tcp and dst port 22', '--db', db, '--json'])
+    expectContract('flows', json)
     expect(json.code, json.stderr).toBe(0)
     const rows = json.json!.result.rows as {proto: number; dst_port: number}[]
     expect(rows.length).toBeGreaterThan(20)
     expect(rows.every((r) => r.proto === 6 && r.dst_port === 22)).toBe(true)
     const sql = runCli(['sql', 'SELECT count(*) AS n FROM flows WHERE proto = 6 AND dst_port = 22', '--db', db, '--json'])
+    expectContract('sql', sql)
     expect(sql.json!.result.rows[0].n).toBe(rows.length)
 
     const nd = runCli(['flows', 'proto tcp and dst port 22', '--db', db, '--ndjson'])
@@ -54,6 +57,7 @@ describe('flowscope flows / top / sql (CLI)', () => {
 
   it('a filter syntax error is a usage error pointing at the column; injection stays data', () => {
     const bad = runCli(['flows', 'proto tcp and port', '--db', db, '--json'])
+    expectContract('flows', bad)
     expect(bad.code).toBe(2)
     expect(bad.json!.error.message).toMatch(/column 19/)
     const inj = runCli(['flows', "network \"x' OR 1=1 --\"", '--db', db, '--json'])
@@ -75,13 +79,14 @@ describe('flowscope flows / top / sql (CLI)', () => {
 
   it('top: groups and shares add up; srcnet prints prefixes', () => {
     const r = runCli(['top', 'proto', '--db', db, '--json', '-n', '10'])
+    expectContract('top', r)
     expect(r.code, r.stderr).toBe(0)
     const rows = r.json!.result.rows as {key: string; flows: number; bytes: number; bytes_pct: number}[]
     const total = runCli(['sql', 'SELECT count(*) AS flows, sum(bytes) AS bytes FROM flows', '--db', db, '--json']).json!.result.rows[0]
     expect(rows.reduce((a, x) => a + x.flows, 0)).toBe(total.flows)
     expect(rows.reduce((a, x) => a + x.bytes, 0)).toBe(total.bytes)
     expect(rows.reduce((a, x) => a + x.bytes_pct, 0)).toBeCloseTo(100, 5)
-    const nets = runCli(['top', 'srcnet', '--db', db, '--json']).json!.result.rows as {key: string}[]
+    const nets = expectContract('top', runCli(['top', 'srcnet', '--db', db, '--json'])).rows as {key: string}[]
     expect(nets.some((n) => n.key === '10.1.69.0/24')).toBe(true)
     expect(nets.some((n) => /^fd00:1:.*\/64$/.test(n.key))).toBe(true)
     const human = runCli(['top', 'dstport', 'proto tcp', '--db', db])

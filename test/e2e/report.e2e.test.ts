@@ -16,8 +16,8 @@ import {FlowStore} from '../../src/io/index.js'
 import {FIXTURES, ROOT, runCli, tempDir} from '../helpers/cli.js'
 import {parseCsv} from '../report/csv-reader.js'
 import {DETECTIONS, fillFixture, HOSTILE} from '../report/fixture.js'
-import {validate} from '../report/json-schema.js'
-import type {Schema} from '../report/json-schema.js'
+import {validate} from '../helpers/json-schema.js'
+import type {Schema} from '../helpers/json-schema.js'
 
 const BIN = path.join(ROOT, 'bin/run.js')
 const CHROMIUM = '/usr/bin/chromium'

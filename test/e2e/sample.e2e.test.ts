@@ -3,6 +3,7 @@ import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import {FIXTURES, runCli, SHARED_DATA, tempDir} from '../helpers/cli.js'
+import {expectContract} from '../helpers/contract.js'
 
 const DEMO = path.join(FIXTURES, 'demo.pcap')
 const REAL = path.join(SHARED_DATA, 'bench-ndpi-concat/DERIVED_ndpi_benign_concat.pcap')
@@ -12,6 +13,7 @@ describe('flowscope sample (CLI)', () => {
     const db = path.join(tempDir(), 's.duckdb')
     expect(runCli(['ingest', DEMO, '--db', db]).code).toBe(0)
     const r = runCli(['sample', DEMO, '--rate', '1/100', '--db', db, '--json', '--seed', '3'])
+    expectContract('sample', r)
     expect(r.code, r.stderr).toBe(0)
     const res = r.json!.result
     expect(res.status).toBe('stored')
@@ -25,7 +27,7 @@ describe('flowscope sample (CLI)', () => {
     const est = runCli(['sql', 'SELECT metric, truth FROM estimates ORDER BY metric', '--db', db, '--json']).json!.result.rows
     expect(est.map((x: {metric: string}) => x.metric)).toEqual(['distinct_hosts', 'tcp_flows', 'total_bytes', 'total_packets'])
     // the same sample again is a no-op
-    expect(runCli(['sample', DEMO, '--rate', '0.01', '--db', db, '--json', '--seed', '3']).json!.result.status).toBe('unchanged')
+    expect(expectContract('sample', runCli(['sample', DEMO, '--rate', '0.01', '--db', db, '--json', '--seed', '3'])).status).toBe('unchanged')
     // top over the sampled network scales to estimates with intervals
     const top = runCli(['top', 'proto', 'network default-sampled', '--db', db, '--json']).json!.result.rows
     expect(top[0].estimate_kind).toBe('plain-scaled')
@@ -36,6 +38,7 @@ describe('flowscope sample (CLI)', () => {
     const db = path.join(tempDir(), 's.duckdb')
     expect(runCli(['ingest', DEMO, '--db', db]).code).toBe(0)
     const r = runCli(['sample', '--from-network', 'default', '--rate', '10', '--db', db, '--json'])
+    expectContract('sample', r)
     expect(r.code, r.stderr).toBe(0)
     expect(r.json!.result.simulated).toBe('binomial-thinning')
     expect(r.json!.warnings.join(' ')).toMatch(/binomial thinning/)
@@ -56,6 +59,7 @@ describe('flowscope bench sampling (CLI)', () => {
     const dir = tempDir()
     const chart = path.join(dir, 'c.svg')
     const r = runCli(['bench', 'sampling', DEMO, '--rates', '1/10,1/100', '--samplers', 'systematic,sflow', '--trials', '20', '--chart', chart, '--json', '--db', path.join(dir, 'b.duckdb')])
+    expectContract('bench sampling', r)
     expect(r.code, r.stderr).toBe(0)
     const cells = r.json!.result.cells
     expect(cells).toHaveLength(4)
@@ -75,6 +79,7 @@ describe('flowscope bench sampling (CLI)', () => {
 
   it.skipIf(!existsSync(REAL))('runs on a real capture', () => {
     const r = runCli(['bench', 'sampling', REAL, '--rates', '1/100', '--samplers', 'sflow', '--trials', '30', '--json', '--no-store'])
+    expectContract('bench sampling', r)
     expect(r.code, r.stderr).toBe(0)
     expect(r.json!.result.truth.packets).toBe(93637) // the IP packets of the 94,093 (the rest are ARP and other non-IP frames)
     expect(r.json!.result.cells[0].packets.coverage).toBeGreaterThan(0.8)

@@ -20,6 +20,7 @@ import {
   type LocalServer,
 } from '../../src/stream/index.js'
 import {ROOT, runCli, tempDir, type CliRun} from '../helpers/cli.js'
+import {expectContract} from '../helpers/contract.js'
 import {createStream} from '../stream/helpers.js'
 
 let kinesalite: LocalServer
@@ -75,6 +76,7 @@ describe('flowscope stream', () => {
     await createStream(kinesis, 'e2e', 2)
 
     const put = await cli(['stream', 'put', '--stream', 'e2e', '--endpoint', kinesalite.endpoint, '--network', 'lab', '--partition-key', 'src', pcap, '--json'])
+    expectContract('stream put', put)
     expect(put.code, put.stderr).toBe(0)
     expect(put.json!.result).toMatchObject({stream: 'e2e', network: 'lab', partitionKey: 'src', format: 'json', stopped: false, retriedRequests: 0})
     const flows = put.json!.result.flows as number
@@ -83,6 +85,7 @@ describe('flowscope stream', () => {
     expect(put.json!.result.recordsPerSec).toBeGreaterThan(0)
 
     const run = await cli(['stream', '--stream', 'e2e', '--endpoint', kinesalite.endpoint, '--start', 'trim-horizon', '--duration', '8', '--drain', '--db', db, '--json'])
+    expectContract('stream', run)
     expect(run.code, run.stderr).toBe(0)
     const r = run.json!.result
     expect(r).toMatchObject({stream: 'e2e', windowSec: 5, latenessSec: 1, records: flows, lateDropped: 0, badRecords: 0, modelWindowSec: 300, modelHopSec: 60})
@@ -106,6 +109,7 @@ describe('flowscope stream', () => {
 
     // resuming from the checkpoints: nothing new to read, nothing changes
     const again = await cli(['stream', '--stream', 'e2e', '--endpoint', kinesalite.endpoint, '--start', 'checkpoint', '--duration', '2', '--db', db, '--json'])
+    expectContract('stream', again)
     expect(again.code, again.stderr).toBe(0)
     expect(again.json!.result).toMatchObject({records: 0, detections: 0})
   })
@@ -114,9 +118,11 @@ describe('flowscope stream', () => {
     const dir = tempDir()
     expect(runCli(['stream', '--json']).code).toBe(2)
     const noCheckpoint = runCli(['stream', '--stream', 'none', '--endpoint', 'http://127.0.0.1:9', '--start', 'checkpoint', '--db', path.join(dir, 'x.duckdb'), '--json'])
+    expectContract('stream', noCheckpoint)
     expect(noCheckpoint.code).toBe(2)
     expect(noCheckpoint.json!.error.message).toMatch(/no checkpoint of stream none/)
     const badTo = runCli(['collect', '--to', 'kafka://x', '--json'])
+    expectContract('collect', badTo)
     expect(badTo.code).toBe(2)
   })
 })
@@ -175,6 +181,7 @@ describe('flowscope collect --to kinesis://', () => {
     await new Promise((r) => setTimeout(r, 1500))
     collector.child.kill('SIGTERM')
     const result = await collector.done
+    expectContract('collect', result)
     expect(result.code, result.stderr).toBe(0)
     expect(result.json!.result).toMatchObject({to: 'kinesis://e2e-collect', datagrams: 3, records: 90, put: {flows: 90, stopped: false}})
 
