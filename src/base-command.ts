@@ -50,6 +50,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** every positional argument, for commands with `strict = false` (variadic file lists) */
   protected positional: string[] = []
   private readonly collectedWarnings: string[] = []
+  /** the exit status of a run that succeeded (4 with --fail-on detections), also in the envelope */
+  private successStatus: number = EXIT.ok
 
   public override async init(): Promise<void> {
     await super.init()
@@ -88,8 +90,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return Boolean(process.stderr.isTTY) && !this.jsonEnabled() && this.flags?.['log-level'] !== 'error'
   }
 
+  /** Ends a successful run with a non-zero status a scheduler acts on (not an error: the result stands). */
+  protected exitSucceededWith(status: number): void {
+    this.successStatus = status
+    process.exitCode = status
+  }
+
   protected override toSuccessJson(result: unknown): JsonEnvelope<unknown> {
-    return {status: EXIT.ok, result, warnings: this.collectedWarnings}
+    return {status: this.successStatus, result, warnings: this.collectedWarnings}
   }
 
   protected override toErrorJson(err: unknown): JsonEnvelope<null> {

@@ -3,10 +3,8 @@ import path from 'node:path'
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import type {JsonEnvelope} from '../base-command.js'
 import {EXIT, UsageError} from '../core/index.js'
-import {openStoreForReading} from '../io/index.js'
-import {withStoreLock} from '../io/index.js'
+import {openStoreForReading, withStoreLock} from '../io/index.js'
 import {
   buildReport,
   DEFAULT_REPORT_TOP,
@@ -71,8 +69,6 @@ For cron: when stdout is not a terminal only the report itself is printed (no pr
     'fail-on': Flags.option({summary: 'Exit 4 when this is found (for alerting jobs).', options: FAIL_ON})(),
   }
 
-  private exitStatus: number = EXIT.ok
-
   async run(): Promise<ReportResult> {
     const f = this.flags
     if (f.csv !== undefined && f.format !== undefined && f.format !== 'csv') {
@@ -118,15 +114,10 @@ For cron: when stdout is not a terminal only the report itself is printed (no pr
 
     if (f['fail-on'] === 'detections' && data.detections.total > 0) {
       // not an error: the report was made; the status tells the scheduler there is something to act on
-      this.exitStatus = EXIT.detections
-      process.exitCode = EXIT.detections
+      this.exitSucceededWith(EXIT.detections)
       this.say(`${data.detections.total} detection${data.detections.total === 1 ? '' : 's'} pass the filter: exit ${EXIT.detections} (--fail-on detections)`)
     }
     return {...data, htmlFile}
-  }
-
-  protected override toSuccessJson(result: unknown): JsonEnvelope<unknown> {
-    return {...super.toSuccessJson(result), status: this.exitStatus}
   }
 
   /** Info for someone at a terminal; nothing in cron (stdout not a TTY) unless --log-level debug. */

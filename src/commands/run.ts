@@ -75,7 +75,7 @@ For cron: a lock beside the store keeps two runs from overlapping (the second ex
     this.out(lines.join('\n'))
     if (!this.jsonEnabled()) this.out(`\n${renderReportText(r.report, {color: shouldColor(process.stdout, process.env)})}`)
     if (r.html) this.out(`\nreport: ${path.resolve(r.html)}`)
-    if (f['fail-on'] === 'detections' && r.report.detections.total > 0) process.exitCode = EXIT.detections
+    if (f['fail-on'] === 'detections' && r.report.detections.total > 0) this.exitSucceededWith(EXIT.detections)
     return r
   }
 }

@@ -26,14 +26,13 @@ export function schemaFiles(): string[] {
 
 /**
  * Asserts that a CLI run printed the `--json` envelope of `commandId` (valid against its schema) and
- * exited with the envelope's status (or with `options.code`, where the two differ today). Returns the
- * envelope's result.
+ * exited with the envelope's status. Returns the envelope's result.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- callers read arbitrary result shapes
-export function expectContract(commandId: string, run: CliRun, options: {code?: number} = {}): any {
+export function expectContract(commandId: string, run: CliRun): any {
   expect(run.json, `${commandId} --json printed no JSON envelope; stderr: ${run.stderr}`).toBeDefined()
   expect(validate(commandSchema(commandId), run.json), `${commandId} --json against schemas/${schemaFile(commandId)}`).toEqual([])
-  expect(run.code, run.stderr).toBe(options.code ?? run.json!.status)
+  expect(run.code, run.stderr).toBe(run.json!.status)
   return run.json!.result
 }
 
