@@ -149,7 +149,7 @@ export async function runAnalyze(storePath: string, options: AnalyzeOptions): Pr
   const startedAt = now()
   const wall0 = performance.now()
   const cpu0 = process.cpuUsage()
-  const store = await FlowStore.open(storePath)
+  const store = await FlowStore.open(storePath, {mustExist: true})
   const warnings: string[] = []
   let model: LoadedModel | undefined
   try {
@@ -671,7 +671,7 @@ export interface CalibratePostResult {
 export async function calibratePost(storePath: string, options: CalibratePostOptions): Promise<CalibratePostResult> {
   const t0 = performance.now()
   const scales = [...(options.scales ?? DEFAULT_POST_SCALES)]
-  const store = await FlowStore.open(storePath)
+  const store = await FlowStore.open(storePath, {mustExist: true})
   try {
     const model = await loadModel(options.model)
     const modelWindowSec = model.metadata.windowSec ?? DEFAULT_MODEL_WINDOW_SEC

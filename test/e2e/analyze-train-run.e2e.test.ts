@@ -64,13 +64,13 @@ describe('flowscope analyze (CLI)', () => {
     expect(usage.json!.error.code).toBe('USAGE')
   })
 
-  // Known gap: analyze opens the store for writing, so a mistyped --db creates an empty store and
-  // reports 0 addresses with exit 0 (train and summary say "no such store", exit 2).
-  it.fails('a store that does not exist is a usage error: exit 2 naming it', () => {
+  it('a store that does not exist is a usage error: exit 2 naming it, and none is created', () => {
     const nowhere = path.join(dir, 'no-such-analyze-store.duckdb')
     const r = runCli(['analyze', '--db', nowhere, '--json'])
+    expect(expectContract('analyze', r)).toBeNull()
     expect(r.code).toBe(2)
     expect(r.json!.error.message).toContain(nowhere)
+    expect(existsSync(nowhere)).toBe(false)
   })
 })
 
@@ -146,19 +146,13 @@ describe('flowscope run (CLI)', () => {
 
     // the same file again is a no-op ingest; the report still holds the detections
     const again = runCli(['run', DEMO, '--db', store, '--network', 'site', '--no-analyze', '--fail-on', 'detections', '--json'])
-    const r = expectContract('run', again, {code: 4})
+    // --fail-on detections: exit 4, and the envelope says so, as report's does
+    const r = expectContract('run', again)
+    expect(again.code).toBe(4)
     expect(r.ingest[0].status).toBe('unchanged')
     expect(r.analyze).toBeNull()
     expect(r.html).toBeNull()
     expect(r.report.detections.total).toBe(first.report.detections.total)
-  })
-
-  // Known gap: report --fail-on detections puts its exit status 4 in the envelope; run exits 4 but its
-  // envelope says 0.
-  it.fails('--fail-on detections: the envelope carries the exit status 4, as report does', () => {
-    const again = runCli(['run', DEMO, '--db', store, '--network', 'site', '--no-analyze', '--fail-on', 'detections', '--json'])
-    expect(again.code).toBe(4)
-    expect(again.json!.status).toBe(4)
   })
 
   it('a damaged capture is bad input: exit 3 naming the file and offset; no file or a bad rate is usage: exit 2; a bad model exit 3', () => {

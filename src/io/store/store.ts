@@ -11,6 +11,8 @@ import {MIGRATION_V2_SQL, MIGRATIONS_SQL, SCHEMA_SQL, SCHEMA_VERSION} from './sc
 
 export interface StoreOpenOptions {
   readOnly?: boolean
+  /** fail with "no such store" (a usage error) rather than create one: for work that reads stored flows */
+  mustExist?: boolean
 }
 
 /**
@@ -27,6 +29,9 @@ export class FlowStore {
 
   static async open(file: string, options: StoreOpenOptions = {}): Promise<FlowStore> {
     const readOnly = options.readOnly ?? false
+    if (options.mustExist && file !== ':memory:' && !existsSync(file)) {
+      throw new UsageError(`${file}: no such store`, {hint: 'ingest a capture first (flowscope ingest FILE), or name the store with --db'})
+    }
     if (file !== ':memory:' && !readOnly) await mkdir(path.dirname(path.resolve(file)), {recursive: true})
     let instance: DuckDBInstance
     try {
@@ -99,8 +104,5 @@ function translateOpenError(file: string, error: unknown): Error {
 
 /** Opens an existing store read-only, with a clear error when there is none yet. */
 export async function openStoreForReading(file: string): Promise<FlowStore> {
-  if (file !== ':memory:' && !existsSync(file)) {
-    throw new UsageError(`${file}: no such store`, {hint: 'ingest a capture first (flowscope ingest FILE), or name the store with --db'})
-  }
-  return FlowStore.open(file, {readOnly: true})
+  return FlowStore.open(file, {readOnly: true, mustExist: true})
 }
