@@ -247,9 +247,15 @@ describe.skipIf(!HAVE_DATA)('detection on real attack captures merged into a ben
     expect(run.summary.falsePositives.ok, 'false-positive count consistent with the 0.1% budget').toBe(true)
   })
 
-  it('at 1/1000: reports recall and false positives (figures, not asserted)', async () => {
+  it('at 1/1000: reports recall and false positives (figures); asserts only that both were measured', async () => {
     const run = await sampledRun(1000, 10)
     report('1/1000 packet sampling', run)
-    expect(run.summary.falsePositives.windows).toBeGreaterThan(0)
+    // At 1/1000 a 1,000-probe scan leaves about one packet: neither recall nor the benign rate is a
+    // promise here, so neither is asserted either way; what must hold is that the evaluation saw every
+    // attack address and scored benign address-windows, so the printed figures mean something.
+    const fp = run.summary.falsePositives
+    expect(fp.windows, 'benign address-windows scored (the denominator of the false-positive rate)').toBeGreaterThan(0)
+    expect(fp.flagged).toBeLessThanOrEqual(fp.windows)
+    for (const a of ATTACKS.filter((x) => x.expect !== null)) expect(run.summary.outcomes.some((o) => o.attack === a.id), `${a.id} evaluated`).toBe(true)
   })
 })
