@@ -2,7 +2,8 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {UsageError} from '../core/index.js'
-import {DECODE_MODES, DEFAULT_ACTIVE_TIMEOUT_SEC, DEFAULT_IDLE_TIMEOUT_SEC, FLOW_FILE_PRESETS, FlowStore, INGEST_FORMATS, ingestFiles, ingestTotals} from '../io/index.js'
+import {DEFAULT_ACTIVE_TIMEOUT_SEC, DEFAULT_IDLE_TIMEOUT_SEC} from '../core/index.js'
+import {DECODE_MODES, FLOW_FILE_PRESETS, FlowStore, INGEST_FORMATS, ingestFiles, ingestTotals} from '../io/index.js'
 import type {IngestResult, IngestTotals} from '../io/index.js'
 import {createProgress, ingestWarnings, renderIngestTable} from '../report/index.js'
 

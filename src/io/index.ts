@@ -7,7 +7,7 @@
  */
 export {readCapture} from './capture/index.js'
 export {FlowAssembler} from './capture/index.js'
-export {CaptureLookahead, DECODE_MODES, DEFAULT_ACTIVE_TIMEOUT_SEC, DEFAULT_IDLE_TIMEOUT_SEC, ingestCapture} from './ingest/index.js'
+export {CaptureLookahead, DECODE_MODES, ingestCapture} from './ingest/index.js'
 export {contentHashFile, contentHashOf, createContentHasher} from './ingest/index.js'
 export type {DecodeMode, FlowExportSummary, IngestOptions, IngestResult} from './ingest/index.js'
 export {CaptureFlows} from './ingest/index.js'

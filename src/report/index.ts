@@ -1,3 +1,7 @@
+/**
+ * The report layer (design §7): the report's data, its terminal, JSON, CSV, Markdown and HTML
+ * renderings, what `ingest`, `sample` and `stream` print, tables and progress bars.
+ */
 export {createProgress} from './progress.js'
 export type {Progress} from './progress.js'
 export {humanBytes, humanCount, renderTable} from './table.js'

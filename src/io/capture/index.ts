@@ -1,3 +1,4 @@
+/** Captures into flows: pcap/pcapng reading, packet decoding, flow assembly. */
 export {readCapture} from './capture-reader.js'
 export {FlowAssembler} from './flow-assembler.js'
 export type {FlowAssemblerStats} from './flow-assembler.js'

@@ -1,7 +1,11 @@
+/**
+ * Ingest: files into the store. `ingestFiles` (with the lookahead that decodes the next capture while
+ * the last one is stored) serves `ingest` and `run`; the decoding and hashing threads, `CaptureFlows`
+ * (a capture's flows, for ingest and `stream put`), flow-file ingest and the live UDP collector.
+ */
 export {feedCollector} from './collector.js'
 export type {CollectorStats} from './collector.js'
 export {INGEST_FORMATS} from './ingest-kind.js'
-export {DEFAULT_ACTIVE_TIMEOUT_SEC, DEFAULT_IDLE_TIMEOUT_SEC} from '../../core/index.js'
 export {CaptureLookahead, DECODE_MODES} from './ingest.js'
 export type {IngestResult} from './ingest.js'
 export {ingestFlowFile} from './ingest-flow-file.js'

@@ -1,3 +1,8 @@
+/**
+ * The DuckDB store: schema and migrations, the flow appender and reader, summary and lock, and the
+ * typed API every layer writes through — sources, runs, detections (the one `Detection` type and its
+ * one writer) — and `flowRangeSql`, the one flow-range selector (its time semantics documented there).
+ */
 export {withStoreLock} from './lock.js'
 export {FlowAppender, FlowStore, openStoreForReading} from './store.js'
 export {FLOW_COLUMNS, SCHEMA_SQL} from './schema.js'
