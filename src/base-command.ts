@@ -1,6 +1,6 @@
 import {Command, Errors, Flags, Interfaces} from '@oclif/core'
 
-import {EXIT, FlowscopeError} from './core/index.js'
+import {EXIT, FlowscopeError, redactCredentials, terminalMessage} from './core/index.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -68,16 +68,16 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.positional = raw.filter((t) => t.type === 'arg').map((t) => String(t.input))
   }
 
-  /** Collect a warning for the JSON envelope and print it on stderr for people. */
+  /** Collect a warning for the JSON envelope and print it on stderr for people (credentials redacted, control characters shown). */
   protected note(message: string): void {
-    this.collectedWarnings.push(message)
-    if (!this.jsonEnabled() && this.flags?.['log-level'] !== 'error') process.stderr.write(`warning: ${message}\n`)
+    this.collectedWarnings.push(redactCredentials(message))
+    if (!this.jsonEnabled() && this.flags?.['log-level'] !== 'error') process.stderr.write(`warning: ${terminalMessage(message)}\n`)
   }
 
-  /** Informational line on stderr (never on stdout, which belongs to results). */
+  /** Informational line on stderr (never on stdout, which belongs to results), made safe for a terminal. */
   protected info(message: string): void {
     const level = this.flags?.['log-level'] ?? 'info'
-    if (level === 'info' || level === 'debug') process.stderr.write(`${message}\n`)
+    if (level === 'info' || level === 'debug') process.stderr.write(`${terminalMessage(message)}\n`)
   }
 
   /** Human output on stdout, suppressed under --json. */
@@ -121,7 +121,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (mapped.exitCode === EXIT.failure && !(err instanceof FlowscopeError) && this.flags?.['log-level'] === 'debug' && err.stack) {
       text += `\n${err.stack}`
     }
-    process.stderr.write(`${text}\n`)
+    process.stderr.write(`${terminalMessage(text)}\n`)
   }
 }
 
@@ -132,8 +132,8 @@ interface MappedError {
 
 export function mapError(err: unknown): MappedError {
   if (err instanceof FlowscopeError) {
-    const e: MappedError['error'] = {name: err.name, code: err.code, message: err.message}
-    if (err.hint) e.hint = err.hint
+    const e: MappedError['error'] = {name: err.name, code: err.code, message: redactCredentials(err.message)}
+    if (err.hint) e.hint = redactCredentials(err.hint)
     const located = err as FlowscopeError & {file?: string; offset?: number}
     if (typeof located.file === 'string') e.file = located.file
     if (typeof located.offset === 'number') e.offset = located.offset
@@ -150,7 +150,7 @@ export function mapError(err: unknown): MappedError {
   }
   const e = err instanceof Error ? err : new Error(String(err))
   if ((e as NodeJS.ErrnoException).code === 'EPIPE') return {exitCode: EXIT.ok, error: {name: e.name, code: 'EPIPE', message: e.message}}
-  return {exitCode: EXIT.failure, error: {name: e.name, code: 'INTERNAL', message: e.message}}
+  return {exitCode: EXIT.failure, error: {name: e.name, code: 'INTERNAL', message: redactCredentials(e.message)}}
 }
 
 function jsonReplacer(_key: string, value: unknown): unknown {

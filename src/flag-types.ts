@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 
-import {UsageError} from './core/index.js'
+import {UsageError, visible} from './core/index.js'
 
 const UNIT_MS: Record<string, number> = {s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000}
 
@@ -10,8 +10,8 @@ const UNIT_MS: Record<string, number> = {s: 1000, m: 60_000, h: 3_600_000, d: 86
  */
 export function parseTimeSpec(spec: string, now: () => number = Date.now): Date {
   const rel = /^(\d+(?:\.\d+)?)\s*([smhdw])$/i.exec(spec.trim())
-  if (rel) return new Date(now() - Number(rel[1]) * UNIT_MS[rel[2]!.toLowerCase()]!)
-  const d = new Date(/^\d{4}-\d{2}-\d{2}$/.test(spec.trim()) ? `${spec.trim()}T00:00:00Z` : spec.trim())
+  // a relative time too far back for a Date (`99999999999d`) is as unreadable as a typo
+  const d = rel ? new Date(now() - Number(rel[1]) * UNIT_MS[rel[2]!.toLowerCase()]!) : new Date(/^\d{4}-\d{2}-\d{2}$/.test(spec.trim()) ? `${spec.trim()}T00:00:00Z` : spec.trim())
   if (Number.isNaN(d.getTime())) {
     throw new UsageError(`cannot read time '${spec}'`, {hint: 'use a relative time like 24h or 7d, or ISO 8601 like 2026-01-05T10:00:00Z'})
   }
@@ -24,6 +24,26 @@ export function parseDurationSec(spec: string): number {
   if (!m) throw new UsageError(`cannot read duration '${spec}'`, {hint: 'use e.g. 30s, 5m, 1h'})
   return (Number(m[1]) * (UNIT_MS[(m[2] || 's').toLowerCase()] ?? 1000)) / 1000
 }
+
+/** The longest network (tenant) label: it is a column value, a file-name part and a report heading. */
+export const MAX_NETWORK_LABEL = 128
+
+/**
+ * A network (tenant) label as given on the command line: 1 to 128 characters, none of them a control
+ * character or bidi override, so a label stored with every flow can never recolour a terminal, fake a
+ * table row or reorder a report line.
+ */
+export function parseNetworkLabel(spec: string): string {
+  if (spec.length === 0 || spec.length > MAX_NETWORK_LABEL) throw new UsageError(`--network: a label has 1 to ${MAX_NETWORK_LABEL} characters, got ${spec.length}`)
+  if (visible(spec) !== spec) {
+    throw new UsageError(`--network: the label '${visible(spec)}' has control characters`, {hint: 'use letters, digits and punctuation, e.g. --network site-a'})
+  }
+  return spec
+}
+
+export const networkFlag = Flags.custom<string>({
+  parse: async (input) => parseNetworkLabel(input),
+})
 
 export const timeFlag = Flags.custom<Date>({
   parse: async (input) => parseTimeSpec(input),

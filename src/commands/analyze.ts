@@ -4,7 +4,7 @@ import os from 'node:os'
 import {BaseCommand} from '../base-command.js'
 import {runAnalyze} from '../buckets/index.js'
 import type {AnalyzeResult} from '../buckets/index.js'
-import {timeFlag} from '../flag-types.js'
+import {timeFlag, networkFlag} from '../flag-types.js'
 import {bundledModelPath} from '../infer/index.js'
 import {withStoreLock} from '../io/index.js'
 import {createProgress, renderTable} from '../report/index.js'
@@ -28,7 +28,7 @@ Every run is recorded in the runs table: wall and CPU time, peak memory, address
   ]
 
   static flags = {
-    network: Flags.string({summary: 'Only this network (tenant).'}),
+    network: networkFlag({summary: 'Only this network (tenant).'}),
     since: timeFlag({summary: 'From this time (24h, 7d or ISO 8601).'}),
     until: timeFlag({summary: 'Until this time.'}),
     model: Flags.string({summary: 'ONNX model (default: the bundled fixtures/model.onnx).'}),

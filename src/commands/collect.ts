@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
+import {networkFlag} from '../flag-types.js'
 import {UsageError} from '../core/index.js'
 import {feedCollector, type CollectorStats} from '../io/index.js'
 import {FlowStore, parseListen, runCollector} from '../io/index.js'
@@ -43,7 +44,7 @@ With --to kinesis://NAME the decoded records go to that Kinesis stream instead o
 
   static flags = {
     listen: Flags.string({summary: 'Address to listen on: udp://HOST:PORT.', default: 'udp://0.0.0.0:2055'}),
-    network: Flags.string({summary: 'Network (tenant) label stored with every flow.', default: 'default'}),
+    network: networkFlag({summary: 'Network (tenant) label stored with every flow.', default: 'default'}),
     to: toFlag({summary: 'Where records go: store (default) or kinesis://STREAM.', default: {kind: 'store'} as CollectTarget, defaultHelp: async () => 'store'}),
     endpoint: Flags.string({summary: 'With --to kinesis://: the Kinesis endpoint URL (a local kinesalite: http://127.0.0.1:PORT).'}),
     region: Flags.string({summary: 'With --to kinesis://: the AWS region (default: the SDK chain).'}),

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import {timeFlag} from '../flag-types.js'
+import {timeFlag, networkFlag} from '../flag-types.js'
 import {FLOW_OUTPUT_FORMATS, exportFlows, openStoreForReading, PARQUET_CODECS} from '../io/index.js'
 import type {ExportResult} from '../io/index.js'
 import {createProgress} from '../report/index.js'
@@ -20,7 +20,7 @@ export default class Export extends BaseCommand<typeof Export> {
 
   static flags = {
     format: Flags.option({summary: 'Output format.', options: FLOW_OUTPUT_FORMATS, default: 'parquet' as const})(),
-    network: Flags.string({summary: 'Only this network (tenant).'}),
+    network: networkFlag({summary: 'Only this network (tenant).'}),
     since: timeFlag({summary: 'From this time (24h, 7d or ISO 8601); widened to the whole hour.'}),
     until: timeFlag({summary: 'Until this time; widened to the whole hour.'}),
     compression: Flags.option({summary: 'Parquet codec.', options: PARQUET_CODECS, default: 'zstd' as const})(),

@@ -5,7 +5,7 @@ import type {JsonRow} from '../query/index.js'
 import {openStoreForQuery, QueryCommand} from '../query-command.js'
 import type {RowsResult} from '../query-command.js'
 import {humanBytes} from '../report/index.js'
-import {timeFlag} from '../flag-types.js'
+import {timeFlag, networkFlag} from '../flag-types.js'
 
 const TABLE_LIMIT = 100
 
@@ -29,7 +29,7 @@ Sampled records (sampling_rate > 1) carry scaled estimates (packets_scaled, byte
     ...QueryCommand.outputFlags,
     since: timeFlag({summary: 'Flows active at or after this time (24h, 7d or ISO 8601).'}),
     until: timeFlag({summary: 'Flows that started before this time.'}),
-    network: Flags.string({summary: 'Only this network (tenant).'}),
+    network: networkFlag({summary: 'Only this network (tenant).'}),
     limit: Flags.integer({summary: `At most this many rows (table default ${TABLE_LIMIT}; streams default all).`, min: 1}),
     order: Flags.option({summary: 'Sort by.', options: FLOW_ORDERS, default: 'ts' as const})(),
     asc: Flags.boolean({summary: 'Ascending order (default: descending except for ts).', exclusive: ['desc']}),

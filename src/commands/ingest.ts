@@ -1,8 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import {UsageError} from '../core/index.js'
-import {DEFAULT_ACTIVE_TIMEOUT_SEC, DEFAULT_IDLE_TIMEOUT_SEC} from '../core/index.js'
+import {networkFlag} from '../flag-types.js'
+import {DEFAULT_ACTIVE_TIMEOUT_SEC, DEFAULT_IDLE_TIMEOUT_SEC, UsageError} from '../core/index.js'
 import {DECODE_MODES, FLOW_FILE_PRESETS, FlowStore, INGEST_FORMATS, ingestFiles, ingestTotals} from '../io/index.js'
 import type {IngestResult, IngestTotals} from '../io/index.js'
 import {createProgress, ingestWarnings, renderIngestTable} from '../report/index.js'
@@ -38,7 +38,7 @@ Each file is one transaction: its flows are stored together with a row in the so
   static strict = false
 
   static flags = {
-    network: Flags.string({summary: 'Network (tenant) label stored with every flow.', default: 'default'}),
+    network: networkFlag({summary: 'Network (tenant) label stored with every flow.', default: 'default'}),
     'skip-bad': Flags.boolean({summary: 'Skip and count bad records instead of failing the file.', default: false}),
     'idle-timeout': Flags.integer({summary: 'Seconds of silence that end a flow.', default: DEFAULT_IDLE_TIMEOUT_SEC, min: 1}),
     'active-timeout': Flags.integer({summary: 'Seconds after which a long flow is cut into another record.', default: DEFAULT_ACTIVE_TIMEOUT_SEC, min: 1}),

@@ -19,7 +19,7 @@ import {
   writeReportFile,
 } from '../report/index.js'
 import type {ReportData, ReportOptions, ReportResult} from '../report/index.js'
-import {timeFlag} from '../flag-types.js'
+import {timeFlag, networkFlag} from '../flag-types.js'
 
 const REPORT_FORMATS = ['table', 'markdown', 'csv'] as const
 const FAIL_ON = ['detections'] as const
@@ -56,7 +56,7 @@ For cron: when stdout is not a terminal only the report itself is printed (no pr
   ]
 
   static flags = {
-    network: Flags.string({summary: 'Only this network (tenant).'}),
+    network: networkFlag({summary: 'Only this network (tenant).'}),
     since: timeFlag({summary: 'Detections and flows from this time on (24h, 7d or ISO 8601).'}),
     until: timeFlag({summary: 'Detections and flows before this time (24h, 7d or ISO 8601).'}),
     type: Flags.string({summary: 'Only detections of this attack type (scan, flood, amplification, brute_force, beaconing, exfiltration, unknown).'}),

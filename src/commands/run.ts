@@ -4,7 +4,7 @@ import path from 'node:path'
 
 import {BaseCommand, seedFlag} from '../base-command.js'
 import {EXIT} from '../core/index.js'
-import {rateFlag} from '../flag-types.js'
+import {rateFlag, networkFlag} from '../flag-types.js'
 import {runPipeline} from '../pipeline.js'
 import type {PipelineResult} from '../pipeline.js'
 import {humanBytes, renderReportText, shouldColor} from '../report/index.js'
@@ -25,7 +25,7 @@ For cron: a lock beside the store keeps two runs from overlapping (the second ex
   static args = {files: Args.string({description: 'captures or flow files to ingest', required: true})}
 
   static flags = {
-    network: Flags.string({summary: 'Network (tenant) label.', default: 'default'}),
+    network: networkFlag({summary: 'Network (tenant) label.', default: 'default'}),
     sample: rateFlag({summary: 'Also store a sampled copy of each capture at this rate (1/100, 0.01 or 100).'}),
     sampler: Flags.option({summary: 'Packet sampler for --sample.', options: PACKET_SAMPLER_NAMES, default: 'systematic' as const})(),
     seed: seedFlag,

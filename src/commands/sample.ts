@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand, seedFlag} from '../base-command.js'
-import {rateFlag} from '../flag-types.js'
+import {rateFlag, networkFlag} from '../flag-types.js'
 import {renderSampledCapture, renderThinnedFlows} from '../report/index.js'
 import {PACKET_SAMPLER_NAMES, sampleIntoStore} from '../sampling/index.js'
 import type {SampleIntoStoreResult} from '../sampling/index.js'
@@ -24,7 +24,7 @@ With --from-network or --from-source: the stored flow records are thinned binomi
     rate: rateFlag({summary: 'Sampling rate: 1/1000, 0.001 or 1000 (one in N).', required: true}),
     sampler: Flags.option({summary: 'Packet sampler.', options: PACKET_SAMPLER_NAMES, default: 'systematic' as const})(),
     seed: seedFlag,
-    network: Flags.string({summary: 'Network label of the stored sample (default: <input network>-sampled).'}),
+    network: networkFlag({summary: 'Network label of the stored sample (default: <input network>-sampled).'}),
     'source-network': Flags.string({summary: 'Network the full capture was (or would be) ingested under, for its parent link.', default: 'default'}),
     'from-network': Flags.string({summary: 'Thin the stored flows of this network instead of reading a capture.', exclusive: ['file', 'from-source']}),
     'from-source': Flags.integer({summary: 'Thin the stored flows of this source id.', exclusive: ['file', 'from-network']}),

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
+import {networkFlag} from '../flag-types.js'
 import {openStoreForReading, summarizeStore} from '../io/index.js'
 import type {StoreSummary} from '../io/index.js'
 import {renderSummary} from '../report/index.js'
@@ -14,7 +15,7 @@ export default class Summary extends BaseCommand<typeof Summary> {
   ]
 
   static flags = {
-    network: Flags.string({summary: 'Only this network (tenant).'}),
+    network: networkFlag({summary: 'Only this network (tenant).'}),
     top: Flags.integer({summary: 'How many top talkers to list.', default: 10, min: 1}),
   }
 

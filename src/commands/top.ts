@@ -5,7 +5,7 @@ import type {JsonRow} from '../query/index.js'
 import {openStoreForQuery, QueryCommand} from '../query-command.js'
 import type {RowsResult} from '../query-command.js'
 import {humanBytes, humanCount} from '../report/index.js'
-import {timeFlag} from '../flag-types.js'
+import {timeFlag, networkFlag} from '../flag-types.js'
 
 export default class Top extends QueryCommand<typeof Top> {
   static summary = 'Top-N statistics like nfdump -s: by address, port, protocol or network.'
@@ -32,7 +32,7 @@ Sampled records (sampling_rate > 1) are scaled to estimates: every row has the r
     n: Flags.integer({char: 'n', summary: 'Number of rows.', default: 10, min: 1}),
     since: timeFlag({summary: 'Flows active at or after this time (24h, 7d or ISO 8601).'}),
     until: timeFlag({summary: 'Flows that started before this time.'}),
-    network: Flags.string({summary: 'Only this network (tenant).'}),
+    network: networkFlag({summary: 'Only this network (tenant).'}),
     'prefix-v4': Flags.integer({summary: 'Prefix length of IPv4 networks for srcnet/dstnet.', default: 24, min: 0, max: 32}),
     'prefix-v6': Flags.integer({summary: 'Prefix length of IPv6 networks for srcnet/dstnet.', default: 64, min: 0, max: 128}),
   }

@@ -5,7 +5,7 @@ import {recalibrateModel, trainAndCalibrate} from '../buckets/index.js'
 import type {RecalibrateResult} from '../buckets/index.js'
 import {DEFAULT_FP_BUDGET} from '../infer/index.js'
 import type {TrainFromStoreResult} from '../infer/index.js'
-import {durationFlag, fpBudgetFlag, timeFlag} from '../flag-types.js'
+import {durationFlag, fpBudgetFlag, timeFlag, networkFlag} from '../flag-types.js'
 
 type TrainCommandResult = TrainFromStoreResult | Omit<RecalibrateResult, 'warnings'>
 
@@ -25,7 +25,7 @@ export default class Train extends BaseCommand<typeof Train> {
   ]
 
   static flags = {
-    network: Flags.string({summary: 'Baseline network (tenant); all when absent.'}),
+    network: networkFlag({summary: 'Baseline network (tenant); all when absent.'}),
     since: timeFlag({summary: 'Baseline start (24h, 7d or ISO 8601).'}),
     until: timeFlag({summary: 'Baseline end.'}),
     out: Flags.string({char: 'o', summary: 'Model file to write.', default: 'flowscope-model.onnx'}),

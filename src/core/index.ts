@@ -46,3 +46,4 @@ export {DEFAULT_ACTIVE_TIMEOUT_MICROS, DEFAULT_ACTIVE_TIMEOUT_SEC, DEFAULT_IDLE_
 export {fmix32} from './hash.js'
 export {quantileSorted} from './stats.js'
 export {growF64, growI32, growU32} from './grow.js'
+export {redactCredentials, terminalMessage, visible} from './text.js'

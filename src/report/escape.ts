@@ -5,27 +5,9 @@
  * one of these before it reaches its output.
  */
 
-/**
- * C0 and C1 control characters, DEL, and the Unicode bidirectional overrides/isolates (which reorder
- * what a terminal or editor shows: "Trojan Source", CVE-2021-42574) and the line/paragraph separators.
- */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const UNSAFE_CHARS = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu
-
-const NAMED: Record<string, string> = {'\n': '\\n', '\r': '\\r', '\t': '\\t'}
-
-/**
- * The string with every control character written out visibly (`\x1b`, `\n`, `\u202e`), so an escape
- * sequence in the data is shown instead of acted on by a terminal, and a newline cannot fake a row.
- */
-export function visible(s: string): string {
-  return s.replace(UNSAFE_CHARS, (c) => {
-    const named = NAMED[c]
-    if (named) return named
-    const code = c.codePointAt(0) ?? 0
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`
-  })
-}
+// the terminal rule lives in core, for every message of every layer; the report's renderers use it from here
+export {visible} from '../core/index.js'
+import {visible} from '../core/index.js'
 
 const HTML_ENTITIES: Record<string, string> = {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'}
 

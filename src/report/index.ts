@@ -12,7 +12,7 @@ export {renderStreamSummary, renderStreamWindow, streamDetectionLines} from './s
 export type {StreamDetectionView, StreamSummaryView, StreamWindowView} from './stream-view.js'
 export {renderSampledCapture, renderThinnedFlows} from './sample-view.js'
 export type {SampledCaptureView, ThinnedFlowsView} from './sample-view.js'
-export {csvField, csvLine, makeWriter, ROW_FORMATS, writeRowStream} from './rows.js'
+export {makeWriter, ROW_FORMATS, writeRowStream} from './rows.js'
 export type {Row, RowFormat} from './rows.js'
 export {
   buildReport,

@@ -1,5 +1,7 @@
 import cliProgress from 'cli-progress'
 
+import {visible} from './escape.js'
+
 export interface Progress {
   update(done: number, total?: number): void
   stop(): void
@@ -16,7 +18,8 @@ export function createProgress(enabled: boolean, label: string, total: number, u
   const bar = new cliProgress.SingleBar(
     {
       stream: process.stderr,
-      format: `${label} [{bar}] {percentage}% | {value}/{total} ${unit} | eta {eta_formatted}`,
+      // the label may name a file: shown, never acted on by the terminal (and no `{…}` of the format)
+      format: `${visible(label).replace(/[{}]/g, '')} [{bar}] {percentage}% | {value}/{total} ${unit} | eta {eta_formatted}`,
       hideCursor: true,
       clearOnComplete: true,
       etaBuffer: 20,

@@ -1,23 +1,17 @@
 /**
- * Row output for query commands: CSV (RFC 4180) and NDJSON written as rows arrive, with backpressure;
+ * Row output for query commands: CSV (RFC 4180, through `csvRecord`: a text field a spreadsheet would
+ * take for a formula gets a leading `'`) and NDJSON written as rows arrive, with backpressure;
  * a closed pipe (`flowscope flows --ndjson | head`) ends the output quietly instead of failing.
  */
 import type {Writable} from 'node:stream'
+
+import {csvRecord} from './escape.js'
 
 export type Row = Record<string, unknown>
 
 export const ROW_FORMATS = ['table', 'csv', 'ndjson'] as const
 export type RowFormat = (typeof ROW_FORMATS)[number]
 
-export function csvField(v: unknown): string {
-  if (v === null || v === undefined) return ''
-  const s = typeof v === 'object' ? JSON.stringify(v) : String(v)
-  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s
-}
-
-export function csvLine(values: unknown[]): string {
-  return `${values.map(csvField).join(',')}\n`
-}
 
 /** Writes text, waiting for `drain` when the stream is full; false once the reader has gone (EPIPE). */
 export function makeWriter(out: Writable): {write(text: string): Promise<boolean>; closed(): boolean} {
@@ -56,11 +50,11 @@ export async function writeRowStream(
 ): Promise<number> {
   const w = makeWriter(out)
   let n = 0
-  if (format === 'csv' && !(await w.write(csvLine(columns)))) return 0
+  if (format === 'csv' && !(await w.write(csvRecord(columns)))) return 0
   for await (const chunk of chunks) {
     let text = ''
     for (const row of chunk) {
-      text += format === 'csv' ? csvLine(columns.map((c) => row[c])) : `${JSON.stringify(row)}\n`
+      text += format === 'csv' ? csvRecord(columns.map((c) => row[c])) : `${JSON.stringify(row)}\n`
       n++
     }
     if (!(await w.write(text))) break

@@ -1,4 +1,9 @@
-/** Plain aligned text tables for the terminal: numbers right-aligned, everything else left. */
+/**
+ * Plain aligned text tables for the terminal: numbers right-aligned, everything else left. Text cells
+ * come from the store (file names, network labels, AS names, SQL results), so control characters are
+ * shown (`visible`), never sent to the terminal, and widths are display columns.
+ */
+import {displayWidth, pad, visible} from './escape.js'
 
 export interface Column<R> {
   header: string
@@ -8,7 +13,9 @@ export interface Column<R> {
 
 export function renderTable<R>(columns: Column<R>[], rows: R[]): string {
   const cells = rows.map((r) => columns.map((c) => formatCell(c.value(r))))
-  const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((row) => (row[i] ?? '').length)))
+  const headers = columns.map((c) => visible(c.header))
+  const widths = headers.map(displayWidth)
+  for (const row of cells) row.forEach((v, i) => (widths[i] = Math.max(widths[i] ?? 0, displayWidth(v))))
   const alignOf = (c: Column<R>, i: number): 'left' | 'right' => {
     if (c.align) return c.align
     const sample = rows.length > 0 ? c.value(rows[0] as R) : ''
@@ -17,16 +24,16 @@ export function renderTable<R>(columns: Column<R>[], rows: R[]): string {
   const aligns = columns.map(alignOf)
   const line = (values: string[]): string =>
     values
-      .map((v, i) => (aligns[i] === 'right' ? v.padStart(widths[i] ?? 0) : v.padEnd(widths[i] ?? 0)))
+      .map((v, i) => pad(v, widths[i] ?? 0, aligns[i] ?? 'left'))
       .join('  ')
       .trimEnd()
-  return [line(columns.map((c) => c.header)), ...cells.map(line)].join('\n')
+  return [line(headers), ...cells.map(line)].join('\n')
 }
 
 function formatCell(v: string | number | null | undefined): string {
   if (v === null || v === undefined) return '-'
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toFixed(2)
-  return v
+  return visible(v)
 }
 
 const UNITS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB']

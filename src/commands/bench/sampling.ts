@@ -4,7 +4,7 @@ import {writeFile} from 'node:fs/promises'
 import {BaseCommand} from '../../base-command.js'
 import {rateFlag} from '../../flag-types.js'
 // DuckDB loads when the store is first opened: a run with --no-store never loads it
-import {createProgress, csvLine, renderTable} from '../../report/index.js'
+import {createProgress, csvRecord, renderTable} from '../../report/index.js'
 import {DEFAULT_BENCH_RATES, DEFAULT_BENCH_TRIALS, recordSamplingBenchmark, renderSamplingChartSvg, runSamplingBenchmarkParallel} from '../../sampling/index.js'
 import {computeGroundTruth} from '../../sampling/index.js'
 import {buildPacketTable} from '../../sampling/index.js'
@@ -64,8 +64,8 @@ export default class BenchSampling extends BaseCommand<typeof BenchSampling> {
     if (!f['no-store']) await recordSamplingBenchmark(f.db, file, result)
     const rows = result.cells
     if (f.csv) {
-      process.stdout.write(csvLine(CSV_HEADER))
-      for (const c of rows) process.stdout.write(csvLine(csvRow(c)))
+      process.stdout.write(csvRecord(CSV_HEADER))
+      for (const c of rows) process.stdout.write(csvRecord(csvRow(c)))
     } else {
       this.out(`${file}: ${result.truth.packets} packets, ${result.truth.flowRecords} flow records, ${result.truth.hosts} hosts; ${result.trials} trials per cell in ${result.seconds.toFixed(1)} s\n`)
       this.out(

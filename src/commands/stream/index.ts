@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import {durationFlag, timeFlag} from '../../flag-types.js'
+import {durationFlag, timeFlag, networkFlag} from '../../flag-types.js'
 import {makeWriter, renderStreamSummary, renderStreamWindow, streamDetectionLines} from '../../report/index.js'
 import {DEFAULT_LATENESS_SEC, DEFAULT_STREAM_WINDOW_SEC, runStream, START_POSITIONS, type WindowDetection, type RunStreamResult, type StreamEvent} from '../../stream/index.js'
 
@@ -43,7 +43,7 @@ Records format: src/stream/RECORDS.md (JSON lines or binary, as \`stream put\` a
     'dynamo-endpoint': Flags.string({summary: 'DynamoDB endpoint URL for the lease table (a local dynalite).', dependsOn: ['lease-table']}),
     'worker-id': Flags.string({summary: 'This worker’s name in the lease table and the runs table (default: host-pid).'}),
     model: Flags.string({summary: 'ONNX model (default: the bundled fixtures/model.onnx).'}),
-    network: Flags.string({summary: 'Only store and score this network (repeatable, or comma-separated); other records are read and skipped.', multiple: true, delimiter: ','}),
+    network: networkFlag({summary: 'Only store and score this network (repeatable, or comma-separated); other records are read and skipped.', multiple: true, delimiter: ','}),
     ndjson: Flags.boolean({summary: 'Print each detection as a JSON line on stdout once it is written.', exclusive: ['json']}),
     duration: durationFlag({summary: 'Stop by itself after this long (90, 30s, 10m; default: until SIGINT/SIGTERM).'}),
     drain: Flags.boolean({summary: 'On stop, commit the windows still open instead of leaving them to the next run.'}),

@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import cliProgress from 'cli-progress'
 
 import {BaseCommand} from '../../base-command.js'
-import {positiveNumberFlag} from '../../flag-types.js'
+import {positiveNumberFlag, networkFlag} from '../../flag-types.js'
 import {PARTITION_KEYS, putCaptures, RECORD_FORMATS, type PutCapturesResult} from '../../stream/index.js'
 
 export type StreamPutResult = PutCapturesResult
@@ -25,7 +25,7 @@ Records are packed several flows to a Kinesis record per partition key and sent 
     stream: Flags.string({summary: 'Kinesis stream name.', required: true}),
     endpoint: Flags.string({summary: 'Kinesis endpoint URL (a local kinesalite: http://127.0.0.1:PORT).'}),
     region: Flags.string({summary: 'AWS region (default: the SDK chain: AWS_REGION, profile).'}),
-    network: Flags.string({summary: 'Network (tenant) label of the records.', default: 'default'}),
+    network: networkFlag({summary: 'Network (tenant) label of the records.', default: 'default'}),
     speed: positiveNumberFlag({summary: 'Replay at the captures’ own timing, this many times faster (1 = real time).', exclusive: ['rate']}),
     rate: Flags.integer({summary: 'Records per second instead of the captures’ timing.', min: 1}),
     'partition-key': Flags.option({summary: 'What records are keyed (and so sharded) by.', options: PARTITION_KEYS, default: 'network' as const})(),
