@@ -102,38 +102,29 @@ ${card(String(r.runs.length), 'recent runs')}
 </header>
 <main>`)
 
-  parts.push(`<section id="detections">
-<h2>Detections</h2>
-<p>${e(detectionsHeadline(r))}</p>
-${d.rows.length === 0 ? '' : detectionsTable(r)}
-</section>`)
+  parts.push(section('detections', 'Detections', `<p>${e(detectionsHeadline(r))}</p>`, detectionsTable(r)))
 
-  parts.push(`<section id="timeline">
-<h2>Traffic and detections over time</h2>
-${chart('timeline')}
-</section>`)
+  parts.push(section('timeline', 'Traffic and detections over time', chart('timeline')))
 
-  parts.push(`<section id="types">
-<h2>Detections by type</h2>
-${chart('types')}
-${
-  d.byType.length === 0
-    ? ''
-    : table(
+  parts.push(
+    section(
+      'types',
+      'Detections by type',
+      chart('types'),
+      table(
         ['type', 'detections', 'addresses', 'max score'],
         d.byType.map((t) => [cell(t.type), num(String(t.count)), num(String(t.addresses)), num(fmtScore(t.maxScore))]),
         [false, true, true, true],
-      )
-}
-</section>`)
+      ),
+    ),
+  )
 
-  parts.push(`<section id="talkers">
-<h2>Top talkers</h2>
-${chart('talkers')}
-${
-  r.traffic.topTalkers.length === 0
-    ? ''
-    : table(
+  parts.push(
+    section(
+      'talkers',
+      'Top talkers',
+      chart('talkers'),
+      table(
         ['address', 'flows', 'packets', 'bytes', 'est. bytes', 'detections'],
         r.traffic.topTalkers.map((t) => [
           cell(t.address, 'addr'),
@@ -144,17 +135,16 @@ ${
           num(String(t.detections)),
         ]),
         [false, true, true, true, true, true],
-      )
-}
-</section>`)
+      ),
+    ),
+  )
 
-  parts.push(`<section id="runs">
-<h2>Resource use of recent runs</h2>
-${chart('runs')}
-${
-  r.runs.length === 0
-    ? ''
-    : table(
+  parts.push(
+    section(
+      'runs',
+      'Resource use of recent runs',
+      chart('runs'),
+      table(
         ['run', 'kind', 'status', 'network', 'started (UTC)', 'wall', 'CPU', 'peak RSS', 'RSS all procs', 'addresses', 'addresses/s', 'buckets', 'reuse', 'failed', 'detections'],
         r.runs.map((x) => [
           num(String(x.runId)),
@@ -174,17 +164,16 @@ ${
           num(fmtNum(x.detections, 0)),
         ]),
         [true, false, false, false, false, true, true, true, true, true, true, true, true, true, true],
-      )
-}
-</section>`)
+      ),
+    ),
+  )
 
-  parts.push(`<section id="sampling">
-<h2>Sampling accuracy</h2>
-${chart('sampling')}
-${
-  r.sampling.cells.length === 0
-    ? ''
-    : table(
+  parts.push(
+    section(
+      'sampling',
+      'Sampling accuracy',
+      chart('sampling'),
+      table(
         ['from', 'sampler', 'metric', 'rate', 'n', 'rel. RMSE', 'bias', '95% coverage', 'rel. s.e.', '√(1/c)'],
         r.sampling.cells.map((c) => [
           cell(fmtOrigin(c)),
@@ -199,10 +188,10 @@ ${
           num(fmtPct(c.bound)),
         ]),
         [false, false, false, true, true, true, true, true, true, true],
-      )
-}
-${r.sampling.keyed > 0 ? `<p class="meta">${r.sampling.keyed} per-key estimates (hosts, ports…) are in the store and not scored here.</p>` : ''}
-</section>`)
+      ),
+      r.sampling.keyed > 0 ? `<p class="meta">${r.sampling.keyed} per-key estimates (hosts, ports…) are in the store and not scored here.</p>` : '',
+    ),
+  )
 
   parts.push(`</main>
 <footer>flowscope · one self-contained file: no scripts, no external resources · times in UTC · traffic bucket ${e(fmtDuration(r.traffic.bucketSeconds))}</footer>
@@ -210,6 +199,11 @@ ${r.sampling.keyed > 0 ? `<p class="meta">${r.sampling.keyed} per-key estimates 
 </html>
 `)
   return parts.join('\n')
+}
+
+/** A section of the page: its anchor, its heading (markup) and its parts, one a line. */
+function section(id: string, title: string, ...body: string[]): string {
+  return `<section id="${id}">\n<h2>${title}</h2>\n${body.join('\n')}\n</section>`
 }
 
 function card(value: string, label: string, alert = false): string {
@@ -237,7 +231,9 @@ function num(text: string): Cell {
   return {html: escapeHtml(text), cls: 'num'}
 }
 
+/** A table of the rows, or nothing when there are none. */
 function table(headers: string[], rows: Cell[][], numeric: boolean[], rowClass?: (i: number) => string): string {
+  if (rows.length === 0) return ''
   const head = headers.map((h, i) => `<th${numeric[i] ? ' class="num"' : ''}>${escapeHtml(h)}</th>`).join('')
   const body = rows
     .map((row, i) => {

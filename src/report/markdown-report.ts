@@ -33,7 +33,9 @@ interface MdColumn<R> {
   align?: 'left' | 'right'
 }
 
-function mdTable<R>(columns: MdColumn<R>[], rows: readonly R[]): string {
+/** A pipe table of the rows; with no rows, the `empty` sentence instead (given one). */
+function mdTable<R>(columns: MdColumn<R>[], rows: readonly R[], empty?: string): string {
+  if (rows.length === 0 && empty !== undefined) return empty
   const head = `| ${columns.map((c) => escapeMarkdown(c.header)).join(' | ')} |`
   const rule = `|${columns.map((c) => (c.align === 'right' ? ' ---: ' : ' --- ')).join('|')}|`
   const body = rows.map((r) => `| ${columns.map((c) => escapeMarkdown(c.value(r))).join(' | ')} |`)
@@ -77,17 +79,16 @@ export function renderReportMarkdown(r: ReportData): string {
   }
   out.push('### By type', '')
   out.push(
-    r.detections.byType.length === 0
-      ? EMPTY.types
-      : mdTable(
-          [
-            {header: 'type', value: (t) => t.type},
-            {header: 'detections', value: (t) => String(t.count), align: 'right'},
-            {header: 'addresses', value: (t) => String(t.addresses), align: 'right'},
-            {header: 'max score', value: (t) => fmtScore(t.maxScore), align: 'right'},
-          ],
-          r.detections.byType,
-        ),
+    mdTable(
+      [
+        {header: 'type', value: (t) => t.type},
+        {header: 'detections', value: (t) => String(t.count), align: 'right'},
+        {header: 'addresses', value: (t) => String(t.addresses), align: 'right'},
+        {header: 'max score', value: (t) => fmtScore(t.maxScore), align: 'right'},
+      ],
+      r.detections.byType,
+      EMPTY.types,
+    ),
     '',
   )
 
@@ -104,42 +105,40 @@ export function renderReportMarkdown(r: ReportData): string {
   }
   out.push('### Top talkers', '')
   out.push(
-    r.traffic.topTalkers.length === 0
-      ? EMPTY.talkers
-      : mdTable(
-          [
-            {header: 'address', value: (t) => t.address},
-            {header: 'flows', value: (t) => String(t.flows), align: 'right'},
-            {header: 'packets', value: (t) => String(t.packets), align: 'right'},
-            {header: 'est. bytes', value: (t) => fmtBytes(t.bytesScaled), align: 'right'},
-            {header: 'detections', value: (t) => String(t.detections), align: 'right'},
-          ],
-          r.traffic.topTalkers,
-        ),
+    mdTable(
+      [
+        {header: 'address', value: (t) => t.address},
+        {header: 'flows', value: (t) => String(t.flows), align: 'right'},
+        {header: 'packets', value: (t) => String(t.packets), align: 'right'},
+        {header: 'est. bytes', value: (t) => fmtBytes(t.bytesScaled), align: 'right'},
+        {header: 'detections', value: (t) => String(t.detections), align: 'right'},
+      ],
+      r.traffic.topTalkers,
+      EMPTY.talkers,
+    ),
     '',
   )
 
   out.push('## Runs', '')
   out.push(
-    r.runs.length === 0
-      ? EMPTY.runs
-      : mdTable(
-          [
-            {header: 'run', value: (x) => String(x.runId), align: 'right'},
-            {header: 'kind', value: (x) => x.kind},
-            {header: 'status', value: (x) => x.status},
-            {header: 'network', value: (x) => x.network ?? 'all'},
-            {header: 'started (UTC)', value: (x) => fmtTime(x.startedAt)},
-            {header: 'wall', value: (x) => fmtSeconds(x.wallS), align: 'right'},
-            {header: 'cpu', value: (x) => fmtCpu(x), align: 'right'},
-            {header: 'peak RSS', value: (x) => fmtMb(x.peakRssMb), align: 'right'},
-            {header: 'addresses/s', value: (x) => fmtNum(x.addressesPerS), align: 'right'},
-            {header: 'reuse', value: (x) => fmtPct(x.reuseRatio), align: 'right'},
-            {header: 'failed', value: (x) => fmtNum(x.failures, 0), align: 'right'},
-            {header: 'detections', value: (x) => fmtNum(x.detections, 0), align: 'right'},
-          ],
-          r.runs,
-        ),
+    mdTable(
+      [
+        {header: 'run', value: (x) => String(x.runId), align: 'right'},
+        {header: 'kind', value: (x) => x.kind},
+        {header: 'status', value: (x) => x.status},
+        {header: 'network', value: (x) => x.network ?? 'all'},
+        {header: 'started (UTC)', value: (x) => fmtTime(x.startedAt)},
+        {header: 'wall', value: (x) => fmtSeconds(x.wallS), align: 'right'},
+        {header: 'cpu', value: (x) => fmtCpu(x), align: 'right'},
+        {header: 'peak RSS', value: (x) => fmtMb(x.peakRssMb), align: 'right'},
+        {header: 'addresses/s', value: (x) => fmtNum(x.addressesPerS), align: 'right'},
+        {header: 'reuse', value: (x) => fmtPct(x.reuseRatio), align: 'right'},
+        {header: 'failed', value: (x) => fmtNum(x.failures, 0), align: 'right'},
+        {header: 'detections', value: (x) => fmtNum(x.detections, 0), align: 'right'},
+      ],
+      r.runs,
+      EMPTY.runs,
+    ),
     '',
   )
 

@@ -251,8 +251,8 @@ export async function buildReport(store: FlowStore, options: ReportOptions = {})
   // the timeline covers the data inside [since, until), not all of a long window around a short capture
   const dataFrom = minDefined(nullable(span?.first_us), nullable(detSpan?.first_us))
   const dataTo = maxDefined(nullable(span?.last_us), nullable(detSpan?.last_us))
-  const sinceUs = options.since ? BigInt(options.since.getTime()) * 1000n : undefined
-  const untilUs = options.until ? BigInt(options.until.getTime()) * 1000n : undefined
+  const sinceUs = epochUs(options.since)
+  const untilUs = epochUs(options.until)
   const fromUs = dataFrom === undefined ? sinceUs : maxDefined(dataFrom, sinceUs)
   const toUs = dataTo === undefined ? untilUs : minDefined(dataTo, untilUs)
   const bucketS = chooseBucketSeconds(fromUs, toUs)
@@ -329,35 +329,36 @@ interface Where {
   params: Record<string, unknown>
 }
 
-/** Detections overlapping [since, until), with the other filters; parameters are prefixed `d_`. */
-function detectionWhere(o: ReportOptions): Where {
+/** A condition of a WHERE clause and its one named parameter: `[sql, name, value]`, left out when value is undefined. */
+type Condition = readonly [sql: string, name: string, value: unknown]
+
+/** The conditions that apply, joined by AND (`TRUE` when none does), with their parameters. */
+function whereOf(conditions: readonly Condition[]): Where {
   const parts: string[] = []
   const params: Record<string, unknown> = {}
-  if (o.network !== undefined) {
-    parts.push('network = $d_network')
-    params.d_network = o.network
-  }
-  if (o.since) {
-    parts.push('window_end > make_timestamp($d_since::BIGINT)')
-    params.d_since = BigInt(o.since.getTime()) * 1000n
-  }
-  if (o.until) {
-    parts.push('window_start < make_timestamp($d_until::BIGINT)')
-    params.d_until = BigInt(o.until.getTime()) * 1000n
-  }
-  if (o.type !== undefined) {
-    parts.push('attack_type = $d_type')
-    params.d_type = o.type
-  }
-  if (o.minScore !== undefined) {
-    parts.push('score >= $d_min_score')
-    params.d_min_score = o.minScore
-  }
-  if (o.pass !== undefined) {
-    parts.push('pass = $d_pass')
-    params.d_pass = o.pass
+  for (const [sql, name, value] of conditions) {
+    if (value === undefined) continue
+    parts.push(sql)
+    params[name] = value
   }
   return {where: parts.length === 0 ? 'TRUE' : parts.join(' AND '), params}
+}
+
+/** An instant as µs since the epoch, as `make_timestamp` takes it. */
+function epochUs(d: Date | undefined): bigint | undefined {
+  return d ? BigInt(d.getTime()) * 1000n : undefined
+}
+
+/** Detections overlapping [since, until), with the other filters; parameters are prefixed `d_`. */
+function detectionWhere(o: ReportOptions): Where {
+  return whereOf([
+    ['network = $d_network', 'd_network', o.network],
+    ['window_end > make_timestamp($d_since::BIGINT)', 'd_since', epochUs(o.since)],
+    ['window_start < make_timestamp($d_until::BIGINT)', 'd_until', epochUs(o.until)],
+    ['attack_type = $d_type', 'd_type', o.type],
+    ['score >= $d_min_score', 'd_min_score', o.minScore],
+    ['pass = $d_pass', 'd_pass', o.pass],
+  ])
 }
 
 /** Flows overlapping [since, until) of the network, as `flows` and `top` select them; prefix `f_`. */
@@ -366,8 +367,8 @@ function flowWhere(o: ReportOptions): Where {
     {
       mode: 'overlapping',
       network: o.network,
-      since: o.since ? BigInt(o.since.getTime()) * 1000n : undefined,
-      until: o.until ? BigInt(o.until.getTime()) * 1000n : undefined,
+      since: epochUs(o.since),
+      until: epochUs(o.until),
     },
     {prefix: 'f_'},
   )
@@ -432,26 +433,17 @@ function parseFeatures(json: string | null): DetectionFeature[] {
 }
 
 async function readRuns(store: FlowStore, o: ReportOptions, limit: number): Promise<RunItem[]> {
-  const parts: string[] = []
-  const params: Record<string, unknown> = {}
-  // a run over every network (network NULL) is part of every network's history
-  if (o.network !== undefined) {
-    parts.push('(network = $r_network OR network IS NULL)')
-    params.r_network = o.network
-  }
-  if (o.since) {
-    parts.push('coalesce(finished_at, started_at) >= make_timestamp($r_since::BIGINT)')
-    params.r_since = BigInt(o.since.getTime()) * 1000n
-  }
-  if (o.until) {
-    parts.push('started_at < make_timestamp($r_until::BIGINT)')
-    params.r_until = BigInt(o.until.getTime()) * 1000n
-  }
+  const {where, params} = whereOf([
+    // a run over every network (network NULL) is part of every network's history
+    ['(network = $r_network OR network IS NULL)', 'r_network', o.network],
+    ['coalesce(finished_at, started_at) >= make_timestamp($r_since::BIGINT)', 'r_since', epochUs(o.since)],
+    ['started_at < make_timestamp($r_until::BIGINT)', 'r_until', epochUs(o.until)],
+  ])
   const rows = await store.all<Record<string, unknown>>(
     `SELECT run_id, kind, status, network, ${iso('started_at')} AS started_at, ${iso('finished_at')} AS finished_at,
             wall_s, cpu_user_s, cpu_system_s, peak_rss_mb, peak_rss_total_mb, addresses, addresses_per_s,
             addresses_per_cpu_s, buckets, map_hits, map_misses, reuse_ratio, failures, detections
-       FROM runs WHERE ${parts.length === 0 ? 'TRUE' : parts.join(' AND ')}
+       FROM runs WHERE ${where}
       ORDER BY started_at DESC, run_id DESC LIMIT ${limit}`,
     params,
   )
@@ -496,20 +488,11 @@ async function readRuns(store: FlowStore, o: ReportOptions, limit: number): Prom
  * the bound itself. Estimates not tied to a source (benchmarks) are kept under a network filter.
  */
 async function readSampling(store: FlowStore, o: ReportOptions): Promise<ReportData['sampling']> {
-  const parts: string[] = []
-  const params: Record<string, unknown> = {}
-  if (o.network !== undefined) {
-    parts.push('(e.source_id IS NULL OR s.network = $s_network OR ps.network = $s_network)')
-    params.s_network = o.network
-  }
-  if (o.since) {
-    parts.push('e.created_at >= make_timestamp($s_since::BIGINT)')
-    params.s_since = BigInt(o.since.getTime()) * 1000n
-  }
-  if (o.until) {
-    parts.push('e.created_at < make_timestamp($s_until::BIGINT)')
-    params.s_until = BigInt(o.until.getTime()) * 1000n
-  }
+  const {where, params} = whereOf([
+    ['(e.source_id IS NULL OR s.network = $s_network OR ps.network = $s_network)', 's_network', o.network],
+    ['e.created_at >= make_timestamp($s_since::BIGINT)', 's_since', epochUs(o.since)],
+    ['e.created_at < make_timestamp($s_until::BIGINT)', 's_until', epochUs(o.until)],
+  ])
   const rows = await store.all<EstimateRow>(
     `SELECT e.run_id, e.source_id, e.sampler, CASE WHEN e.rate > 1 THEN 1 / e.rate ELSE e.rate END AS rate, e.metric, e.key,
             e.estimate, e.stderr, e.ci_low, e.ci_high, e.truth,
@@ -519,7 +502,7 @@ async function readSampling(store: FlowStore, o: ReportOptions): Promise<ReportD
        LEFT JOIN sources s ON s.source_id = e.source_id
        LEFT JOIN sources ps ON ps.source_id = s.parent_source
        LEFT JOIN runs r ON r.run_id = e.run_id
-      WHERE e.rate > 0 AND ${parts.length === 0 ? 'TRUE' : parts.join(' AND ')}
+      WHERE e.rate > 0 AND ${where}
       ORDER BY e.created_at, e.run_id, e.source_id, e.metric`,
     params,
   )

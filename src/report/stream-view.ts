@@ -1,11 +1,12 @@
 /*
  * What `flowscope stream` prints. The report layer sits below the stream layer, so the shapes are
- * spelled out here: the stream's WindowReport, StreamRunSummary and WindowDetection fit them.
+ * spelled out here: the stream's WindowReport and its metrics row are built on StreamWindowView, and
+ * StreamRunSummary and WindowDetection fit the other two.
  */
 import {storedFeatures} from '../io/index.js'
 import type {DetectionFeature} from '../io/index.js'
 
-/** A closed stream window, as the stream worker reports it. */
+/** A closed stream window, as the stream worker reports it (its metrics row counts the networks instead). */
 export interface StreamWindowView {
   windowStartUs: number
   windowEndUs: number
@@ -14,9 +15,13 @@ export interface StreamWindowView {
   networks: readonly unknown[]
   detections: number
   undetermined: number
+  /** records dropped as late since the previous window report */
   lateDropped: number
+  /** scoring and writing, ms */
   processingMs: number
+  /** processingMs / window length */
   ratio: number
+  /** mean ratio over the last 10 minutes */
   utilisation: number
 }
 

@@ -5,6 +5,7 @@
 import type {FlowBatch} from '../core/index.js'
 import {writeDetections} from '../io/index.js'
 import type {Detection, DetectionFeature, FlowStore} from '../io/index.js'
+import type {StreamWindowView} from '../report/index.js'
 
 /**
  * One address flagged in one model window, as a scorer returns it: the store's `Detection` without what
@@ -77,22 +78,13 @@ export async function ensureStreamTables(store: FlowStore): Promise<void> {
   await store.run(STREAM_TABLES_SQL)
 }
 
-export interface WindowMetricsRow {
+/** A row of `stream_windows`: the window as the worker reports it, with the number of its networks. */
+export interface WindowMetricsRow extends Omit<StreamWindowView, 'networks'> {
   runId: number | undefined
   workerId: string
   stream: string
-  windowStartUs: number
-  windowEndUs: number
-  straggler: string | undefined
   closedBy: string
-  records: number
   networks: number
-  detections: number
-  undetermined: number
-  lateDropped: number
-  processingMs: number
-  ratio: number
-  utilisation: number
   scaleSignal: string
   shards: readonly string[]
   committedAtMs: number

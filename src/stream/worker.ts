@@ -15,6 +15,7 @@ import type {KinesisClient} from '@aws-sdk/client-kinesis'
 
 import {UsageError} from '../core/index.js'
 import type {FlowStore} from '../io/index.js'
+import type {StreamWindowView} from '../report/index.js'
 import {isStopped, sleep} from './aws.js'
 import {SHARD_END, ShardProgress, StoreCheckpoints} from './checkpoints.js'
 import {readShard, type ReadEvent, type ShardStart, type StartPosition} from './consumer.js'
@@ -94,23 +95,9 @@ export interface NetworkWindowReport {
   undetermined: string[]
 }
 
-export interface WindowReport {
-  windowStartUs: number
-  windowEndUs: number
-  straggler: string | undefined
+export interface WindowReport extends StreamWindowView {
   closedBy: CloseReason
-  records: number
   networks: NetworkWindowReport[]
-  detections: number
-  undetermined: number
-  /** records dropped as late since the previous window report */
-  lateDropped: number
-  /** scoring and writing, ms */
-  processingMs: number
-  /** processingMs / window length */
-  ratio: number
-  /** mean ratio over the last 10 minutes */
-  utilisation: number
   scaleSignal: ScaleSignal
   shards: string[]
   /** wall ms of the first record added to the window, of its close, and of its commit */
