@@ -20,7 +20,7 @@ import {InputDataError} from '../core/index.js'
 import {FEATURE_COUNT, computeFeatures, featureRow, guessAttackType, runSqErrors} from '../infer/index.js'
 import type {AttackType, FeatureContribution, FeatureMatrix, LoadedModel} from '../infer/index.js'
 import type {FlowStore} from '../io/index.js'
-import type {PostCalibration, ScaleCalibration} from './post-calibration.js'
+import type {PostCalibration, RawUnitArrays, ScaleCalibration} from './post-calibration.js'
 import type {PostScale} from './post-features.js'
 import {
   CONTEXT_COUNT,
@@ -117,15 +117,8 @@ export interface WindowWork {
 }
 
 /** Raw units of one scale (calibration mode): indices of `groups` are local to the job. */
-export interface RawJobUnits {
+export interface RawJobUnits extends RawUnitArrays {
   scale: string
-  rows: number
-  sqErrors: Float32Array
-  evidence: Float64Array
-  context: Float64Array
-  groups: number[][]
-  /** (row, service port, distinct peers) triples */
-  fanPorts: Int32Array
   addresses: string[]
 }
 

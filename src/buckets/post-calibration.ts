@@ -72,9 +72,8 @@ export interface PostCalibration {
   createdAt: string
 }
 
-/** Raw per-unit data of one scale, gathered over a benign store's buckets. */
-export interface RawScaleUnits {
-  scale: PostScale
+/** The per-unit arrays of raw calibration data, whether one job's share or a whole scale's. */
+export interface RawUnitArrays {
   rows: number
   /** rows × FEATURE_COUNT squared model errors (long window, volumes at the model's window) */
   sqErrors: Float32Array
@@ -86,6 +85,11 @@ export interface RawScaleUnits {
   groups: number[][]
   /** (row, service port, distinct peers) triples of the rows' outbound requests */
   fanPorts: Int32Array
+}
+
+/** Raw per-unit data of one scale, gathered over a benign store's buckets. */
+export interface RawScaleUnits extends RawUnitArrays {
+  scale: PostScale
 }
 
 /** Benign units a port needs for its own fan-out profile; rarer ports share a pooled one. */

@@ -112,6 +112,16 @@ export function scaleWindows(scale: PostScale, since: number | undefined, until:
   }
 }
 
+/** SQL of exact integer floor division (DuckDB's `//` truncates toward zero). */
+function floorDiv(expr: string, d: number): string {
+  return `((${expr}) - ((((${expr}) % ${d}) + ${d}) % ${d})) // ${d}`
+}
+
+/** SQL that unnests each row into the start of every window (length `windowUs`, hop `hopUs`) holding its `ts`. */
+function windowStartsOfTs(windowUs: number, hopUs: number): string {
+  return `unnest(range(${floorDiv(`ts - ${windowUs}`, hopUs)} + 1, ${floorDiv('ts', hopUs)} + 1)) * ${hopUs}`
+}
+
 /**
  * SQL of the periodicity evidence over the table `flows` (a bucket's flows), one row per (network,
  * address, window start) with at least one request. `$addresses` limits the addresses.
@@ -121,7 +131,6 @@ export function slowEvidenceSql(w: ScaleWindows): PostQuery {
   const range = requestRange(w)
   const flowFilters: string[] = ['dst_port < src_port', ...range.conditions]
   const windowFilters = windowRangeFilters(w)
-  const floorDiv = (expr: string, d: number): string => `((${expr}) - ((((${expr}) % ${d}) + ${d}) % ${d})) // ${d}`
   const periodic = `CASE WHEN n >= ${MIN_PERIODIC_REQUESTS} AND med > 0 THEN greatest(0, 1 - (gap_mad / med) / ${POISSON_GAP_DISPERSION}) * sqrt(n - 1) ELSE 0 END`
   const sql = `
 WITH req AS (
@@ -135,7 +144,7 @@ WITH req AS (
 ),
 win AS (
   SELECT * FROM (
-    SELECT *, unnest(range(${floorDiv(`ts - ${windowUs}`, hopUs)} + 1, ${floorDiv('ts', hopUs)} + 1)) * ${hopUs} AS wstart FROM req
+    SELECT *, ${windowStartsOfTs(windowUs, hopUs)} AS wstart FROM req
   ) ${windowFilters.length > 0 ? `WHERE ${windowFilters.join(' AND ')}` : ''}
 ),
 gaps AS (
@@ -164,10 +173,9 @@ export function portFanSql(w: ScaleWindows): PostQuery {
   const range = requestRange(w)
   const flowFilters: string[] = ['dst_port < src_port', ...range.conditions]
   const windowFilters = windowRangeFilters(w)
-  const floorDiv = (expr: string, d: number): string => `((${expr}) - ((((${expr}) % ${d}) + ${d}) % ${d})) // ${d}`
   const sql = `
 SELECT address, wstart, svc, count(DISTINCT peer)::INTEGER AS k FROM (
-  SELECT *, unnest(range(${floorDiv(`ts - ${windowUs}`, hopUs)} + 1, ${floorDiv('ts', hopUs)} + 1)) * ${hopUs} AS wstart
+  SELECT *, ${windowStartsOfTs(windowUs, hopUs)} AS wstart
   FROM (SELECT src_ip AS address, dst_ip AS peer, dst_port::INTEGER AS svc, epoch_us(ts_start) AS ts FROM flows WHERE ${flowFilters.join(' AND ')})
   WHERE list_contains($addresses, address)
 ) ${windowFilters.length > 0 ? `WHERE ${windowFilters.join(' AND ')}` : ''}
@@ -222,12 +230,11 @@ export function fanEvidence(ports: readonly {svc: number; k: number}[], profile:
  */
 export function windowFingerprintSql(w: ScaleWindows): string {
   const {windowUs, hopUs} = w
-  const floorDiv = (expr: string, d: number): string => `((${expr}) - ((((${expr}) % ${d}) + ${d}) % ${d})) // ${d}`
   const filters = windowRangeFilters(w)
   return `
 SELECT g, wstart, count(*) AS n, sum(bytes)::DOUBLE AS b, sum(ts % 1000003)::DOUBLE AS t, sum(hash(src_ip, dst_ip, dst_port) % 1000003)::DOUBLE AS h
 FROM (
-  SELECT j.g, bytes, src_ip, dst_ip, dst_port, ts, unnest(range(${floorDiv(`ts - ${windowUs}`, hopUs)} + 1, ${floorDiv('ts', hopUs)} + 1)) * ${hopUs} AS wstart
+  SELECT j.g, bytes, src_ip, dst_ip, dst_port, ts, ${windowStartsOfTs(windowUs, hopUs)} AS wstart
   FROM (
     SELECT src_ip AS address, bytes, src_ip, dst_ip, dst_port, epoch_us(ts_start) AS ts FROM flows
     UNION ALL

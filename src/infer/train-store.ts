@@ -44,17 +44,27 @@ export interface TrainFromStoreResult {
 
 const MIN_ROWS = 50
 
-export async function trainFromStore(store: FlowStore, o: TrainFromStoreOptions): Promise<TrainFromStoreResult> {
-  const t0 = performance.now()
-  const windowSec = o.windowSec ?? DEFAULT_MODEL_WINDOW_SEC
-  const hopSec = o.hopSec ?? DEFAULT_HOP_SEC
-  const features = await computeFeatures(store, {
+/** The address-window features of a store's baseline slice (network, since, until), at one window and hop. */
+function baselineFeatures(
+  store: FlowStore,
+  o: {network?: string; since?: number; until?: number},
+  windowSec: number,
+  hopSec: number,
+): ReturnType<typeof computeFeatures> {
+  return computeFeatures(store, {
     ...(o.network === undefined ? {} : {network: o.network}),
     ...(o.since === undefined ? {} : {since: o.since}),
     ...(o.until === undefined ? {} : {until: o.until}),
     windowSec,
     hopSec,
   })
+}
+
+export async function trainFromStore(store: FlowStore, o: TrainFromStoreOptions): Promise<TrainFromStoreResult> {
+  const t0 = performance.now()
+  const windowSec = o.windowSec ?? DEFAULT_MODEL_WINDOW_SEC
+  const hopSec = o.hopSec ?? DEFAULT_HOP_SEC
+  const features = await baselineFeatures(store, o, windowSec, hopSec)
   const featureSeconds = (performance.now() - t0) / 1000
   if (features.length < MIN_ROWS) {
     throw new UsageError(`only ${features.length} address-windows in the baseline; training needs at least ${MIN_ROWS}`, {
@@ -104,13 +114,7 @@ export async function calibrateFromStore(store: FlowStore, o: CalibrateFromStore
   const windowSec = m.metadata.windowSec ?? DEFAULT_MODEL_WINDOW_SEC
   const hopSec = m.metadata.hopSec ?? DEFAULT_HOP_SEC
   await closeModel(m)
-  const features = await computeFeatures(store, {
-    ...(o.network === undefined ? {} : {network: o.network}),
-    ...(o.since === undefined ? {} : {since: o.since}),
-    ...(o.until === undefined ? {} : {until: o.until}),
-    windowSec,
-    hopSec,
-  })
+  const features = await baselineFeatures(store, o, windowSec, hopSec)
   const r = await calibrate(o.model, features, {
     ...(o.fpBudget === undefined ? {} : {fpBudget: o.fpBudget}),
     network: o.network ?? null,
