@@ -370,6 +370,7 @@ async function runPostPhase(store: FlowStore, o: PostPhaseOptions): Promise<Post
   })
   out.steps.exportS = exp.seconds
   out.steps.exportRows = exp.rows
+  for (const d of exp.removedOrphans) out.warnings.push(`removed ${d}, the temporary folder of an analyze run that was killed`)
   const setup: WorkSetup = {
     handoff: {path: exp.path, format: exp.format},
     modelPath: o.model,

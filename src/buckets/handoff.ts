@@ -13,11 +13,11 @@
  * Handing each bucket's rows over the IPC channel as Arrow instead would serialise every bucket
  * through the controller's one connection; with the file, workers read in parallel.
  */
-import {mkdtemp, rm, stat} from 'node:fs/promises'
+import {rm, stat} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
-import {flowRangeSql} from '../io/index.js'
+import {claimTempDir, flowRangeSql} from '../io/index.js'
 import type {FlowStore} from '../io/index.js'
 import type {RunHandoff} from './bucket-work.js'
 import type {Bucket} from './plan.js'
@@ -40,6 +40,8 @@ export interface RunHandoffHandle extends RunHandoff {
   rows: number
   bytes: number
   seconds: number
+  /** folders of killed runs found and removed on the way */
+  removedOrphans: string[]
   /** removes the temporary folder */
   dispose(): Promise<void>
 }
@@ -49,7 +51,7 @@ const ROW_GROUP_SIZE = 16_384
 export async function handOffRunFlows(store: FlowStore, buckets: readonly Bucket[], options: HandoffOptions = {}): Promise<RunHandoffHandle> {
   const t0 = performance.now()
   const format = options.format ?? 'duckdb'
-  const dir = await mkdtemp(path.join(options.tmpDir ?? os.tmpdir(), 'flowscope-analyze-'))
+  const {dir, removedOrphans} = await claimTempDir(options.tmpDir ?? os.tmpdir(), 'flowscope-analyze-', 'analyze')
   const file = path.join(dir, format === 'parquet' ? 'flows.parquet' : 'flows.duckdb')
   try {
     await store.run('CREATE OR REPLACE TEMP TABLE post_bucket_map (network VARCHAR, ip VARCHAR, bucket INTEGER)')
@@ -106,6 +108,7 @@ export async function handOffRunFlows(store: FlowStore, buckets: readonly Bucket
       rows,
       bytes: size,
       seconds: (performance.now() - t0) / 1000,
+      removedOrphans,
       dispose: () => rm(dir, {recursive: true, force: true}),
     }
   } catch (error) {

@@ -11,13 +11,18 @@
  *
  * A lock whose process is gone (same host, pid not running or running as another process) is stale:
  * it is removed (under a second, short-lived lock, so that of several runs finding it at once only one
- * removes it, and only while it is still the stale one) and the lock is taken again. A lock held on another host is never broken automatically; the message says which
- * file to remove. One lock per store, whatever the job: a report while an ingest writes would be
- * refused by DuckDB anyway, and this way the message is clear.
+ * removes it, and only while it is still the stale one) and the lock is taken again, and the caller is
+ * told (`onStale`, which every command turns into a warning). A lock that cannot be judged stale (held
+ * on another host, or unreadable) is never broken automatically; the message names the file and
+ * `flowscope doctor --unlock`. One lock per store, whatever the job: a report while an ingest writes
+ * would be refused by DuckDB anyway, and this way the message is clear.
+ *
+ * Temporary folders (the post pass's hand-off) carry an owner file of the same shape, so the next
+ * run removes those a killed run left behind (`claimTempDir`).
  */
 import {randomBytes} from 'node:crypto'
 import {existsSync, readFileSync, unlinkSync} from 'node:fs'
-import {link, mkdir, readFile, unlink, writeFile} from 'node:fs/promises'
+import {link, mkdir, mkdtemp, readdir, readFile, rm, unlink, writeFile} from 'node:fs/promises'
 import {hostname} from 'node:os'
 import path from 'node:path'
 
@@ -60,12 +65,17 @@ export class JobLockedError extends FlowscopeError {
     super('STORE_LOCKED', `${db}: locked by ${who}`, EXIT.failure, {
       hint:
         options.hint ??
-        `wait for it to finish; if that run is gone (another host, a reboot), remove ${lockFile}`,
+        `wait for it to finish; if that run is gone (another host, a reboot), clear the lock with flowscope doctor --unlock --db ${db} (or remove ${lockFile})`,
       ...(options.cause === undefined ? {} : {cause: options.cause}),
     })
     this.lockFile = lockFile
     this.holder = holder
   }
+}
+
+/** What a command says when it took over the lock of a run that is gone. */
+export function staleLockMessage(lockFile: string, h: LockHolder): string {
+  return `took over ${lockFile}: its holder '${h.job}' (pid ${h.pid} on ${h.host}, since ${h.startedAt}) is gone`
 }
 
 /** The lock file of a store. */
@@ -110,15 +120,7 @@ export async function acquireStoreLock(dbPath: string, jobName: string, options:
   if (options.createDir ?? true) await mkdir(dir, {recursive: true})
   else if (!existsSync(dir)) throw new UsageError(`${dbPath}: no such store`, {hint: 'check the --db path'})
 
-  const holder: LockHolder = {
-    pid: process.pid,
-    host: hostname(),
-    job: jobName,
-    startedAt: new Date().toISOString(),
-    token: randomBytes(8).toString('hex'),
-  }
-  const procStart = processStartTicks(process.pid)
-  if (procStart !== undefined) holder.procStart = procStart
+  const holder = thisProcess(jobName)
   const content = `${JSON.stringify(holder)}\n`
 
   // each round takes the lock, finds a live holder, or clears a stale lock (waiting when another
@@ -143,6 +145,55 @@ export async function acquireStoreLock(dbPath: string, jobName: string, options:
     if (await breakStale(file, raw, content)) options.onStale?.(current)
   }
   throw new JobLockedError(dbPath, file, parseHolder(await readFile(file, 'utf8').catch(() => '')))
+}
+
+function thisProcess(job: string): LockHolder {
+  const holder: LockHolder = {pid: process.pid, host: hostname(), job, startedAt: new Date().toISOString(), token: randomBytes(8).toString('hex')}
+  const procStart = processStartTicks(process.pid)
+  if (procStart !== undefined) holder.procStart = procStart
+  return holder
+}
+
+/** The holder written in a lock file, or null when there is none (or it cannot be read). */
+export async function readLockHolder(dbPath: string): Promise<{file: string; holder: LockHolder | null; exists: boolean}> {
+  const file = lockPathFor(dbPath)
+  const raw = await readFile(file, 'utf8').catch(() => null)
+  return {file, exists: raw !== null, holder: raw === null ? null : parseHolder(raw)}
+}
+
+/**
+ * Removes the store's lock for `flowscope doctor --unlock`: always when its holder is gone or cannot
+ * be judged (another host, unreadable); never while a process of this host holds it.
+ */
+export async function removeLock(dbPath: string): Promise<{file: string; removed: boolean; holder: LockHolder | null}> {
+  const {file, holder, exists} = await readLockHolder(dbPath)
+  if (!exists) return {file, removed: false, holder: null}
+  if (holder !== null && holder.host === hostname() && !isStale(holder)) throw new JobLockedError(dbPath, file, holder, {hint: 'that run is alive on this host: wait for it to finish or stop it'})
+  await unlink(file).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)))
+  return {file, removed: true, holder}
+}
+
+const TEMP_OWNER = 'owner.json'
+
+/**
+ * A new temporary folder `<parent>/<prefix>XXXXXX` owned by this process, after removing the folders
+ * of that prefix whose owner is gone (a run killed with -9 or by the OOM killer cannot clean up after
+ * itself). Returns the folder and the orphans it removed.
+ */
+export async function claimTempDir(parent: string, prefix: string, job: string): Promise<{dir: string; removedOrphans: string[]}> {
+  const removedOrphans: string[] = []
+  for (const name of await readdir(parent).catch(() => [] as string[])) {
+    if (!name.startsWith(prefix)) continue
+    const dir = path.join(parent, name)
+    const owner = parseHolder(await readFile(path.join(dir, TEMP_OWNER), 'utf8').catch(() => ''))
+    if (owner !== null && isStale(owner)) {
+      await rm(dir, {recursive: true, force: true})
+      removedOrphans.push(dir)
+    }
+  }
+  const dir = await mkdtemp(path.join(parent, prefix))
+  await writeFile(path.join(dir, TEMP_OWNER), `${JSON.stringify(thisProcess(job))}\n`)
+  return {dir, removedOrphans}
 }
 
 /** Creates `file` with `content` if it does not exist; false when it does. */
