@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 
-import {UsageError, visible} from './core/index.js'
+import {networkLabelProblem, UsageError} from './core/index.js'
 
 const UNIT_MS: Record<string, number> = {s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000}
 
@@ -25,19 +25,10 @@ export function parseDurationSec(spec: string): number {
   return (Number(m[1]) * (UNIT_MS[(m[2] || 's').toLowerCase()] ?? 1000)) / 1000
 }
 
-/** The longest network (tenant) label: it is a column value, a file-name part and a report heading. */
-export const MAX_NETWORK_LABEL = 128
-
-/**
- * A network (tenant) label as given on the command line: 1 to 128 characters, none of them a control
- * character or bidi override, so a label stored with every flow can never recolour a terminal, fake a
- * table row or reorder a report line.
- */
+/** A network (tenant) label as given on the command line (the rule: core's networkLabelProblem). */
 export function parseNetworkLabel(spec: string): string {
-  if (spec.length === 0 || spec.length > MAX_NETWORK_LABEL) throw new UsageError(`--network: a label has 1 to ${MAX_NETWORK_LABEL} characters, got ${spec.length}`)
-  if (visible(spec) !== spec) {
-    throw new UsageError(`--network: the label '${visible(spec)}' has control characters`, {hint: 'use letters, digits and punctuation, e.g. --network site-a'})
-  }
+  const problem = networkLabelProblem(spec)
+  if (problem !== null) throw new UsageError(`--network: ${problem}`, {hint: 'use letters, digits and punctuation, e.g. --network site-a'})
   return spec
 }
 

@@ -6,7 +6,7 @@
 import {runAnalyze} from './buckets/index.js'
 import type {AnalyzeResult} from './buckets/index.js'
 import {bundledModelPath} from './infer/index.js'
-import {FlowStore, ingestFiles, withStoreLock} from './io/index.js'
+import {FlowStore, ingestFiles, openStoreForReading, withStoreLock} from './io/index.js'
 import {createRng} from './core/index.js'
 import type {FlowFileIngestResult, IngestResult} from './io/index.js'
 import {buildReport, renderReportHtml, writeReportFile} from './report/index.js'
@@ -87,7 +87,8 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
       analyze = rest
     }
     o.onStep?.('report')
-    const store = await FlowStore.open(o.db, {readOnly: true})
+    // the analysis warned already of stored rows left out (analyze.warnings)
+    const store = await openStoreForReading(o.db)
     let report: ReportData
     try {
       report = await buildReport(store)

@@ -4,7 +4,8 @@ import {BaseCommand} from './base-command.js'
 // The query commands import the modules they use, not the io and report barrels: those pull in every
 // reader, writer and chart library (apache-arrow, the flow-export decoders, cli-progress): 0.1–0.3 s
 // of start-up (measured, idle to loaded machine) that every one-shot `top` would pay.
-import {FlowStore, openStoreForReading} from './io/index.js'
+import {FlowStore, leaveOutBadFlows, openStoreForReading} from './io/index.js'
+import type {ReadingOptions} from './io/index.js'
 import {requireEnrichments} from './query/index.js'
 import type {Enrichment} from './query/index.js'
 import {runQuery, streamQuery} from './query/index.js'
@@ -52,8 +53,8 @@ export abstract class QueryCommand<T extends typeof Command> extends BaseCommand
  * The store for a query: read-only, unless the query needs ASNs that some flows do not have yet —
  * then it is opened for writing once to fill them in (idempotent; later queries find them there).
  */
-export async function openStoreForQuery(db: string, needs: Enrichment[], onEnriched: (flows: number) => void): Promise<FlowStore> {
-  const store = await openStoreForReading(db)
+export async function openStoreForQuery(db: string, needs: Enrichment[], onEnriched: (flows: number) => void, reading: ReadingOptions = {}): Promise<FlowStore> {
+  const store = await openStoreForReading(db, reading)
   if (!needs.includes('asn')) return store
   const [missing] = await store.all<{n: bigint}>('SELECT count(*) AS n FROM flows WHERE src_as IS NULL OR dst_as IS NULL')
   if (Number(missing?.n ?? 0) === 0) return store
@@ -64,5 +65,6 @@ export async function openStoreForQuery(db: string, needs: Enrichment[], onEnric
   const n = await enrichFlowsWithAsn(rw)
   onEnriched(n)
   requireEnrichments(needs, ['asn'])
+  await leaveOutBadFlows(rw)
   return rw
 }

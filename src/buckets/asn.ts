@@ -14,6 +14,7 @@ import path from 'node:path'
 
 import {InputDataError, StoreError} from '../core/index.js'
 import type {FlowStore} from '../io/index.js'
+import {storedFlowsTable} from '../io/index.js'
 import {parseIp} from '../core/index.js'
 
 const require = createRequire(import.meta.url)
@@ -164,6 +165,8 @@ export async function lookupAsn(store: FlowStore, ips: string[]): Promise<AsnInf
  */
 export async function enrichFlowsWithAsn(store: FlowStore, options: {sourceId?: number} = {}): Promise<number> {
   await attachAsn(store)
+  // the table itself: reads may see `flows` as a view without the rows out of range (leaveOutBadFlows)
+  const table = await storedFlowsTable(store)
   const scope = options.sourceId === undefined ? '' : 'AND f.source_id = $sid'
   const params = options.sourceId === undefined ? {} : {sid: options.sourceId}
   let n = 0
@@ -175,7 +178,7 @@ export async function enrichFlowsWithAsn(store: FlowStore, options: {sourceId?: 
         FROM asn_addr a ASOF LEFT JOIN asn.asn_ranges r ON a.addr >= r.lo`)
     const [row] = await store.all<{n: bigint}>(`SELECT count(*) AS n FROM flows f WHERE f.${side}_as IS NULL ${scope}`, params)
     n = Math.max(n, Number(row?.n ?? 0))
-    await store.run(`UPDATE flows f SET ${side}_as = m.asn FROM asn_map m WHERE f.${side}_addr = m.addr AND f.${side}_as IS NULL ${scope}`, params)
+    await store.run(`UPDATE ${table} f SET ${side}_as = m.asn FROM asn_map m WHERE f.${side}_addr = m.addr AND f.${side}_as IS NULL ${scope}`, params)
   }
   await store.run('DROP TABLE IF EXISTS asn_addr; DROP TABLE IF EXISTS asn_map')
   return n

@@ -13,7 +13,7 @@ import pLimit from 'p-limit'
 import {UsageError} from '../core/index.js'
 import type {DetectionRow, LoadedModel} from '../infer/index.js'
 import {DEFAULT_MODEL_WINDOW_SEC, FEATURE_COUNT, closeModel, loadModel, modelId as modelIdOf, runFirstPass} from '../infer/index.js'
-import {flowRangeSql, FlowStore, nextRunId, recordRun, writeDetections} from '../io/index.js'
+import {flowRangeSql, FlowStore, leaveOutBadFlows, nextRunId, recordRun, writeDetections} from '../io/index.js'
 import {parseIp} from '../core/index.js'
 import {enrichFlowsWithAsn} from './asn.js'
 import type {BucketJob, JobOutput, RawJobUnits, WindowWork, WorkSetup} from './bucket-work.js'
@@ -153,6 +153,7 @@ export async function runAnalyze(storePath: string, options: AnalyzeOptions): Pr
   const warnings: string[] = []
   let model: LoadedModel | undefined
   try {
+    await leaveOutBadFlows(store, {onBadFlows: (m) => warnings.push(m)})
     model = await loadModel(options.model)
     warnings.push(...model.warnings)
     const id = await modelIdOf(options.model)
@@ -674,6 +675,7 @@ export async function calibratePost(storePath: string, options: CalibratePostOpt
   const scales = [...(options.scales ?? DEFAULT_POST_SCALES)]
   const store = await FlowStore.open(storePath, {mustExist: true})
   try {
+    await leaveOutBadFlows(store)
     const model = await loadModel(options.model)
     const modelWindowSec = model.metadata.windowSec ?? DEFAULT_MODEL_WINDOW_SEC
     await closeModel(model)

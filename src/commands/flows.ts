@@ -51,7 +51,7 @@ Sampled records (sampling_rate > 1) carry scaled estimates (packets_scaled, byte
       ...(f.asc ? {desc: false} : f.desc ? {desc: true} : {}),
     })
     for (const w of q.warnings) this.note(w)
-    const store = await openStoreForQuery(f.db, q.needs, (n) => this.info(`looked up the ASNs of ${n} flows (once per flow)`))
+    const store = await openStoreForQuery(f.db, q.needs, (n) => this.info(`looked up the ASNs of ${n} flows (once per flow)`), {onBadFlows: (m) => this.note(m)})
     try {
       return await this.emitRows(store, q, () => [
         {header: 'start', value: (r: JsonRow) => String(r.ts_start).replace('T', ' ').slice(0, 23)},

@@ -90,7 +90,7 @@ For cron: when stdout is not a terminal only the report itself is printed (no pr
       f.db,
       'report',
       async (): Promise<ReportData> => {
-        const store = await openStoreForReading(f.db)
+        const store = await openStoreForReading(f.db, {onBadFlows: (m) => this.note(m)})
         let report: ReportData
         try {
           report = await buildReport(store, options)

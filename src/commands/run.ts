@@ -56,6 +56,7 @@ For cron: a lock beside the store keeps two runs from overlapping (the second ex
       },
     })
     for (const i of r.ingest) if (i.status === 'unchanged') this.note(`${i.file}: already in the store; not ingested again`)
+    for (const w of r.analyze?.warnings ?? []) this.note(w)
     const lines: string[] = []
     for (const i of r.ingest) lines.push(`ingested ${i.file}: ${i.status}, ${i.flows} flows, ${humanBytes(i.bytes)}`)
     for (const s of r.samples) {

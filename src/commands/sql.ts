@@ -20,7 +20,7 @@ export default class Sql extends QueryCommand<typeof Sql> {
   static flags = {...QueryCommand.outputFlags}
 
   async run(): Promise<RowsResult | {columns: string[]; rowsWritten: number}> {
-    const store = await openStoreForReading(this.flags.db)
+    const store = await openStoreForReading(this.flags.db, {onBadFlows: (m) => this.note(m)})
     try {
       await store.run('SET enable_external_access = false')
       const q = await buildSqlQuery(this.args.query!, store.connection)

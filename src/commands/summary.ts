@@ -20,7 +20,7 @@ export default class Summary extends BaseCommand<typeof Summary> {
   }
 
   async run(): Promise<StoreSummary> {
-    const store = await openStoreForReading(this.flags.db)
+    const store = await openStoreForReading(this.flags.db, {onBadFlows: (m) => this.note(m)})
     let s: StoreSummary
     try {
       s = await summarizeStore(store, {...(this.flags.network === undefined ? {} : {network: this.flags.network}), top: this.flags.top})

@@ -53,7 +53,7 @@ Sampled records (sampling_rate > 1) are scaled to estimates: every row has the r
       prefixV6: f['prefix-v6'],
     })
     for (const w of q.warnings) this.note(w)
-    const store = await openStoreForQuery(f.db, q.needs, (n) => this.info(`looked up the ASNs of ${n} flows (once per flow)`))
+    const store = await openStoreForQuery(f.db, q.needs, (n) => this.info(`looked up the ASNs of ${n} flows (once per flow)`), {onBadFlows: (m) => this.note(m)})
     try {
       const hook = q.postProcess ? (row: JsonRow): JsonRow => q.postProcess!(row) as JsonRow : undefined
       return await this.emitRows(

@@ -146,8 +146,8 @@ const SUM_SQL = {
   packets: 'sum(packets::BIGINT)',
   bytes: 'sum(bytes::BIGINT)',
   flows_scaled: 'sum(sampling_rate)',
-  packets_scaled: 'sum(packets::BIGINT * sampling_rate)',
-  bytes_scaled: 'sum(bytes::BIGINT * sampling_rate)',
+  packets_scaled: 'sum(packets::HUGEINT * sampling_rate)',
+  bytes_scaled: 'sum(bytes::HUGEINT * sampling_rate)',
 } as const
 
 /** The per-record sum that orders groups for the volume orders (equal to the `*_scaled` columns). */

@@ -259,8 +259,8 @@ export async function buildReport(store: FlowStore, options: ReportOptions = {})
   const bucketUs = BigInt(bucketS) * 1_000_000n
 
   const trafficRows = await store.all<{b: bigint; flows: bigint; packets: bigint; bytes: bigint; bytes_scaled: bigint}>(
-    `SELECT (${clampTo('epoch_us(ts_start)', sinceUs)} // ${bucketUs}) * ${bucketUs} AS b, count(*) AS flows, sum(packets)::UBIGINT AS packets,
-            sum(bytes)::UBIGINT AS bytes, sum(bytes * sampling_rate)::UHUGEINT AS bytes_scaled
+    `SELECT (${clampTo('epoch_us(ts_start)', sinceUs)} // ${bucketUs}) * ${bucketUs} AS b, count(*) AS flows, sum(packets)::HUGEINT AS packets,
+            sum(bytes)::HUGEINT AS bytes, sum(bytes::HUGEINT * sampling_rate) AS bytes_scaled
        FROM flows WHERE ${flows.where} GROUP BY b ORDER BY b`,
     flows.params,
   )
@@ -272,8 +272,8 @@ export async function buildReport(store: FlowStore, options: ReportOptions = {})
 
   const talkerRows = await store.all<{address: string; flows: bigint; packets: bigint; bytes: bigint; bytes_scaled: bigint; detections: bigint | null}>(
     `WITH t AS (
-       SELECT src_ip AS address, count(*) AS flows, sum(packets)::UBIGINT AS packets, sum(bytes)::UBIGINT AS bytes,
-              sum(bytes * sampling_rate)::UHUGEINT AS bytes_scaled
+       SELECT src_ip AS address, count(*) AS flows, sum(packets)::HUGEINT AS packets, sum(bytes)::HUGEINT AS bytes,
+              sum(bytes::HUGEINT * sampling_rate) AS bytes_scaled
          FROM flows WHERE ${flows.where} GROUP BY src_ip ORDER BY bytes_scaled DESC, address LIMIT ${talkers}),
      d AS (SELECT address, count(*) AS n FROM detections WHERE ${det.where} GROUP BY address)
      SELECT t.*, d.n AS detections FROM t LEFT JOIN d USING (address) ORDER BY t.bytes_scaled DESC, t.address`,

@@ -9,7 +9,7 @@
  * this codec sees it), so a consumer reads both, whatever the producer chose.
  */
 import {ADDR_WORDS, type FlowBatch} from '../core/index.js'
-import {addrToString, parseIp} from '../core/index.js'
+import {addrToString, flowRecordProblem, networkLabelProblem, parseIp} from '../core/index.js'
 import type {FlowBatchBuilder} from './flow-builder.js'
 
 export const RECORD_FORMATS = ['json', 'binary'] as const
@@ -239,6 +239,9 @@ function decodeJsonLines(data: Uint8Array, out: FlowBatchBuilder): DecodeCounts 
 }
 
 const num = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x)
+/** a port: absent (0) or a whole number 0..65535; a protocol or flag byte: 0..255 */
+const port = (x: unknown): boolean => x === undefined || (Number.isInteger(x) && (x as number) >= 0 && (x as number) <= 65535)
+const byte = (x: unknown): boolean => Number.isInteger(x) && (x as number) >= 0 && (x as number) <= 255
 
 function appendJson(line: string, out: FlowBatchBuilder): boolean {
   let r: Partial<FlowRecordJson>
@@ -247,8 +250,14 @@ function appendJson(line: string, out: FlowBatchBuilder): boolean {
   } catch {
     return false
   }
-  if (r === null || typeof r !== 'object' || r.v !== 1 || typeof r.net !== 'string') return false
+  if (r === null || typeof r !== 'object' || r.v !== 1 || typeof r.net !== 'string' || networkLabelProblem(r.net) !== null) return false
   if (!num(r.ts) || !num(r.te) || typeof r.sa !== 'string' || typeof r.da !== 'string') return false
+  const pk = num(r.pk) ? r.pk : 0
+  const by = num(r.by) ? r.by : 0
+  const sr = num(r.sr) && r.sr >= 1 ? r.sr : 1
+  // what no store may hold (core/flow-bounds.ts) is a bad record like any unreadable one
+  if (flowRecordProblem(r.ts, r.te, pk, by, sr) !== null) return false
+  if (!port(r.sp) || !port(r.dp) || !(r.pr === undefined || byte(r.pr)) || !(r.fl === undefined || byte(r.fl))) return false
   const src = parseAddr(r.sa)
   const dst = parseAddr(r.da)
   if (!src || !dst || src.family !== dst.family) return false
@@ -263,13 +272,13 @@ function appendJson(line: string, out: FlowBatchBuilder): boolean {
     b.srcAddr[o + k] = src.words[k]!
     b.dstAddr[o + k] = dst.words[k]!
   }
-  b.srcPort[j] = num(r.sp) ? r.sp : 0
-  b.dstPort[j] = num(r.dp) ? r.dp : 0
-  b.proto[j] = num(r.pr) ? r.pr : 0
-  b.tcpFlags[j] = num(r.fl) ? r.fl : 0
-  b.packets[j] = num(r.pk) ? r.pk : 0
-  b.bytes[j] = num(r.by) ? r.by : 0
-  b.samplingRate[j] = num(r.sr) && r.sr >= 1 ? r.sr : 1
+  b.srcPort[j] = r.sp ?? 0
+  b.dstPort[j] = r.dp ?? 0
+  b.proto[j] = r.pr ?? 0
+  b.tcpFlags[j] = r.fl ?? 0
+  b.packets[j] = pk
+  b.bytes[j] = by
+  b.samplingRate[j] = sr
   b.exporter[j] = typeof r.exp === 'string' ? r.exp : ''
   out.network[j] = r.net
   b.length = j + 1
@@ -326,6 +335,7 @@ function decodeBinary(data: Uint8Array, out: FlowBatchBuilder): DecodeCounts {
   const netLen = data[o++]!
   if (o + netLen + 1 > data.length) return {flows: 0, bad: Math.max(1, rows)}
   const network = textDecoder.decode(data.subarray(o, o + netLen))
+  if (networkLabelProblem(network) !== null) return {flows: 0, bad: Math.max(1, rows)}
   o += netLen
   const exporterCount = data[o++]!
   const exporters = ['']
@@ -373,6 +383,8 @@ function decodeBinary(data: Uint8Array, out: FlowBatchBuilder): DecodeCounts {
     b.bytes[j] = view.getFloat64(o + 14)
     b.samplingRate[j] = view.getUint32(o + 22) || 1
     o += 26
+    // what no store may hold (core/flow-bounds.ts) is a bad row like any unreadable one
+    if (flowRecordProblem(b.tsStart[j]!, b.tsEnd[j]!, b.packets[j]!, b.bytes[j]!, b.samplingRate[j]!) !== null) continue
     out.network[j] = network
     b.length = j + 1
     flows++

@@ -5,6 +5,7 @@
  * decoding goes on with the next set or datagram.
  */
 import type {FlowRecordInput} from '../../core/index.js'
+import {flowRecordProblem} from '../../core/index.js'
 import type {DecodeEnv} from './env.js'
 import {decodeNetflowV5} from './netflow-v5.js'
 import {TemplateFlowDecoder} from './netflow-v9-ipfix.js'
@@ -27,6 +28,7 @@ export function createFlowExportStats(): FlowExportStats {
     byProtocol: {netflow5: 0, netflow9: 0, ipfix: 0, sflow5: 0},
     unrecognised: 0,
     records: 0,
+    invalidRecords: 0,
     nonFlowRecords: 0,
     optionsRecords: 0,
     templates: 0,
@@ -59,6 +61,9 @@ export class FlowExportDecoder implements DecodeEnv {
   private sink: FlowRecordSink = noSink
   private datagramRecords = 0
   private datagramProblems = 0
+  private datagramInvalid = 0
+  private datagramInvalidDetail: string | undefined
+  private exporter = ''
 
   constructor(options: FlowExportDecoderOptions = {}) {
     this.maxProblems = options.maxProblems ?? DEFAULT_MAX_PROBLEMS
@@ -76,6 +81,9 @@ export class FlowExportDecoder implements DecodeEnv {
     stats.datagrams++
     this.datagramRecords = 0
     this.datagramProblems = 0
+    this.datagramInvalid = 0
+    this.datagramInvalidDetail = undefined
+    this.exporter = exporter
     let heldSets = 0
     const protocol = protocolOf(payload)
     if (protocol === undefined) {
@@ -107,7 +115,14 @@ export class FlowExportDecoder implements DecodeEnv {
         this.sink = noSink
       }
     }
-    return {protocol, records: this.datagramRecords, malformed: this.datagramProblems, heldSets}
+    return {
+      protocol,
+      records: this.datagramRecords,
+      malformed: this.datagramProblems,
+      heldSets,
+      invalidRecords: this.datagramInvalid,
+      ...(this.datagramInvalidDetail === undefined ? {} : {invalidDetail: this.datagramInvalidDetail}),
+    }
   }
 
   /**
@@ -128,6 +143,15 @@ export class FlowExportDecoder implements DecodeEnv {
 
   /** @internal DecodeEnv */
   emit(record: FlowRecordInput): void {
+    const invalid = flowRecordProblem(record.tsStart, record.tsEnd, record.packets, record.bytes, record.samplingRate ?? 1)
+    if (invalid !== null) {
+      // a record no store may hold (a damaged count or time field): counted, never handed on
+      this.stats.invalidRecords++
+      this.datagramInvalid++
+      this.datagramInvalidDetail ??= invalid
+      this.problem(this.exporter, 0, `flow record out of range: ${invalid}`)
+      return
+    }
     this.stats.records++
     this.datagramRecords++
     try {

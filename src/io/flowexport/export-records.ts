@@ -28,6 +28,13 @@ export interface ExportRecordStats {
   otherPackets: number
 }
 
+/**
+ * Told of the records of one capture packet that no store may hold (core/flow-bounds.ts): where the
+ * packet's record starts in the file, how many, and why the first was refused. It throws to stop the
+ * ingest (a bad record) or counts them (`--skip-bad`).
+ */
+export type InvalidRecordsHandler = (fileOffset: number, count: number, detail: string) => void
+
 /** Same shape as FlowAssembler (push / takeReady / flush) so ingest drives either. */
 export class ExportRecordAssembler {
   readonly decoder = new FlowExportDecoder()
@@ -44,6 +51,8 @@ export class ExportRecordAssembler {
     appendFlowRecord(this.current, r)
   }
 
+  constructor(private readonly onInvalid?: InvalidRecordsHandler) {}
+
   push(batch: PacketBatch): void {
     const p = this.pkt
     for (let i = 0; i < batch.count; i++) {
@@ -56,7 +65,8 @@ export class ExportRecordAssembler {
       }
       this.exporterWords.set(p.src)
       this.stats.exportDatagrams++
-      this.decoder.decodeDatagram(payload, addrToString(this.exporterWords, 0, p.family), batch.tsMicros[i]!, this.sink)
+      const res = this.decoder.decodeDatagram(payload, addrToString(this.exporterWords, 0, p.family), batch.tsMicros[i]!, this.sink)
+      if (res.invalidRecords > 0) this.onInvalid?.(batch.fileOffset[i]!, res.invalidRecords, res.invalidDetail ?? '')
     }
   }
 

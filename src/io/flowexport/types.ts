@@ -26,6 +26,10 @@ export interface DatagramResult {
   malformed: number
   /** data sets of this datagram held until their template arrives */
   heldSets: number
+  /** records decoded but outside what a store may hold (core/flow-bounds.ts): counted, not handed on */
+  invalidRecords: number
+  /** why the first of them was refused */
+  invalidDetail?: string
 }
 
 /** Per sFlow data source (agent, sub-agent, source id): what the sampling issue needs. */
@@ -60,6 +64,8 @@ export interface FlowExportStats {
   unrecognised: number
   /** flow records handed to the sink */
   records: number
+  /** records outside what a store may hold (core/flow-bounds.ts), also counted in `malformed` */
+  invalidRecords: number
   /** NetFlow v9/IPFIX data records without a source or destination address (not flows, not emitted) */
   nonFlowRecords: number
   /** NetFlow v9/IPFIX options data records */

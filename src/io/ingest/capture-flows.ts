@@ -10,6 +10,7 @@
 import {FlowAssembler, readCapture} from '../capture/index.js'
 import type {CaptureReadStats} from '../capture/index.js'
 import type {FlowBatch} from '../../core/index.js'
+import {CaptureFormatError} from '../../core/index.js'
 import {ExportRecordAssembler, looksLikeExportCapture} from '../flowexport/index.js'
 
 export interface CaptureFlowsOptions {
@@ -48,6 +49,19 @@ export class CaptureFlows {
   }
 
   /**
+   * Export records no store may hold are bad records of the capture, at the packet that carried them:
+   * the ingest stops naming the file and offset, or with `skipBad` counts them with the bad records.
+   */
+  private invalidRecords(fileOffset: number, count: number, detail: string): void {
+    if (this.options.read?.skipBad !== true) {
+      throw new CaptureFormatError(this.file, fileOffset, `export datagram with ${count === 1 ? 'a flow record' : `${count} flow records`} out of range: ${detail}`, {
+        hint: 'a damaged count or time field; use --skip-bad to count and skip such records',
+      })
+    }
+    this.readStats.badRecords += count
+  }
+
+  /**
    * The flows finished after each batch of packets read (often none: an empty array is yielded
    * too, so a consumer can stop between packet batches), then the rest once the capture ends.
    */
@@ -56,7 +70,7 @@ export class CaptureFlows {
     let producer: FlowAssembler | ExportRecordAssembler | undefined
     for await (const packets of readCapture(this.file, this.options.read, this.readStats)) {
       if (!producer) {
-        if (mode === 'exports' || (mode === 'auto' && looksLikeExportCapture(packets))) this.exports = new ExportRecordAssembler()
+        if (mode === 'exports' || (mode === 'auto' && looksLikeExportCapture(packets))) this.exports = new ExportRecordAssembler((at, n, why) => this.invalidRecords(at, n, why))
         producer = this.exports ?? this.assembler
       }
       producer.push(packets)

@@ -19,7 +19,7 @@
  */
 import path from 'node:path'
 
-import {InputDataError, UsageError} from '../../core/index.js'
+import {flowRecordProblemSql, InputDataError, UsageError} from '../../core/index.js'
 import type {IngestResult} from './ingest.js'
 import {contentHashFile} from './content-hash.js'
 import {regularFileSize} from './ingest.js'
@@ -345,11 +345,14 @@ SELECT r.rowid + 1 AS rn,
     WHEN sfam IS NULL THEN 'unparsable source address ' || ${shownSql('r.src_txt')} || ${srcCol}
     WHEN dfam IS NULL THEN 'unparsable destination address ' || ${shownSql('r.dst_txt')} || ${dstCol}
     WHEN sfam <> dfam THEN 'source and destination addresses are of different families'
-    ELSE r.bad0 END AS bad
+    ELSE coalesce(r.bad0, ${BOUNDS_SQL}) END AS bad
 FROM ${REC} r
 LEFT JOIN ${IPV6_MAP_TABLE} s6 ON s6.txt = r.src_txt
 LEFT JOIN ${IPV6_MAP_TABLE} d6 ON d6.txt = r.dst_txt`
 }
+
+/** what no store may hold (core/flow-bounds.ts), over the staged record of both directions */
+const BOUNDS_SQL = flowRecordProblemSql({tsStart: 'ts_start', tsEnd: 'ts_end', packets: ['r.fwd_pkts', 'r.rev_pkts'], bytes: ['r.fwd_bytes', 'r.rev_bytes'], samplingRate: 'r.sr'})
 
 const FWD = '(fwd_pkts > 0 OR fwd_bytes > 0 OR NOT (rev_pkts > 0 OR rev_bytes > 0))'
 const REV = '(rev_pkts > 0 OR rev_bytes > 0)'
@@ -530,6 +533,8 @@ export async function ingestFlowFile(store: FlowStore, file: string, options: Fl
     }
     const tsFirst = t.ts_first === null ? null : Number(t.ts_first)
     const tsLast = t.ts_last === null ? null : Number(t.ts_last)
+    // everything that can fail is done before the transaction, or inside it (and rolls it back)
+    const times = {tsFirst: tsFirst === null ? null : new Date(tsFirst / 1000).toISOString(), tsLast: tsLast === null ? null : new Date(tsLast / 1000).toISOString()}
 
     const id = await store.transaction(async () => {
       await store.run(FLOW_EXTRA_SQL)
@@ -573,8 +578,7 @@ export async function ingestFlowFile(store: FlowStore, file: string, options: Fl
       nonIpPackets: num(t.nonip_packets),
       estimatedPackets: rec.estimatedPackets,
       problems,
-      tsFirst: tsFirst === null ? null : new Date(tsFirst / 1000).toISOString(),
-      tsLast: tsLast === null ? null : new Date(tsLast / 1000).toISOString(),
+      ...times,
       seconds,
       packetsPerSec: seconds > 0 ? packets / seconds : 0,
       flowsPerSec: seconds > 0 ? flows / seconds : 0,

@@ -248,7 +248,11 @@ async function appendDecoded(
     const appender = await store.createFlowAppender()
     const sink = (batches: FlowBatch[]): void => {
       for (const b of batches) {
-        appender.append(b, options.network, id)
+        try {
+          appender.append(b, options.network, id)
+        } catch (error) {
+          throw error instanceof InputDataError ? new InputDataError(`${file}: ${error.message}`, {cause: error}) : error
+        }
         totals.flows += b.length
         for (let i = 0; i < b.length; i++) {
           if ((b.samplingRate[i] ?? 1) > maxRate) maxRate = b.samplingRate[i] ?? 1

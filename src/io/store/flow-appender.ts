@@ -4,7 +4,7 @@ import type {DuckDBAppender} from '@duckdb/node-api'
 import ddb from '@duckdb/node-bindings'
 
 import type {FlowBatch} from '../../core/index.js'
-import {ipv6ToString} from '../../core/index.js'
+import {firstBadFlowRow, flowRecordProblem, InputDataError, ipv6ToString} from '../../core/index.js'
 
 /**
  * Appends FlowBatches to `flows` (or a table of the same columns) a DuckDB data chunk (2,048 rows) at
@@ -30,7 +30,18 @@ export class FlowAppender {
     this.chunk = duckdb().DuckDBDataChunk.create(FLOW_TYPES, CHUNK_ROWS)
   }
 
+  /**
+   * Appends a batch. The store's last check comes first: a row outside what a store may hold
+   * (core/flow-bounds.ts) stops the append with an InputDataError before anything of the batch is
+   * written — every decoder refuses such records earlier, naming where they are; this is the gate
+   * that no new decoder can forget.
+   */
   append(batch: FlowBatch, network: string, sourceId: number): void {
+    const bad = firstBadFlowRow(batch)
+    if (bad >= 0) {
+      const problem = flowRecordProblem(batch.tsStart[bad]!, batch.tsEnd[bad]!, batch.packets[bad]!, batch.bytes[bad]!, batch.samplingRate[bad]! || 1)
+      throw new InputDataError(`a flow record out of range reached the store: ${problem}`)
+    }
     if (this.constant?.network !== network || this.constant.sourceId !== sourceId) {
       this.constant = {network, sourceId, networkValue: ddb.create_varchar(network), sourceValue: ddb.create_int32(sourceId)}
     }

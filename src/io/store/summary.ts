@@ -18,7 +18,7 @@ export async function summarizeStore(store: FlowStore, options: {network?: strin
   const where = options.network === undefined ? '' : 'WHERE network = $net'
   const params = options.network === undefined ? {} : {net: options.network}
   const [totals] = await store.all<{flows: bigint; packets: bigint | null; bytes: bigint | null; first: string | null; last: string | null}>(
-    `SELECT count(*) AS flows, sum(packets)::UBIGINT AS packets, sum(bytes)::UBIGINT AS bytes,
+    `SELECT count(*) AS flows, sum(packets)::HUGEINT AS packets, sum(bytes)::HUGEINT AS bytes,
             strftime(min(ts_start), '%Y-%m-%dT%H:%M:%S.%fZ') AS first, strftime(max(ts_end), '%Y-%m-%dT%H:%M:%S.%fZ') AS last
        FROM flows ${where}`,
     params,
@@ -29,12 +29,12 @@ export async function summarizeStore(store: FlowStore, options: {network?: strin
   )
   const networks = await store.all<{network: string}>('SELECT DISTINCT network FROM sources ORDER BY 1')
   const byProto = await store.all<{proto: number; flows: bigint; packets: bigint; bytes: bigint}>(
-    `SELECT proto, count(*) AS flows, sum(packets)::UBIGINT AS packets, sum(bytes)::UBIGINT AS bytes
+    `SELECT proto, count(*) AS flows, sum(packets)::HUGEINT AS packets, sum(bytes)::HUGEINT AS bytes
        FROM flows ${where} GROUP BY proto ORDER BY bytes DESC`,
     params,
   )
   const top = await store.all<{ip: string; flows: bigint; packets: bigint; bytes: bigint}>(
-    `SELECT src_ip AS ip, count(*) AS flows, sum(packets)::UBIGINT AS packets, sum(bytes)::UBIGINT AS bytes
+    `SELECT src_ip AS ip, count(*) AS flows, sum(packets)::HUGEINT AS packets, sum(bytes)::HUGEINT AS bytes
        FROM flows ${where} GROUP BY src_ip ORDER BY bytes DESC, ip LIMIT ${Math.max(1, Math.floor(options.top ?? 10))}`,
     params,
   )
