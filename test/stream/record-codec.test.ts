@@ -137,4 +137,30 @@ describe('record codec', () => {
     expect(decodeFlowRecords(Buffer.from([0x00, 0x01]), out).bad).toBe(1)
     expect(decodeFlowRecords(Buffer.from([0xf5, 0x01, 0x00, 0x05, 0x01, 0x41, 0x00]), out).bad).toBe(5)
   })
+
+  it('counts records no store may hold as bad, in both formats (issue #20): damaged counts and times, control characters in the network', () => {
+    const good = JSON.parse(encodeFlowJson(mixedFlows(), 0, 'n')) as Record<string, unknown>
+    const lines = [
+      {...good, pk: 16_602_433_577_848_307_712},
+      {...good, ts: -9_214_646_400_000_000_000},
+      {...good, te: (good.ts as number) - 1},
+      {...good, by: 2 ** 60},
+      {...good, sr: 2 ** 40},
+      {...good, sp: 70_000},
+      {...good, net: 'evil\u001b[31m'},
+      good,
+    ].map((o) => JSON.stringify(o))
+    const out = new FlowBatchBuilder(1)
+    expect(decodeFlowRecords(Buffer.from(lines.join('\n')), out)).toEqual({flows: 1, bad: 7})
+
+    // binary: the same rows, encoded from a batch and then damaged in the row (ts_end before ts_start)
+    const batch = mixedFlows()
+    batch.tsEnd[1] = batch.tsStart[1]! - 1
+    batch.packets[2] = 2 ** 60
+    const [record] = encodeFlows(batch, [0, 1, 2], 'n', {format: 'binary'})
+    const bin = new FlowBatchBuilder(1)
+    expect(decodeFlowRecords(record!, bin)).toEqual({flows: 1, bad: 2})
+    const [labelled] = encodeFlows(mixedFlows(), [0], 'bad\rlabel', {format: 'binary'})
+    expect(decodeFlowRecords(labelled!, new FlowBatchBuilder(1))).toEqual({flows: 0, bad: 1})
+  })
 })

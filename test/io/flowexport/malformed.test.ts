@@ -130,8 +130,8 @@ describe.skipIf(!existsSync(LOGSTASH))('logstash invalid datagrams', () => {
     const r1 = dec.decodeDatagram(dat('netflow5_test_invalid01.dat'), EXPORTER, 0, () => {})
     const r2 = dec.decodeDatagram(dat('netflow5_test_invalid02.dat'), EXPORTER, 0, () => {})
     expect([r1, r2]).toEqual([
-      {protocol: 'netflow5', records: 0, malformed: 1, heldSets: 0},
-      {protocol: 'netflow5', records: 0, malformed: 1, heldSets: 0},
+      {protocol: 'netflow5', records: 0, malformed: 1, heldSets: 0, invalidRecords: 0},
+      {protocol: 'netflow5', records: 0, malformed: 1, heldSets: 0, invalidRecords: 0},
     ])
     expect(dec.stats.problems).toEqual([
       {exporter: EXPORTER, offset: 2, detail: 'NetFlow v5 record count 55582 outside 1..30'},
@@ -143,7 +143,7 @@ describe.skipIf(!existsSync(LOGSTASH))('logstash invalid datagrams', () => {
     const dec = new FlowExportDecoder()
     const rates: number[] = []
     const r = dec.decodeDatagram(dat('netflow9_test_invalid01.dat'), EXPORTER, 0, (rec) => rates.push(rec.samplingRate ?? 1))
-    expect(r).toEqual({protocol: 'netflow9', records: 2, malformed: 0, heldSets: 0})
+    expect(r).toEqual({protocol: 'netflow9', records: 2, malformed: 0, heldSets: 0, invalidRecords: 0})
     // its options record announces SAMPLING_INTERVAL 100
     expect(rates).toEqual([100, 100])
   })

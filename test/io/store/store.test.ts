@@ -62,14 +62,14 @@ describe('FlowStore', () => {
   it('stores every row of batches that span chunks exactly: 64-bit counts, old times, mixed exporters, many addresses', async () => {
     // 5,000 rows cross two 2,048-row chunk boundaries; the exporter is '' (NULL) on some rows and two
     // different exporters elsewhere within one chunk, the same on every row of another; 3,000 distinct
-    // IPv4 addresses exercise the text cache's collisions; counts beyond 2^32 and a time before 1970
-    // check the 64-bit word splitting.
+    // IPv4 addresses exercise the text cache's collisions; counts beyond 2^32 and the epoch itself
+    // (the earliest time a store holds) check the 64-bit word splitting.
     const n = 5000
     const b = createFlowBatch(n)
     for (let i = 0; i < n; i++) {
       appendFlowRecord(b, {
-        tsStart: i === 0 ? -1_500_000 : 1_700_000_000_000_000 + i * 1_000_003,
-        tsEnd: i === 0 ? -1 : 1_700_000_000_000_000 + i * 1_000_003 + 7,
+        tsStart: i === 0 ? 0 : 1_700_000_000_000_000 + i * 1_000_003,
+        tsEnd: i === 0 ? 7 : 1_700_000_000_000_000 + i * 1_000_003 + 7,
         family: i % 7 === 0 ? 6 : 4,
         // texts of 7 to 15 bytes (DuckDB inlines up to 12) in both families
         src: i % 7 === 0 ? [0x20010db8, i, 0, 0] : [(((i >> 11) + i) % 2 ? 0x0a000000 + ((i * 2654435761) % 3000) : 0xc6336400 + (i % 256)) >>> 0],
@@ -120,7 +120,34 @@ describe('FlowStore', () => {
     }
     const lengths = new Set(rows.flatMap((r) => [r.src_ip.length, r.dst_ip.length]))
     for (const len of [3, 10, 11, 12, 13, 14, 15, 18]) expect(lengths).toContain(len)
-    expect(rows[0]!.s).toBe(-1_500_000n)
+    expect(rows[0]!.s).toBe(0n)
+    await store.close()
+  })
+
+  it('refuses a batch with a row no store may hold, before writing any of it', async () => {
+    const store = await FlowStore.open(path.join(tempDir(), 'gate.duckdb'))
+    const cases: [string, Partial<Parameters<typeof appendFlowRecord>[1]>, RegExp][] = [
+      ['before 1970', {tsStart: -1_500_000, tsEnd: -1}, /flow start .* outside 1970-01-01/],
+      ['after 2200', {tsStart: Date.UTC(2200, 0, 2) * 1000, tsEnd: Date.UTC(2200, 0, 2) * 1000}, /outside 1970-01-01 \.\. 2200-01-01/],
+      ['ending before it starts', {tsStart: 1_700_000_000_000_000, tsEnd: 1_699_999_999_000_000}, /before its start/],
+      ['packets beyond 2^48', {packets: 16_602_433_577_848_307_712}, /packet count .* outside 0 \.\. 2\^48/],
+      ['bytes beyond 2^56', {bytes: 2 ** 60}, /byte count .* outside 0 \.\. 2\^56/],
+    ]
+    for (const [what, change, message] of cases) {
+      const b = createFlowBatch(3)
+      for (let i = 0; i < 3; i++) {
+        appendFlowRecord(b, {
+          tsStart: 1_700_000_000_000_000, tsEnd: 1_700_000_000_500_000, family: 4, src: [0x0a000001], dst: [0x0a000002],
+          srcPort: 1000 + i, dstPort: 80, proto: 6, tcpFlags: 2, packets: 3, bytes: 180,
+          ...(i === 2 ? change : {}),
+        })
+      }
+      const appender = await store.createFlowAppender()
+      expect(() => appender.append(b, 'lab', 1), what).toThrow(message)
+      appender.close()
+      const [r] = await store.all<{n: bigint}>('SELECT count(*) AS n FROM flows')
+      expect(r!.n, what).toBe(0n)
+    }
     await store.close()
   })
 
