@@ -252,6 +252,32 @@ describe('times', () => {
     ])
   })
 
+  it('counts records whose times or counts no store may hold, and hands none of them on (issue #20)', () => {
+    // milliseconds 2^63 - 1 used to become µs beyond int64 (exit 1 from the sources insert); an end before
+    // the start; a packet count of 2^60 from a damaged length word
+    const msg = ipfixMessage(0, T0, [
+      set(2, concat(
+        templateRecord(257, [...addr, {id: 152, len: 8}, {id: 153, len: 8}]),
+        templateRecord(260, [...addr, {id: 150, len: 4}, {id: 151, len: 4}, {id: 2, len: 8}]),
+      )),
+      set(257, concat(a().u64(2 ** 63 - 1).u64(2 ** 63 - 1).build(), a().u64(T0 * 1000).u64((T0 - 60) * 1000).build(), a().u64(T0 * 1000).u64(T0 * 1000 + 5).build())),
+      set(260, concat(a().u32(T0).u32(T0).u64(2 ** 60).build(), a().u32(T0).u32(T0).u64(7).build())),
+    ])
+    const dec = new FlowExportDecoder()
+    const recs: KeptRecord[] = []
+    const r = dec.decodeDatagram(msg, EXPORTER, 42e6, (rec) => recs.push(keep(rec)))
+    expect([r.records, r.invalidRecords]).toEqual([2, 3])
+    expect(r.invalidDetail).toMatch(/outside 1970-01-01/)
+    expect(recs.map((x) => [x.tsStart, x.tsEnd])).toEqual([[T0 * 1e6, T0 * 1e6 + 5000], [T0 * 1e6, T0 * 1e6]])
+    expect(recs[1]!.packets).toBe(7)
+    expect(dec.stats.invalidRecords).toBe(3)
+    expect(dec.stats.problems.map((p) => p.detail)).toEqual([
+      expect.stringMatching(/^flow record out of range: flow start .* outside 1970-01-01 \.\. 2200-01-01$/),
+      expect.stringMatching(/^flow record out of range: flow end .* is before its start/),
+      expect.stringMatching(/^flow record out of range: packet count .* outside 0 \.\. 2\^48$/),
+    ])
+  })
+
   it('turns v9 sysUptime-relative FIRST/LAST_SWITCHED into absolute times with the header', () => {
     const up = 1_000_000
     const pkt = v9Packet(0, T0, up, [
