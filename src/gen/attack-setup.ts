@@ -2,7 +2,7 @@
 import type {Rng} from '../core/index.js'
 import type {TrafficEngine} from './engine.js'
 import type {Ipv4Net} from './model.js'
-import type {AttackKind} from './truth.js'
+import type {AttackKind, AttackMeta} from './truth.js'
 
 export interface AttackSetup {
   eng: TrafficEngine
@@ -18,15 +18,17 @@ export interface AttackSetup {
   freshExternal: () => number
 }
 
-/** What the truth says about an attack besides its volumes. */
-export interface AttackMeta {
-  kind: AttackKind
-  label: string
-  src: string[]
-  srcCount: number
-  dst: string[]
-  dstCount: number
-  ports: number[]
-  portCount: number
-  params: Record<string, number | string>
+/**
+ * An attack's description as its launcher first gives it: the counts start at the lengths of the
+ * lists (a launcher whose targets are too many to list counts them up as it goes).
+ */
+export function attackMeta(
+  kind: AttackKind,
+  label: string,
+  src: string[],
+  dst: string[],
+  ports: number[],
+  params: Record<string, number | string>,
+): AttackMeta {
+  return {kind, label, src, srcCount: src.length, dst, dstCount: dst.length, ports, portCount: ports.length, params}
 }

@@ -11,7 +11,7 @@
  * traffic of the same seed by a single draw; the benign spawner shares the timeline with them.
  */
 import type {Rng} from '../core/index.js'
-import type {AttackMeta, AttackSetup} from './attack-setup.js'
+import {attackMeta, type AttackSetup} from './attack-setup.js'
 import {INTERNAL_SERVICE_PORTS, ipv4Text, logUniform, uniform, uniformInt} from './model.js'
 import {
   Actor,
@@ -23,7 +23,7 @@ import {
   type TcpPlan,
 } from './sessions.js'
 import {setRaw, startBeaconSession, startLoginSession} from './attack-sessions.js'
-import {KIND_INDEX, SLOW_ATTACK_KINDS, type AttackKind, type SlowAttackKind} from './truth.js'
+import {KIND_INDEX, SLOW_ATTACK_KINDS, type AttackKind, type AttackMeta, type SlowAttackKind} from './truth.js'
 
 /** instances of each low-and-slow attack */
 export const SLOW_INSTANCES = 4
@@ -167,17 +167,14 @@ function slowScan(setup: AttackSetup): AttackMeta {
   const {rng, eng} = setup
   const h = eng.hosts
   const end = setup.startMicros + setup.durationMicros
-  const meta: AttackMeta = {
-    kind: 'slow-scan',
-    label: `${SLOW_INSTANCES} low-and-slow internal connect scans from compromised clients, one host every ${SLOW_PERIODS['slow-scan'].join('–')} s`,
-    src: [],
-    srcCount: 0,
-    dst: [],
-    dstCount: 0,
-    ports: [],
-    portCount: 0,
-    params: {instances: SLOW_INSTANCES},
-  }
+  const meta = attackMeta(
+    'slow-scan',
+    `${SLOW_INSTANCES} low-and-slow internal connect scans from compromised clients, one host every ${SLOW_PERIODS['slow-scan'].join('–')} s`,
+    [],
+    [],
+    [],
+    {instances: SLOW_INSTANCES},
+  )
   // live internal hosts in address order
   const live = Array.from({length: h.internal}, (_, i) => i).sort((a, b) => h.v4[a]! - h.v4[b]!)
   for (let i = 0; i < SLOW_INSTANCES; i++) {
@@ -229,17 +226,14 @@ function slowBruteforce(setup: AttackSetup): AttackMeta {
     if (INTERNAL_SERVICE_PORTS[eng.hosts.internalServerService[k]!] === 22) sshServers.push(eng.hosts.internalServers[k]!)
   }
   if (sshServers.length === 0) sshServers.push(eng.hosts.internalServers[0]!)
-  const meta: AttackMeta = {
-    kind: 'slow-bruteforce',
-    label: `${SLOW_INSTANCES} low-and-slow SSH brute forces, one login session every ${SLOW_PERIODS['slow-bruteforce'].join('–')} s`,
-    src: [],
-    srcCount: 0,
-    dst: [],
-    dstCount: 0,
-    ports: [22],
-    portCount: 1,
-    params: {instances: SLOW_INSTANCES, sessions: 0},
-  }
+  const meta = attackMeta(
+    'slow-bruteforce',
+    `${SLOW_INSTANCES} low-and-slow SSH brute forces, one login session every ${SLOW_PERIODS['slow-bruteforce'].join('–')} s`,
+    [],
+    [],
+    [22],
+    {instances: SLOW_INSTANCES, sessions: 0},
+  )
   for (let i = 0; i < SLOW_INSTANCES; i++) {
     const period = slowPeriodSec('slow-bruteforce', i)
     const attacker = setup.freshExternal()
@@ -282,17 +276,14 @@ function slowBeacon(setup: AttackSetup): AttackMeta {
   const {eng, rng} = setup
   const h = eng.hosts
   const end = setup.startMicros + setup.durationMicros
-  const meta: AttackMeta = {
-    kind: 'slow-beacon',
-    label: `${SLOW_INSTANCES} low-and-slow C2 beacons to port 443, one every ${SLOW_PERIODS['slow-beacon'].join('–')} s`,
-    src: [],
-    srcCount: 0,
-    dst: [],
-    dstCount: 0,
-    ports: [443],
-    portCount: 1,
-    params: {instances: SLOW_INSTANCES, beacons: 0},
-  }
+  const meta = attackMeta(
+    'slow-beacon',
+    `${SLOW_INSTANCES} low-and-slow C2 beacons to port 443, one every ${SLOW_PERIODS['slow-beacon'].join('–')} s`,
+    [],
+    [],
+    [443],
+    {instances: SLOW_INSTANCES, beacons: 0},
+  )
   const used = new Set<number>()
   for (let i = 0; i < SLOW_INSTANCES; i++) {
     const period = slowPeriodSec('slow-beacon', i)
