@@ -18,6 +18,9 @@ export interface AttackSetup {
   freshExternal: () => number
 }
 
+/** Starts one attack's spawners (or sessions) on the engine and describes it. */
+export type AttackLauncher = (setup: AttackSetup) => AttackMeta
+
 /**
  * An attack's description as its launcher first gives it: the counts start at the lengths of the
  * lists (a launcher whose targets are too many to list counts them up as it goes).

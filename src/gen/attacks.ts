@@ -22,32 +22,13 @@ import {
   type Engine,
 } from './sessions.js'
 import {setRaw, startBeaconSession, startLoginSession} from './attack-sessions.js'
-import {launchSlowAttack} from './slow-attacks.js'
-import {attackMeta, type AttackSetup} from './attack-setup.js'
+import {SLOW_LAUNCHERS} from './slow-attacks.js'
+import {attackMeta, type AttackLauncher, type AttackSetup} from './attack-setup.js'
 import {KIND_INDEX, type AttackKind, type AttackMeta} from './truth.js'
 
 /** Start one attack's spawners (or sessions) on the engine and describe it. */
 export function launchAttack(kind: AttackKind, setup: AttackSetup): AttackMeta {
-  switch (kind) {
-    case 'horizontal-scan':
-      return horizontalScan(setup)
-    case 'vertical-scan':
-      return verticalScan(setup)
-    case 'syn-flood':
-      return synFlood(setup)
-    case 'udp-amplification':
-      return udpAmplification(setup)
-    case 'ssh-bruteforce':
-      return sshBruteforce(setup)
-    case 'c2-beacon':
-      return c2Beacon(setup)
-    case 'exfiltration':
-      return exfiltration(setup)
-    case 'slow-scan':
-    case 'slow-bruteforce':
-    case 'slow-beacon':
-      return launchSlowAttack(kind, setup)
-  }
+  return LAUNCHERS[kind](setup)
 }
 
 /** The port a model host serves, or -1. */
@@ -475,4 +456,15 @@ function exfiltration(setup: AttackSetup): AttackMeta {
     [443],
     {plannedDurationSec: Math.round(setup.durationMicros / SECOND), uploadPackets: cData},
   )
+}
+
+const LAUNCHERS: Readonly<Record<AttackKind, AttackLauncher>> = {
+  'horizontal-scan': horizontalScan,
+  'vertical-scan': verticalScan,
+  'syn-flood': synFlood,
+  'udp-amplification': udpAmplification,
+  'ssh-bruteforce': sshBruteforce,
+  'c2-beacon': c2Beacon,
+  exfiltration,
+  ...SLOW_LAUNCHERS,
 }

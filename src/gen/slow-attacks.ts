@@ -11,7 +11,7 @@
  * traffic of the same seed by a single draw; the benign spawner shares the timeline with them.
  */
 import type {Rng} from '../core/index.js'
-import {attackMeta, type AttackSetup} from './attack-setup.js'
+import {attackMeta, type AttackLauncher, type AttackSetup} from './attack-setup.js'
 import {INTERNAL_SERVICE_PORTS, ipv4Text, logUniform, uniform, uniformInt} from './model.js'
 import {
   Actor,
@@ -62,18 +62,6 @@ export function expectedSlowPackets(kind: SlowAttackKind, durationSec: number): 
   for (let i = 0; i < SLOW_INSTANCES; i++) events += durationSec / slowPeriodSec(kind, i)
   return events * PACKETS_PER_EVENT[kind]
 }
-
-export function launchSlowAttack(kind: SlowAttackKind, setup: AttackSetup): AttackMeta {
-  switch (kind) {
-    case 'slow-scan':
-      return slowScan(setup)
-    case 'slow-bruteforce':
-      return slowBruteforce(setup)
-    case 'slow-beacon':
-      return slowBeacon(setup)
-  }
-}
-
 
 /** Next event time: one period later with ±JITTER, at least 1 µs. */
 function nextTime(rng: Rng, t: number, periodSec: number): number {
@@ -270,4 +258,10 @@ function slowBeacon(setup: AttackSetup): AttackMeta {
     eng.spawn(new SlowSessions(setup, period, start, beacon, 'beacons', meta))
   }
   return meta
+}
+
+export const SLOW_LAUNCHERS: Readonly<Record<SlowAttackKind, AttackLauncher>> = {
+  'slow-scan': slowScan,
+  'slow-bruteforce': slowBruteforce,
+  'slow-beacon': slowBeacon,
 }
