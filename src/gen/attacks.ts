@@ -47,20 +47,27 @@ function spread(window: number, count: number): number {
   return Math.max(1, window / Math.max(1, count))
 }
 
+/** An attack's actor: it keeps the attack's setup and takes its first step at the attack's start. */
+abstract class AttackActor extends Actor {
+  constructor(protected readonly setup: AttackSetup) {
+    super()
+    this.t = setup.startMicros
+  }
+}
+
 /**
  * An actor that starts `events` events (probes, sessions) from the attack's start, spread over
  * `window` µs, and then ends, whatever the packet target.
  */
-abstract class Burst extends Actor {
+abstract class Burst extends AttackActor {
   private done = 0
 
   constructor(
-    protected readonly setup: AttackSetup,
+    setup: AttackSetup,
     private readonly events: number,
     private readonly window: number,
   ) {
-    super()
-    this.t = setup.startMicros
+    super(setup)
   }
 
   step(_e: Engine): boolean {
@@ -382,16 +389,15 @@ function sshBruteforce(setup: AttackSetup): AttackMeta {
 const BEACON_PERIOD_SEC = 60
 const BEACON_JITTER_SEC = 3
 
-class Beacon extends Actor {
+class Beacon extends AttackActor {
   constructor(
-    private readonly setup: AttackSetup,
+    setup: AttackSetup,
     private readonly host: number,
     private readonly c2: number,
     private readonly rtt: number,
     private readonly meta: AttackMeta,
   ) {
-    super()
-    this.t = setup.startMicros
+    super(setup)
   }
 
   step(e: Engine): boolean {
