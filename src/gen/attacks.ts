@@ -151,14 +151,14 @@ function horizontalScan(setup: AttackSetup): AttackMeta {
   // start the sweep at the first address of a populated /24
   const firstHost = eng.hosts.v4[eng.hosts.clientRank[rng.int(eng.hosts.internal)]!]!
   const firstOffset = (((firstHost - net4.base) >>> 0) & ~255) % net4.size
-  const meta = attackMeta(
-    'horizontal-scan',
-    `horizontal TCP SYN scan of ${probes} internal addresses on port ${port} from ${ipv4Text(scanner)}`,
-    [ipv4Text(scanner)],
-    [],
-    [port],
-    {probes, sourcePort: sport},
-  )
+  const meta = attackMeta({
+    kind: 'horizontal-scan',
+    label: `horizontal TCP SYN scan of ${probes} internal addresses on port ${port} from ${ipv4Text(scanner)}`,
+    src: [ipv4Text(scanner)],
+    dst: [],
+    ports: [port],
+    params: {probes, sourcePort: sport},
+  })
   eng.spawn(new Sweep(setup, scanner, sport, port, firstOffset, probes, meta))
   return meta
 }
@@ -201,14 +201,14 @@ function verticalScan(setup: AttackSetup): AttackMeta {
   const openPort = INTERNAL_SERVICE_PORTS[eng.hosts.internalServerService[k]!]!
   const stride = 7919 // prime, coprime with 65535 = 3 * 5 * 17 * 257
   const first = rng.int(65535)
-  const meta = attackMeta(
-    'vertical-scan',
-    `vertical TCP SYN scan of ${probes} ports of ${ipv4Text(eng.hosts.v4[target]!)} from ${ipv4Text(scanner)}`,
-    [ipv4Text(scanner)],
-    [ipv4Text(eng.hosts.v4[target]!)],
-    [],
-    {probes, sourcePort: sport, openPort},
-  )
+  const meta = attackMeta({
+    kind: 'vertical-scan',
+    label: `vertical TCP SYN scan of ${probes} ports of ${ipv4Text(eng.hosts.v4[target]!)} from ${ipv4Text(scanner)}`,
+    src: [ipv4Text(scanner)],
+    dst: [ipv4Text(eng.hosts.v4[target]!)],
+    ports: [],
+    params: {probes, sourcePort: sport, openPort},
+  })
   eng.spawn(new PortWalk(setup, scanner, sport, target, openPort, probes, stride, first, meta))
   return meta
 }
@@ -250,14 +250,14 @@ function synFlood(setup: AttackSetup): AttackMeta {
   const probes = Math.max(8, Math.round(setup.budget / 2.2))
   const victim = eng.hosts.publicServers[0]!
   const port = rng.next() < 0.5 ? 443 : 80
-  const meta = attackMeta(
-    'syn-flood',
-    `SYN flood of ${probes} spoofed SYNs to ${ipv4Text(eng.hosts.v4[victim]!)}:${port}`,
-    [],
-    [ipv4Text(eng.hosts.v4[victim]!)],
-    [port],
-    {probes, spoofed: 'random public IPv4 sources and ports, one SYN each'},
-  )
+  const meta = attackMeta({
+    kind: 'syn-flood',
+    label: `SYN flood of ${probes} spoofed SYNs to ${ipv4Text(eng.hosts.v4[victim]!)}:${port}`,
+    src: [],
+    dst: [ipv4Text(eng.hosts.v4[victim]!)],
+    ports: [port],
+    params: {probes, spoofed: 'random public IPv4 sources and ports, one SYN each'},
+  })
   eng.spawn(new Flood(setup, victim, port, probes, meta))
   return meta
 }
@@ -322,14 +322,14 @@ function udpAmplification(setup: AttackSetup): AttackMeta {
   const reflectors = Math.max(3, Math.min(2000, Math.round(setup.budget / 25)))
   const perReflector = Math.max(1, setup.budget / reflectors)
   const victim = eng.hosts.clientRank[rng.int(Math.min(50, eng.hosts.internal))]!
-  const meta = attackMeta(
-    'udp-amplification',
-    `UDP amplification from ${reflectors} reflectors (DNS/NTP/memcached) to ${ipv4Text(eng.hosts.v4[victim]!)}`,
-    [],
-    [ipv4Text(eng.hosts.v4[victim]!)],
-    [],
-    {reflectors, note: 'ports are the reflectors\u2019 source ports'},
-  )
+  const meta = attackMeta({
+    kind: 'udp-amplification',
+    label: `UDP amplification from ${reflectors} reflectors (DNS/NTP/memcached) to ${ipv4Text(eng.hosts.v4[victim]!)}`,
+    src: [],
+    dst: [ipv4Text(eng.hosts.v4[victim]!)],
+    ports: [],
+    params: {reflectors, note: 'ports are the reflectors\u2019 source ports'},
+  })
   eng.spawn(new Reflectors(setup, victim, reflectors, perReflector, meta, new Set()))
   return meta
 }
@@ -372,14 +372,14 @@ function sshBruteforce(setup: AttackSetup): AttackMeta {
       break
     }
   }
-  const meta = attackMeta(
-    'ssh-bruteforce',
-    `SSH brute force: ${sessions} login sessions from ${ipv4Text(attacker)} to ${ipv4Text(eng.hosts.v4[target]!)}:22`,
-    [ipv4Text(attacker)],
-    [ipv4Text(eng.hosts.v4[target]!)],
-    [22],
-    {sessions: 0},
-  )
+  const meta = attackMeta({
+    kind: 'ssh-bruteforce',
+    label: `SSH brute force: ${sessions} login sessions from ${ipv4Text(attacker)} to ${ipv4Text(eng.hosts.v4[target]!)}:22`,
+    src: [ipv4Text(attacker)],
+    dst: [ipv4Text(eng.hosts.v4[target]!)],
+    ports: [22],
+    params: {sessions: 0},
+  })
   eng.spawn(new BruteForce(setup, attacker, target, sessions, logUniform(rng, 20_000, 90_000), meta))
   return meta
 }
@@ -416,14 +416,14 @@ function c2Beacon(setup: AttackSetup): AttackMeta {
   const h = eng.hosts
   const host = h.clientRank[Math.floor(h.internal / 3) + rng.int(Math.max(1, Math.floor(h.internal / 3)))]!
   const c2 = setup.freshExternal()
-  const meta = attackMeta(
-    'c2-beacon',
-    `C2 beaconing from ${ipv4Text(h.v4[host]!)} to ${ipv4Text(c2)}:443 every ${BEACON_PERIOD_SEC} s ± ${BEACON_JITTER_SEC} s`,
-    [ipv4Text(h.v4[host]!)],
-    [ipv4Text(c2)],
-    [443],
-    {periodSec: BEACON_PERIOD_SEC, jitterSec: BEACON_JITTER_SEC, beacons: 0},
-  )
+  const meta = attackMeta({
+    kind: 'c2-beacon',
+    label: `C2 beaconing from ${ipv4Text(h.v4[host]!)} to ${ipv4Text(c2)}:443 every ${BEACON_PERIOD_SEC} s ± ${BEACON_JITTER_SEC} s`,
+    src: [ipv4Text(h.v4[host]!)],
+    dst: [ipv4Text(c2)],
+    ports: [443],
+    params: {periodSec: BEACON_PERIOD_SEC, jitterSec: BEACON_JITTER_SEC, beacons: 0},
+  })
   eng.spawn(new Beacon(setup, host, c2, logUniform(rng, 30_000, 120_000), meta))
   return meta
 }
@@ -454,14 +454,14 @@ function exfiltration(setup: AttackSetup): AttackMeta {
   setRaw(s, h.v4[host]!, server, -1, host)
   s.sPort = 443
   if (eng.claimClientPort(s, host)) eng.start(s)
-  return attackMeta(
-    'exfiltration',
-    `exfiltration: one long TCP upload from ${ipv4Text(h.v4[host]!)} to ${ipv4Text(server)}:443`,
-    [ipv4Text(h.v4[host]!)],
-    [ipv4Text(server)],
-    [443],
-    {plannedDurationSec: Math.round(setup.durationMicros / SECOND), uploadPackets: cData},
-  )
+  return attackMeta({
+    kind: 'exfiltration',
+    label: `exfiltration: one long TCP upload from ${ipv4Text(h.v4[host]!)} to ${ipv4Text(server)}:443`,
+    src: [ipv4Text(h.v4[host]!)],
+    dst: [ipv4Text(server)],
+    ports: [443],
+    params: {plannedDurationSec: Math.round(setup.durationMicros / SECOND), uploadPackets: cData},
+  })
 }
 
 const LAUNCHERS: Readonly<Record<AttackKind, AttackLauncher>> = {

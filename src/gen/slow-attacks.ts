@@ -99,7 +99,8 @@ abstract class Paced extends Actor {
  * `what` its instances do `every` lo–hi seconds.
  */
 function slowMeta(kind: SlowAttackKind, what: string, ports: number[], params: Record<string, number>): AttackMeta {
-  return attackMeta(kind, `${SLOW_INSTANCES} low-and-slow ${what} every ${SLOW_PERIODS[kind].join('–')} s`, [], [], ports, {instances: SLOW_INSTANCES, ...params})
+  const label = `${SLOW_INSTANCES} low-and-slow ${what} every ${SLOW_PERIODS[kind].join('–')} s`
+  return attackMeta({kind, label, src: [], dst: [], ports, params: {instances: SLOW_INSTANCES, ...params}})
 }
 
 /** Instance start: staggered over the first tenth of the attack window so instances do not move in step. */
