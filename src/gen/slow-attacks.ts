@@ -221,6 +221,7 @@ function slowBruteforce(setup: AttackSetup): AttackMeta {
     if (!meta.dst.includes(ipv4Text(eng.hosts.v4[target]!))) meta.dst.push(ipv4Text(eng.hosts.v4[target]!))
     meta.dstCount = meta.dst.length
     meta.params[`instance${i}`] = `${ipv4Text(attacker)} -> ${ipv4Text(eng.hosts.v4[target]!)}:22 every ${period.toFixed(1)} s`
+    // the start is drawn before the rtt: a seed's bytes depend on the order of draws
     const start = instanceStart(setup, i)
     const rtt = logUniform(rng, 20_000, 90_000)
     const kind = KIND_INDEX['slow-bruteforce']
@@ -252,6 +253,7 @@ function slowBeacon(setup: AttackSetup): AttackMeta {
     meta.srcCount++
     meta.dstCount++
     meta.params[`instance${i}`] = `${ipv4Text(h.v4[host]!)} -> ${ipv4Text(c2)}:443 every ${period.toFixed(1)} s`
+    // the start is drawn before the rtt: a seed's bytes depend on the order of draws
     const start = instanceStart(setup, i)
     const rtt = logUniform(rng, 30_000, 120_000)
     const kind = KIND_INDEX['slow-beacon']
