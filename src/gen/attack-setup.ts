@@ -2,7 +2,7 @@
 import type {Rng} from '../core/index.js'
 import type {TrafficEngine} from './engine.js'
 import type {Ipv4Net} from './model.js'
-import type {AttackKind} from './truth.js'
+import type {AttackMeta} from './truth.js'
 
 export interface AttackSetup {
   eng: TrafficEngine
@@ -18,15 +18,13 @@ export interface AttackSetup {
   freshExternal: () => number
 }
 
-/** What the truth says about an attack besides its volumes. */
-export interface AttackMeta {
-  kind: AttackKind
-  label: string
-  src: string[]
-  srcCount: number
-  dst: string[]
-  dstCount: number
-  ports: number[]
-  portCount: number
-  params: Record<string, number | string>
+/** Starts one attack's spawners (or sessions) on the engine and describes it. */
+export type AttackLauncher = (setup: AttackSetup) => AttackMeta
+
+/**
+ * An attack's description as its launcher first gives it: the counts start at the lengths of the
+ * lists (a launcher whose targets are too many to list counts them up as it goes).
+ */
+export function attackMeta(d: Pick<AttackMeta, 'kind' | 'label' | 'src' | 'dst' | 'ports' | 'params'>): AttackMeta {
+  return {kind: d.kind, label: d.label, src: d.src, srcCount: d.src.length, dst: d.dst, dstCount: d.dst.length, ports: d.ports, portCount: d.ports.length, params: d.params}
 }

@@ -4,6 +4,7 @@
  * budget regardless of the packet target, so a label always describes a whole attack. The C2 beacon is
  * the exception: it beacons for the whole capture and stops with the benign traffic.
  */
+import type {Rng} from '../core/index.js'
 import type {TrafficEngine} from './engine.js'
 import {exponential, INTERNAL_SERVICE_PORTS, ipv4Text, logUniform, randomPublicIpv4, uniform, uniformInt} from './model.js'
 import {
@@ -21,32 +22,13 @@ import {
   type Engine,
 } from './sessions.js'
 import {setRaw, startBeaconSession, startLoginSession} from './attack-sessions.js'
-import {launchSlowAttack} from './slow-attacks.js'
-import type {AttackMeta, AttackSetup} from './attack-setup.js'
-import {KIND_INDEX, type AttackKind} from './truth.js'
+import {SLOW_LAUNCHERS} from './slow-attacks.js'
+import {attackMeta, type AttackLauncher, type AttackSetup} from './attack-setup.js'
+import {KIND_INDEX, type AttackKind, type AttackMeta} from './truth.js'
 
 /** Start one attack's spawners (or sessions) on the engine and describe it. */
 export function launchAttack(kind: AttackKind, setup: AttackSetup): AttackMeta {
-  switch (kind) {
-    case 'horizontal-scan':
-      return horizontalScan(setup)
-    case 'vertical-scan':
-      return verticalScan(setup)
-    case 'syn-flood':
-      return synFlood(setup)
-    case 'udp-amplification':
-      return udpAmplification(setup)
-    case 'ssh-bruteforce':
-      return sshBruteforce(setup)
-    case 'c2-beacon':
-      return c2Beacon(setup)
-    case 'exfiltration':
-      return exfiltration(setup)
-    case 'slow-scan':
-    case 'slow-bruteforce':
-    case 'slow-beacon':
-      return launchSlowAttack(kind, setup)
-  }
+  return LAUNCHERS[kind](setup)
 }
 
 /** The port a model host serves, or -1. */
@@ -65,27 +47,82 @@ function spread(window: number, count: number): number {
   return Math.max(1, window / Math.max(1, count))
 }
 
+/** An attack's actor: it keeps the attack's setup and takes its first step at the attack's start. */
+abstract class AttackActor extends Actor {
+  constructor(protected readonly setup: AttackSetup) {
+    super()
+    this.t = setup.startMicros
+  }
+}
+
+/**
+ * An actor that starts `events` events (probes, sessions) from the attack's start, spread over
+ * `window` µs, and then ends, whatever the packet target.
+ */
+abstract class Burst extends AttackActor {
+  private done = 0
+
+  constructor(
+    setup: AttackSetup,
+    private readonly events: number,
+    private readonly window: number,
+  ) {
+    super(setup)
+  }
+
+  step(_e: Engine): boolean {
+    this.event(this.done)
+    if (++this.done >= this.events) {
+      this.finish()
+      return false
+    }
+    this.t += this.gap(spread(this.window, this.events))
+    return true
+  }
+
+  /** Start event `index` (0-based) at `t`. */
+  protected abstract event(index: number): void
+
+  /** After the last event. */
+  protected finish(): void {}
+
+  /** Gap to the next event, at least 1 µs: exponential around `mean`. */
+  protected gap(mean: number): number {
+    return Math.max(1, Math.round(exponential(this.setup.rng, mean)))
+  }
+}
+
+/** Start one scan probe of `kind` at `t`; false when its tuple was taken (nothing sent). */
+function startProbe(eng: TrafficEngine, rng: Rng, kind: number, mode: number, t: number, client: number, server: number, serverHost: number, cPort: number, sPort: number): boolean {
+  const s = new ProbeSession(kind, mode, logUniform(rng, 150, 2_000))
+  s.t = t
+  setRaw(s, client, server, serverHost)
+  s.cPort = cPort
+  s.sPort = sPort
+  if (!eng.claim(s)) return false
+  eng.start(s)
+  return true
+}
+
 // ----- horizontal scan: one source, one port, many internal addresses --------------------------------
 
-class Sweep extends Actor {
-  private done = 0
+class Sweep extends Burst {
   private offset: number
 
   constructor(
-    private readonly setup: AttackSetup,
+    setup: AttackSetup,
     private readonly scanner: number,
     private readonly sport: number,
     private readonly port: number,
     firstOffset: number,
-    private readonly probes: number,
+    probes: number,
     private readonly meta: AttackMeta,
   ) {
-    super()
-    this.t = setup.startMicros
+    super(setup, probes, setup.durationMicros)
     this.offset = firstOffset
   }
 
-  step(_e: Engine): boolean {
+  protected event(index: number): void {
     const {eng, rng, net4} = this.setup
     while ((this.offset & 255) === 0 || (this.offset & 255) === 255) this.offset = (this.offset + 1) % net4.size
     const off = this.offset
@@ -96,20 +133,11 @@ class Sweep extends Actor {
       const open = servicePortOf(eng, host) === this.port || rng.next() < 0.04
       mode = open ? PROBE_OPEN : rng.next() < 0.75 ? PROBE_CLOSED : PROBE_SILENT
     }
-    const s = new ProbeSession(KIND_INDEX['horizontal-scan'], mode, logUniform(rng, 150, 2_000))
-    s.t = this.t
-    setRaw(s, this.scanner, (net4.base + off) >>> 0, host)
-    s.cPort = this.sport
-    s.sPort = this.port
-    if (eng.claim(s)) {
-      eng.start(s)
+    if (startProbe(eng, rng, KIND_INDEX['horizontal-scan'], mode, this.t, this.scanner, (net4.base + off) >>> 0, host, this.sport, this.port)) {
       this.meta.dstCount++
     }
-    if (this.done === 0) this.meta.params.firstTarget = ipv4Text((net4.base + off) >>> 0)
+    if (index === 0) this.meta.params.firstTarget = ipv4Text((net4.base + off) >>> 0)
     this.meta.params.lastTarget = ipv4Text((net4.base + off) >>> 0)
-    if (++this.done >= this.probes) return false
-    this.t += Math.max(1, Math.round(exponential(rng, spread(this.setup.durationMicros, this.probes))))
-    return true
   }
 }
 
@@ -123,58 +151,43 @@ function horizontalScan(setup: AttackSetup): AttackMeta {
   // start the sweep at the first address of a populated /24
   const firstHost = eng.hosts.v4[eng.hosts.clientRank[rng.int(eng.hosts.internal)]!]!
   const firstOffset = (((firstHost - net4.base) >>> 0) & ~255) % net4.size
-  const meta: AttackMeta = {
+  const meta = attackMeta({
     kind: 'horizontal-scan',
     label: `horizontal TCP SYN scan of ${probes} internal addresses on port ${port} from ${ipv4Text(scanner)}`,
     src: [ipv4Text(scanner)],
-    srcCount: 1,
     dst: [],
-    dstCount: 0,
     ports: [port],
-    portCount: 1,
     params: {probes, sourcePort: sport},
-  }
+  })
   eng.spawn(new Sweep(setup, scanner, sport, port, firstOffset, probes, meta))
   return meta
 }
 
 // ----- vertical scan: one source, one host, many ports ----------------------------------------------
 
-class PortWalk extends Actor {
-  private done = 0
-
+class PortWalk extends Burst {
   constructor(
-    private readonly setup: AttackSetup,
+    setup: AttackSetup,
     private readonly scanner: number,
     private readonly sport: number,
     private readonly target: number,
     private readonly openPort: number,
-    private readonly probes: number,
+    probes: number,
     private readonly stride: number,
     private readonly first: number,
     private readonly meta: AttackMeta,
   ) {
-    super()
-    this.t = setup.startMicros
+    super(setup, probes, setup.durationMicros)
   }
 
-  step(_e: Engine): boolean {
+  protected event(index: number): void {
     const {eng, rng} = this.setup
     // a stride coprime with 65535 visits every port 1..65535 once, in scrambled order
-    const port = ((this.first + this.done * this.stride) % 65535) + 1
+    const port = ((this.first + index * this.stride) % 65535) + 1
     const mode = port === this.openPort ? PROBE_OPEN : rng.next() < 0.05 ? PROBE_SILENT : PROBE_CLOSED
-    const s = new ProbeSession(KIND_INDEX['vertical-scan'], mode, logUniform(rng, 150, 2_000))
-    s.t = this.t
-    setRaw(s, this.scanner, eng.hosts.v4[this.target]!, this.target)
-    s.cPort = this.sport
-    s.sPort = port
-    if (eng.claim(s)) {
-      eng.start(s)
+    if (startProbe(eng, rng, KIND_INDEX['vertical-scan'], mode, this.t, this.scanner, eng.hosts.v4[this.target]!, this.target, this.sport, port)) {
       this.meta.portCount++
     }
-    if (++this.done >= this.probes) return false
-    this.t += Math.max(1, Math.round(exponential(rng, spread(this.setup.durationMicros, this.probes))))
-    return true
   }
 }
 
@@ -188,38 +201,32 @@ function verticalScan(setup: AttackSetup): AttackMeta {
   const openPort = INTERNAL_SERVICE_PORTS[eng.hosts.internalServerService[k]!]!
   const stride = 7919 // prime, coprime with 65535 = 3 * 5 * 17 * 257
   const first = rng.int(65535)
-  const meta: AttackMeta = {
+  const meta = attackMeta({
     kind: 'vertical-scan',
     label: `vertical TCP SYN scan of ${probes} ports of ${ipv4Text(eng.hosts.v4[target]!)} from ${ipv4Text(scanner)}`,
     src: [ipv4Text(scanner)],
-    srcCount: 1,
     dst: [ipv4Text(eng.hosts.v4[target]!)],
-    dstCount: 1,
     ports: [],
-    portCount: 0,
     params: {probes, sourcePort: sport, openPort},
-  }
+  })
   eng.spawn(new PortWalk(setup, scanner, sport, target, openPort, probes, stride, first, meta))
   return meta
 }
 
 // ----- SYN flood: spoofed random sources to one server port -----------------------------------------
 
-class Flood extends Actor {
-  private done = 0
-
+class Flood extends Burst {
   constructor(
-    private readonly setup: AttackSetup,
+    setup: AttackSetup,
     private readonly victim: number,
     private readonly port: number,
-    private readonly probes: number,
+    probes: number,
     private readonly meta: AttackMeta,
   ) {
-    super()
-    this.t = setup.startMicros
+    super(setup, probes, setup.durationMicros)
   }
 
-  step(_e: Engine): boolean {
+  protected event(): void {
     const {eng, rng} = this.setup
     const answered = rng.next() < 0.85
     const s = new ProbeSession(KIND_INDEX['syn-flood'], answered ? PROBE_FLOOD : PROBE_SILENT, logUniform(rng, 50, 500), rng.next() < 0.4 ? 1 : 0)
@@ -235,9 +242,6 @@ class Flood extends Actor {
         break
       }
     }
-    if (++this.done >= this.probes) return false
-    this.t += Math.max(1, Math.round(exponential(rng, spread(this.setup.durationMicros, this.probes))))
-    return true
   }
 }
 
@@ -246,17 +250,14 @@ function synFlood(setup: AttackSetup): AttackMeta {
   const probes = Math.max(8, Math.round(setup.budget / 2.2))
   const victim = eng.hosts.publicServers[0]!
   const port = rng.next() < 0.5 ? 443 : 80
-  const meta: AttackMeta = {
+  const meta = attackMeta({
     kind: 'syn-flood',
     label: `SYN flood of ${probes} spoofed SYNs to ${ipv4Text(eng.hosts.v4[victim]!)}:${port}`,
     src: [],
-    srcCount: 0,
     dst: [ipv4Text(eng.hosts.v4[victim]!)],
-    dstCount: 1,
     ports: [port],
-    portCount: 1,
     params: {probes, spoofed: 'random public IPv4 sources and ports, one SYN each'},
-  }
+  })
   eng.spawn(new Flood(setup, victim, port, probes, meta))
   return meta
 }
@@ -269,22 +270,19 @@ const REFLECTOR_SERVICES = [
   {port: 11211, lo: 1400, hi: 1472},
 ] as const
 
-class Reflectors extends Actor {
-  private done = 0
-
+class Reflectors extends Burst {
   constructor(
-    private readonly setup: AttackSetup,
+    setup: AttackSetup,
     private readonly victim: number,
-    private readonly reflectors: number,
+    reflectors: number,
     private readonly perReflector: number,
     private readonly meta: AttackMeta,
     private readonly used: Set<number>,
   ) {
-    super()
-    this.t = setup.startMicros
+    super(setup, reflectors, setup.durationMicros * 0.25)
   }
 
-  step(_e: Engine): boolean {
+  protected event(): void {
     const {eng, rng, durationMicros} = this.setup
     const svc = REFLECTOR_SERVICES[rng.int(REFLECTOR_SERVICES.length)]!
     const k = Math.max(1, Math.round(this.perReflector * uniform(rng, 0.5, 1.5)))
@@ -311,13 +309,11 @@ class Reflectors extends Actor {
         break
       }
     }
-    if (++this.done >= this.reflectors) {
-      this.meta.ports.push(...[...this.used].sort((a, b) => a - b))
-      this.meta.portCount = this.meta.ports.length
-      return false
-    }
-    this.t += Math.max(1, Math.round(exponential(rng, spread(durationMicros * 0.25, this.reflectors))))
-    return true
+  }
+
+  protected override finish(): void {
+    this.meta.ports.push(...[...this.used].sort((a, b) => a - b))
+    this.meta.portCount = this.meta.ports.length
   }
 }
 
@@ -326,46 +322,42 @@ function udpAmplification(setup: AttackSetup): AttackMeta {
   const reflectors = Math.max(3, Math.min(2000, Math.round(setup.budget / 25)))
   const perReflector = Math.max(1, setup.budget / reflectors)
   const victim = eng.hosts.clientRank[rng.int(Math.min(50, eng.hosts.internal))]!
-  const meta: AttackMeta = {
+  const meta = attackMeta({
     kind: 'udp-amplification',
     label: `UDP amplification from ${reflectors} reflectors (DNS/NTP/memcached) to ${ipv4Text(eng.hosts.v4[victim]!)}`,
     src: [],
-    srcCount: 0,
     dst: [ipv4Text(eng.hosts.v4[victim]!)],
-    dstCount: 1,
     ports: [],
-    portCount: 0,
     params: {reflectors, note: 'ports are the reflectors\u2019 source ports'},
-  }
+  })
   eng.spawn(new Reflectors(setup, victim, reflectors, perReflector, meta, new Set()))
   return meta
 }
 
 // ----- SSH brute force: many short sessions from one source to port 22 ------------------------------
 
-class BruteForce extends Actor {
-  private done = 0
-
+class BruteForce extends Burst {
   constructor(
-    private readonly setup: AttackSetup,
+    setup: AttackSetup,
     private readonly attacker: number,
     private readonly target: number,
-    private readonly sessions: number,
+    sessions: number,
     private readonly rtt: number,
     private readonly meta: AttackMeta,
   ) {
-    super()
-    this.t = setup.startMicros
+    super(setup, sessions, setup.durationMicros)
   }
 
-  step(_e: Engine): boolean {
+  protected event(): void {
     const {eng, rng} = this.setup
     if (startLoginSession(eng, rng, KIND_INDEX['ssh-bruteforce'], this.attacker, this.target, this.rtt, this.t)) {
       this.meta.params.sessions = Number(this.meta.params.sessions) + 1
     }
-    if (++this.done >= this.sessions) return false
-    this.t += Math.max(1, Math.round(spread(this.setup.durationMicros, this.sessions) * uniform(rng, 0.5, 1.5)))
-    return true
+  }
+
+  /** login attempts come at a steadier pace than probes */
+  protected override gap(mean: number): number {
+    return Math.max(1, Math.round(mean * uniform(this.setup.rng, 0.5, 1.5)))
   }
 }
 
@@ -380,17 +372,14 @@ function sshBruteforce(setup: AttackSetup): AttackMeta {
       break
     }
   }
-  const meta: AttackMeta = {
+  const meta = attackMeta({
     kind: 'ssh-bruteforce',
     label: `SSH brute force: ${sessions} login sessions from ${ipv4Text(attacker)} to ${ipv4Text(eng.hosts.v4[target]!)}:22`,
     src: [ipv4Text(attacker)],
-    srcCount: 1,
     dst: [ipv4Text(eng.hosts.v4[target]!)],
-    dstCount: 1,
     ports: [22],
-    portCount: 1,
     params: {sessions: 0},
-  }
+  })
   eng.spawn(new BruteForce(setup, attacker, target, sessions, logUniform(rng, 20_000, 90_000), meta))
   return meta
 }
@@ -400,16 +389,15 @@ function sshBruteforce(setup: AttackSetup): AttackMeta {
 const BEACON_PERIOD_SEC = 60
 const BEACON_JITTER_SEC = 3
 
-class Beacon extends Actor {
+class Beacon extends AttackActor {
   constructor(
-    private readonly setup: AttackSetup,
+    setup: AttackSetup,
     private readonly host: number,
     private readonly c2: number,
     private readonly rtt: number,
     private readonly meta: AttackMeta,
   ) {
-    super()
-    this.t = setup.startMicros
+    super(setup)
   }
 
   step(e: Engine): boolean {
@@ -428,17 +416,14 @@ function c2Beacon(setup: AttackSetup): AttackMeta {
   const h = eng.hosts
   const host = h.clientRank[Math.floor(h.internal / 3) + rng.int(Math.max(1, Math.floor(h.internal / 3)))]!
   const c2 = setup.freshExternal()
-  const meta: AttackMeta = {
+  const meta = attackMeta({
     kind: 'c2-beacon',
     label: `C2 beaconing from ${ipv4Text(h.v4[host]!)} to ${ipv4Text(c2)}:443 every ${BEACON_PERIOD_SEC} s ± ${BEACON_JITTER_SEC} s`,
     src: [ipv4Text(h.v4[host]!)],
-    srcCount: 1,
     dst: [ipv4Text(c2)],
-    dstCount: 1,
     ports: [443],
-    portCount: 1,
     params: {periodSec: BEACON_PERIOD_SEC, jitterSec: BEACON_JITTER_SEC, beacons: 0},
-  }
+  })
   eng.spawn(new Beacon(setup, host, c2, logUniform(rng, 30_000, 120_000), meta))
   return meta
 }
@@ -469,15 +454,23 @@ function exfiltration(setup: AttackSetup): AttackMeta {
   setRaw(s, h.v4[host]!, server, -1, host)
   s.sPort = 443
   if (eng.claimClientPort(s, host)) eng.start(s)
-  return {
+  return attackMeta({
     kind: 'exfiltration',
     label: `exfiltration: one long TCP upload from ${ipv4Text(h.v4[host]!)} to ${ipv4Text(server)}:443`,
     src: [ipv4Text(h.v4[host]!)],
-    srcCount: 1,
     dst: [ipv4Text(server)],
-    dstCount: 1,
     ports: [443],
-    portCount: 1,
     params: {plannedDurationSec: Math.round(setup.durationMicros / SECOND), uploadPackets: cData},
-  }
+  })
+}
+
+const LAUNCHERS: Readonly<Record<AttackKind, AttackLauncher>> = {
+  'horizontal-scan': horizontalScan,
+  'vertical-scan': verticalScan,
+  'syn-flood': synFlood,
+  'udp-amplification': udpAmplification,
+  'ssh-bruteforce': sshBruteforce,
+  'c2-beacon': c2Beacon,
+  exfiltration,
+  ...SLOW_LAUNCHERS,
 }

@@ -13,7 +13,6 @@ import {CaptureWriter, LINKTYPE_ETHERNET} from './pcap-writer.js'
 import type {CaptureFormat} from '../io/index.js'
 import {createRng, type Rng} from '../core/index.js'
 import {launchAttack} from './attacks.js'
-import type {AttackMeta} from './attack-setup.js'
 import {expectedSlowPackets, isSlowAttack} from './slow-attacks.js'
 import {BenignSpawner, expectedBenignPackets} from './benign.js'
 import {ACTIVE_TIMEOUT_MICROS, IDLE_TIMEOUT_MICROS, TrafficEngine} from './engine.js'
@@ -28,6 +27,7 @@ import {
   isoMicros,
   KIND_INDEX,
   type AttackKind,
+  type AttackMeta,
   type AttackTruth,
   type GroundTruth,
   type TrafficKind,

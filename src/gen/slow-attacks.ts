@@ -11,7 +11,7 @@
  * traffic of the same seed by a single draw; the benign spawner shares the timeline with them.
  */
 import type {Rng} from '../core/index.js'
-import type {AttackMeta, AttackSetup} from './attack-setup.js'
+import {attackMeta, type AttackLauncher, type AttackSetup} from './attack-setup.js'
 import {INTERNAL_SERVICE_PORTS, ipv4Text, logUniform, uniform, uniformInt} from './model.js'
 import {
   Actor,
@@ -22,8 +22,8 @@ import {
   type Engine,
   type TcpPlan,
 } from './sessions.js'
-import {setRaw, startBeaconSession, startLoginSession} from './attack-sessions.js'
-import {KIND_INDEX, SLOW_ATTACK_KINDS, type AttackKind, type SlowAttackKind} from './truth.js'
+import {setRaw, startBeaconSession, startLoginSession, type BeaconShape} from './attack-sessions.js'
+import {KIND_INDEX, SLOW_ATTACK_KINDS, type AttackKind, type AttackMeta, type SlowAttackKind} from './truth.js'
 
 /** instances of each low-and-slow attack */
 export const SLOW_INSTANCES = 4
@@ -63,35 +63,24 @@ export function expectedSlowPackets(kind: SlowAttackKind, durationSec: number): 
   return events * PACKETS_PER_EVENT[kind]
 }
 
-export function launchSlowAttack(kind: SlowAttackKind, setup: AttackSetup): AttackMeta {
-  switch (kind) {
-    case 'slow-scan':
-      return slowScan(setup)
-    case 'slow-bruteforce':
-      return slowBruteforce(setup)
-    case 'slow-beacon':
-      return slowBeacon(setup)
-  }
-}
-
-
 /** Next event time: one period later with ±JITTER, at least 1 µs. */
 function nextTime(rng: Rng, t: number, periodSec: number): number {
   return t + Math.max(1, Math.round(periodSec * SECOND * uniform(rng, 1 - JITTER, 1 + JITTER)))
 }
 
-/** An event-driven actor that runs from `start` until `end` (or until the benign traffic stops). */
+/** An event-driven actor that runs from `start` until the attack window ends (or the benign traffic stops). */
 abstract class Paced extends Actor {
   protected done = 0
+  protected readonly end: number
 
   constructor(
     protected readonly setup: AttackSetup,
     protected readonly periodSec: number,
     start: number,
-    protected readonly end: number,
   ) {
     super()
     this.t = start
+    this.end = setup.startMicros + setup.durationMicros
   }
 
   step(e: Engine): boolean {
@@ -103,6 +92,15 @@ abstract class Paced extends Actor {
   }
 
   protected abstract event(): void
+}
+
+/**
+ * The description of a low-and-slow attack before its instances add their endpoints: the label says
+ * `what` its instances do `every` lo–hi seconds.
+ */
+function slowMeta(kind: SlowAttackKind, what: string, ports: number[], params: Record<string, number>): AttackMeta {
+  const label = `${SLOW_INSTANCES} low-and-slow ${what} every ${SLOW_PERIODS[kind].join('–')} s`
+  return attackMeta({kind, label, src: [], dst: [], ports, params: {instances: SLOW_INSTANCES, ...params}})
 }
 
 /** Instance start: staggered over the first tenth of the attack window so instances do not move in step. */
@@ -125,14 +123,13 @@ class SlowSweep extends Paced {
     setup: AttackSetup,
     periodSec: number,
     start: number,
-    end: number,
     private readonly scanner: number,
     private readonly port: number,
     /** internal host indices in the order they are probed */
     private readonly targets: readonly number[],
     private readonly meta: AttackMeta,
   ) {
-    super(setup, periodSec, start, end)
+    super(setup, periodSec, start)
   }
 
   protected event(): void {
@@ -166,18 +163,7 @@ class SlowSweep extends Paced {
 function slowScan(setup: AttackSetup): AttackMeta {
   const {rng, eng} = setup
   const h = eng.hosts
-  const end = setup.startMicros + setup.durationMicros
-  const meta: AttackMeta = {
-    kind: 'slow-scan',
-    label: `${SLOW_INSTANCES} low-and-slow internal connect scans from compromised clients, one host every ${SLOW_PERIODS['slow-scan'].join('–')} s`,
-    src: [],
-    srcCount: 0,
-    dst: [],
-    dstCount: 0,
-    ports: [],
-    portCount: 0,
-    params: {instances: SLOW_INSTANCES},
-  }
+  const meta = slowMeta('slow-scan', 'internal connect scans from compromised clients, one host', [], {})
   // live internal hosts in address order
   const live = Array.from({length: h.internal}, (_, i) => i).sort((a, b) => h.v4[a]! - h.v4[b]!)
   for (let i = 0; i < SLOW_INSTANCES; i++) {
@@ -191,55 +177,41 @@ function slowScan(setup: AttackSetup): AttackMeta {
     meta.srcCount++
     if (!meta.ports.includes(port)) meta.ports.push(port)
     meta.params[`instance${i}`] = `${ipv4Text(h.v4[scanner]!)} port ${port} every ${period.toFixed(1)} s`
-    eng.spawn(new SlowSweep(setup, period, instanceStart(setup, i), end, scanner, port, targets, meta))
+    eng.spawn(new SlowSweep(setup, period, instanceStart(setup, i), scanner, port, targets, meta))
   }
   meta.portCount = meta.ports.length
   return meta
 }
 
-// ----- slow SSH brute force: one login session per period from each attacker ------------------------
-
-class SlowLogin extends Paced {
+/** One session per period (a login attempt, a beacon), counted in `meta.params[counter]` when it started. */
+class SlowSessions extends Paced {
   constructor(
     setup: AttackSetup,
     periodSec: number,
     start: number,
-    end: number,
-    private readonly attacker: number,
-    private readonly target: number,
-    private readonly rtt: number,
+    /** start the session at `t`; false when it could not (no free port) */
+    private readonly startSession: (t: number) => boolean,
+    private readonly counter: 'sessions' | 'beacons',
     private readonly meta: AttackMeta,
   ) {
-    super(setup, periodSec, start, end)
+    super(setup, periodSec, start)
   }
 
   protected event(): void {
-    const {eng, rng} = this.setup
-    if (startLoginSession(eng, rng, KIND_INDEX['slow-bruteforce'], this.attacker, this.target, this.rtt, this.t)) {
-      this.meta.params.sessions = Number(this.meta.params.sessions) + 1
-    }
+    if (this.startSession(this.t)) this.meta.params[this.counter] = Number(this.meta.params[this.counter]) + 1
   }
 }
 
+// ----- slow SSH brute force: one login session per period from each attacker ------------------------
+
 function slowBruteforce(setup: AttackSetup): AttackMeta {
   const {eng, rng} = setup
-  const end = setup.startMicros + setup.durationMicros
   const sshServers: number[] = []
   for (let k = 0; k < eng.hosts.internalServers.length; k++) {
     if (INTERNAL_SERVICE_PORTS[eng.hosts.internalServerService[k]!] === 22) sshServers.push(eng.hosts.internalServers[k]!)
   }
   if (sshServers.length === 0) sshServers.push(eng.hosts.internalServers[0]!)
-  const meta: AttackMeta = {
-    kind: 'slow-bruteforce',
-    label: `${SLOW_INSTANCES} low-and-slow SSH brute forces, one login session every ${SLOW_PERIODS['slow-bruteforce'].join('–')} s`,
-    src: [],
-    srcCount: 0,
-    dst: [],
-    dstCount: 0,
-    ports: [22],
-    portCount: 1,
-    params: {instances: SLOW_INSTANCES, sessions: 0},
-  }
+  const meta = slowMeta('slow-bruteforce', 'SSH brute forces, one login session', [22], {sessions: 0})
   for (let i = 0; i < SLOW_INSTANCES; i++) {
     const period = slowPeriodSec('slow-bruteforce', i)
     const attacker = setup.freshExternal()
@@ -249,50 +221,24 @@ function slowBruteforce(setup: AttackSetup): AttackMeta {
     if (!meta.dst.includes(ipv4Text(eng.hosts.v4[target]!))) meta.dst.push(ipv4Text(eng.hosts.v4[target]!))
     meta.dstCount = meta.dst.length
     meta.params[`instance${i}`] = `${ipv4Text(attacker)} -> ${ipv4Text(eng.hosts.v4[target]!)}:22 every ${period.toFixed(1)} s`
-    eng.spawn(new SlowLogin(setup, period, instanceStart(setup, i), end, attacker, target, logUniform(rng, 20_000, 90_000), meta))
+    // the start is drawn before the rtt: a seed's bytes depend on the order of draws
+    const start = instanceStart(setup, i)
+    const rtt = logUniform(rng, 20_000, 90_000)
+    const kind = KIND_INDEX['slow-bruteforce']
+    const login = (t: number): boolean => startLoginSession(eng, rng, kind, attacker, target, rtt, t)
+    eng.spawn(new SlowSessions(setup, period, start, login, 'sessions', meta))
   }
   return meta
 }
 
 // ----- slow C2 beaconing: quiet internal hosts calling home every few minutes ------------------------
 
-class SlowBeacon extends Paced {
-  constructor(
-    setup: AttackSetup,
-    periodSec: number,
-    start: number,
-    end: number,
-    private readonly host: number,
-    private readonly c2: number,
-    private readonly rtt: number,
-    private readonly meta: AttackMeta,
-  ) {
-    super(setup, periodSec, start, end)
-  }
-
-  protected event(): void {
-    const {eng, rng} = this.setup
-    if (startBeaconSession(eng, rng, KIND_INDEX['slow-beacon'], this.host, this.c2, this.rtt, this.t, {cData: [3, 5], sData: [2, 4], serverFull: 0.2, serverFirstLo: 600})) {
-      this.meta.params.beacons = Number(this.meta.params.beacons) + 1
-    }
-  }
-}
+const SLOW_BEACON_SHAPE: BeaconShape = {cData: [3, 5], sData: [2, 4], serverFull: 0.2, serverFirstLo: 600}
 
 function slowBeacon(setup: AttackSetup): AttackMeta {
   const {eng, rng} = setup
   const h = eng.hosts
-  const end = setup.startMicros + setup.durationMicros
-  const meta: AttackMeta = {
-    kind: 'slow-beacon',
-    label: `${SLOW_INSTANCES} low-and-slow C2 beacons to port 443, one every ${SLOW_PERIODS['slow-beacon'].join('–')} s`,
-    src: [],
-    srcCount: 0,
-    dst: [],
-    dstCount: 0,
-    ports: [443],
-    portCount: 1,
-    params: {instances: SLOW_INSTANCES, beacons: 0},
-  }
+  const meta = slowMeta('slow-beacon', 'C2 beacons to port 443, one', [443], {beacons: 0})
   const used = new Set<number>()
   for (let i = 0; i < SLOW_INSTANCES; i++) {
     const period = slowPeriodSec('slow-beacon', i)
@@ -307,7 +253,18 @@ function slowBeacon(setup: AttackSetup): AttackMeta {
     meta.srcCount++
     meta.dstCount++
     meta.params[`instance${i}`] = `${ipv4Text(h.v4[host]!)} -> ${ipv4Text(c2)}:443 every ${period.toFixed(1)} s`
-    eng.spawn(new SlowBeacon(setup, period, instanceStart(setup, i), end, host, c2, logUniform(rng, 30_000, 120_000), meta))
+    // the start is drawn before the rtt: a seed's bytes depend on the order of draws
+    const start = instanceStart(setup, i)
+    const rtt = logUniform(rng, 30_000, 120_000)
+    const kind = KIND_INDEX['slow-beacon']
+    const beacon = (t: number): boolean => startBeaconSession(eng, rng, kind, host, c2, rtt, t, SLOW_BEACON_SHAPE)
+    eng.spawn(new SlowSessions(setup, period, start, beacon, 'beacons', meta))
   }
   return meta
+}
+
+export const SLOW_LAUNCHERS: Readonly<Record<SlowAttackKind, AttackLauncher>> = {
+  'slow-scan': slowScan,
+  'slow-bruteforce': slowBruteforce,
+  'slow-beacon': slowBeacon,
 }

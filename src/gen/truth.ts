@@ -44,7 +44,8 @@ export interface Volume {
   bytes: number
 }
 
-export interface AttackTruth extends Volume {
+/** What the truth says about an attack besides its volumes and times (what its launcher describes). */
+export interface AttackMeta {
   kind: AttackKind
   label: string
   /** source addresses (empty when there are many, e.g. spoofed) */
@@ -56,13 +57,16 @@ export interface AttackTruth extends Volume {
   ports: number[]
   /** distinct destination ports probed (vertical scan: the whole list is not repeated here) */
   portCount: number
+  /** attack-specific sizes (probes, sessions, reflectors, beacon period…) */
+  params: Record<string, number | string>
+}
+
+export interface AttackTruth extends Volume, AttackMeta {
   /** first and last packet of the attack, ISO 8601 and µs since the epoch */
   start: string
   end: string
   startUs: number
   endUs: number
-  /** attack-specific sizes (probes, sessions, reflectors, beacon period…) */
-  params: Record<string, number | string>
 }
 
 export interface GroundTruth extends Volume {

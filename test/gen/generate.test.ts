@@ -5,7 +5,8 @@ import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {UsageError} from '../../src/core/errors.js'
-import {ATTACK_KINDS, BENIGN_KINDS, FLOW_CSV_HEADER, generateTraffic, type GenerateResult, type GroundTruth} from '../../src/gen/index.js'
+import {ATTACK_KINDS, BENIGN_KINDS, FLOW_CSV_HEADER, generateTraffic, makeFixtures, type GenerateResult, type GroundTruth} from '../../src/gen/index.js'
+import {FIXTURES} from '../helpers/cli.js'
 import {flowKey, meterFlows, readCaptureFile, readFlowsCsv, type CaptureInfo, type CsvFlow} from './capture-check.js'
 
 const dirs: string[] = []
@@ -199,6 +200,16 @@ describe('generateTraffic: determinism and formats', () => {
     expect(b).toEqual(a)
     expect(c[0]).not.toBe(a[0])
     expect(c[1]).not.toBe(a[1])
+  })
+
+  it('remakes the bundled fixtures byte for byte (capture, truth and flows)', async () => {
+    const made = await makeFixtures(tempDir())
+    expect(made).toHaveLength(2)
+    for (const f of made) {
+      for (const file of [f.path, f.truthPath, f.flowsPath!]) {
+        expect(sha256(file), path.basename(file)).toBe(sha256(path.join(FIXTURES, path.basename(file))))
+      }
+    }
   })
 
   it('writes valid nanosecond pcapng whose flows match the truth', async () => {
