@@ -20,3 +20,15 @@ export function growF64(a: Float64Array, cap: number): Float64Array<ArrayBuffer>
   g.set(a)
   return g
 }
+
+export function growU16(a: Uint16Array, cap: number): Uint16Array<ArrayBuffer> {
+  const g = new Uint16Array(cap)
+  g.set(a)
+  return g
+}
+
+export function growU8(a: Uint8Array, cap: number): Uint8Array<ArrayBuffer> {
+  const g = new Uint8Array(cap)
+  g.set(a)
+  return g
+}

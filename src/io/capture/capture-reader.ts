@@ -12,7 +12,7 @@
  */
 import {readSync} from 'node:fs'
 import {open, type FileHandle} from 'node:fs/promises'
-import {CaptureFormatError, growU32} from '../../core/index.js'
+import {CaptureFormatError, FLOW_TIME_MAX_US, FLOW_TIME_MIN_US, growF64, growU16, growU32} from '../../core/index.js'
 import type {CaptureReadOptions, CaptureReadStats, PacketBatch} from './packet-batch.js'
 
 const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024
@@ -25,10 +25,19 @@ const PCAP_MAGIC_NS = 0xa1b23c4d
 const PCAP_HEADER_LEN = 24
 const PCAP_RECORD_HEADER_LEN = 16
 /**
- * libpcap's MAXIMUM_SNAPLEN: sf-pcap.c rejects a record whose caplen exceeds max(file snaplen, this) as
- * corrupt rather than trying to allocate it.
+ * The most captured bytes a packet record may hold, whatever the file header says: tcpdump's
+ * MAXIMUM_SNAPLEN (libpcap pcap-int.h). A fixed cap, so a hostile header (snaplen 0xffffffff) cannot
+ * make the reader allocate a record of its choosing: a bigger record is a bad record, stepped over
+ * without being read into memory.
  */
-const PCAP_MAX_SANE_CAPLEN = 262144
+export const MAX_RECORD_CAPLEN = 262144
+/**
+ * The longest pcapng packet block (EPB, SPB, obsolete PB): header, MAX_RECORD_CAPLEN bytes of data and
+ * up to 128 KiB of options (libpcap sf-pcapng.c MAX_BLOCKSIZE_FOR_SNAPLEN).
+ */
+const PCAPNG_MAX_PACKET_BLOCK_LEN = 32 + MAX_RECORD_CAPLEN + 131072
+/** The longest pcapng block of any other type (libpcap sf-pcapng.c MAX_BLOCKSIZE, 16 MiB). */
+const PCAPNG_MAX_BLOCK_LEN = 16 * 1024 * 1024
 
 const PCAPNG_SHB = 0x0a0d0d0a
 const PCAPNG_BYTE_ORDER_MAGIC = 0x1a2b3c4d
@@ -162,6 +171,35 @@ class ChunkSource {
     if (this.stats) this.stats.bytesRead = this.bytesRead
     this.onProgress?.(this.bytesRead)
   }
+
+  /**
+   * Consume `n` bytes from `start` without holding them: a seek, or (when `onData` must see every
+   * byte) reads through the chunk buffer as it is, never growing it. Stops at the end of the file.
+   */
+  async skip(n: number): Promise<void> {
+    let left = n
+    for (;;) {
+      const avail = this.end - this.start
+      if (left <= avail) {
+        this.start += left
+        return
+      }
+      left -= avail
+      this.start = this.end
+      if (this.eof) return
+      if (this.onData === undefined) {
+        this.base += this.end + left
+        this.start = this.end = 0
+        if (this.base >= this.fileSize) {
+          this.base = this.fileSize
+          this.eof = true
+          return
+        }
+        left = 0
+      }
+      await this.refill(0)
+    }
+  }
 }
 
 /** Parallel arrays reused across chunks; grown (doubling) when a chunk holds more records. */
@@ -187,15 +225,9 @@ class BatchBuilder {
     b.offset = growU32(b.offset, cap)
     b.caplen = growU32(b.caplen, cap)
     b.origLen = growU32(b.origLen, cap)
-    const ts = new Float64Array(cap)
-    ts.set(b.tsMicros)
-    b.tsMicros = ts
-    const lt = new Uint16Array(cap)
-    lt.set(b.linktype)
-    b.linktype = lt
-    const fo = new Float64Array(cap)
-    fo.set(b.fileOffset)
-    b.fileOffset = fo
+    b.tsMicros = growF64(b.tsMicros, cap)
+    b.linktype = growU16(b.linktype, cap)
+    b.fileOffset = growF64(b.fileOffset, cap)
   }
 }
 
@@ -224,35 +256,35 @@ function describeStart(head: Uint8Array): string {
   return `starts with 0x${hex}${looks}`
 }
 
-// ---------------------------------------------------------------------------------------------- pcap
+/** What every format's parser leaves for the read loop after describing the records of a chunk. */
+interface ParseState {
+  /** PARSE_* outcome of the last parse call */
+  status: number
+  /** bytes needed at `start` for the next record (PARSE_NEED_MORE) */
+  need: number
+}
 
-async function* readPcap(ctx: ReadContext): AsyncGenerator<PacketBatch> {
+const PARSE_NEED_MORE = 0
+const PARSE_BAD = 1
+
+/**
+ * The read loop of both formats: describe the records of the chunk (`parse`), yield them, then deal
+ * with what stopped the parse: a bad record (`onBad` throws, or steps over it and returns true, or
+ * returns false when the rest cannot be read), the end of the file, a record cut by the end of the
+ * file (`truncated` names it), or the end of the chunk (refill). One call per chunk, none per record.
+ */
+async function* readRecords<S extends ParseState>(
+  ctx: ReadContext,
+  st: S,
+  parse: (src: ChunkSource, builder: BatchBuilder, st: S) => void,
+  onBad: (ctx: ReadContext, st: S) => Promise<boolean>,
+  truncated: (remaining: number, need: number) => string,
+): AsyncGenerator<PacketBatch> {
   const {path, src, stats} = ctx
-  if (src.end < PCAP_HEADER_LEN) {
-    throw new CaptureFormatError(path, 0, `truncated pcap file header: ${PCAP_HEADER_LEN} bytes needed, ${src.end} present`)
-  }
-  const magicBE = src.view.getUint32(0, false)
-  const le = magicBE !== PCAP_MAGIC_US && magicBE !== PCAP_MAGIC_NS
-  const magic = le ? bswap32(magicBE) : magicBE
-  const snaplen = src.view.getUint32(16, le)
-  // draft-ietf-opsawg-pcap §4: the low 16 bits are the link type, the top bits FCS information
-  const linktype = src.view.getUint32(20, le) & 0xffff
-  const st: PcapState = {
-    le,
-    nanos: magic === PCAP_MAGIC_NS,
-    linktype,
-    maxCaplen: Math.max(snaplen, PCAP_MAX_SANE_CAPLEN),
-    snaplen,
-    status: 0,
-    need: 0,
-    badCaplen: 0,
-  }
-  src.start = PCAP_HEADER_LEN
   const builder = new BatchBuilder(Math.ceil(src.buf.length / 64), src.buf)
-
   for (;;) {
     builder.batch.buf = src.buf
-    parsePcapRecords(src, builder, st)
+    parse(src, builder, st)
     const batch = builder.batch
     if (batch.count > 0) {
       if (stats) stats.records += batch.count
@@ -260,23 +292,15 @@ async function* readPcap(ctx: ReadContext): AsyncGenerator<PacketBatch> {
       batch.count = 0
     }
     if (st.status === PARSE_BAD) {
-      const at = src.position
-      const detail = `record caplen ${st.badCaplen} exceeds the maximum of ${st.maxCaplen} (file snaplen ${st.snaplen})`
-      if (!ctx.skipBad) throw new CaptureFormatError(path, at, detail)
-      stopReading(ctx, at, `${detail}; the next record cannot be located`)
+      if (await onBad(ctx, st)) continue
       return
     }
     // PARSE_NEED_MORE: the record at `start` is incomplete in the buffer
     if (src.start === src.end && src.eof) return
     const remaining = src.remaining
     if (st.need > remaining) {
-      const at = src.position
-      const detail =
-        remaining < PCAP_RECORD_HEADER_LEN
-          ? `truncated record header: ${PCAP_RECORD_HEADER_LEN} bytes needed, ${remaining} remain`
-          : `truncated record: header says ${st.need - PCAP_RECORD_HEADER_LEN} bytes, ` +
-            `${remaining - PCAP_RECORD_HEADER_LEN} remain`
-      if (!ctx.skipBad) throw new CaptureFormatError(path, at, detail)
+      const detail = truncated(remaining, st.need)
+      if (!ctx.skipBad) throw new CaptureFormatError(path, src.position, detail)
       if (stats) stats.badRecords++
       return
     }
@@ -288,23 +312,74 @@ async function* readPcap(ctx: ReadContext): AsyncGenerator<PacketBatch> {
   }
 }
 
-const PARSE_NEED_MORE = 0
-const PARSE_BAD = 1
+/** A bad record whose extent is known (`skipLen` bytes from `start`): throw, or count it and step over it. */
+async function skipBadRecord(ctx: ReadContext, detail: string, skipLen: number): Promise<boolean> {
+  if (!ctx.skipBad) throw new CaptureFormatError(ctx.path, ctx.src.position, detail)
+  if (ctx.stats) ctx.stats.badRecords++
+  await ctx.src.skip(skipLen)
+  return true
+}
 
-interface PcapState {
+function stopReading(ctx: ReadContext, at: number, reason: string): void {
+  if (!ctx.stats) return
+  ctx.stats.badRecords++
+  ctx.stats.stoppedAt = at
+  ctx.stats.stopReason = reason
+}
+
+// ---------------------------------------------------------------------------------------------- pcap
+
+async function* readPcap(ctx: ReadContext): AsyncGenerator<PacketBatch> {
+  const {path, src} = ctx
+  if (src.end < PCAP_HEADER_LEN) {
+    throw new CaptureFormatError(path, 0, `truncated pcap file header: ${PCAP_HEADER_LEN} bytes needed, ${src.end} present`)
+  }
+  const magicBE = src.view.getUint32(0, false)
+  const le = magicBE !== PCAP_MAGIC_US && magicBE !== PCAP_MAGIC_NS
+  const magic = le ? bswap32(magicBE) : magicBE
+  const snaplen = src.view.getUint32(16, le)
+  // draft-ietf-opsawg-pcap §4: the low 16 bits are the link type, the top bits FCS information
+  const linktype = src.view.getUint32(20, le) & 0xffff
+  const st: PcapState = {le, nanos: magic === PCAP_MAGIC_NS, linktype, snaplen, status: 0, need: 0, badCaplen: 0}
+  src.start = PCAP_HEADER_LEN
+  yield* readRecords(ctx, st, parsePcapRecords, pcapBadRecord, pcapTruncated)
+}
+
+interface PcapState extends ParseState {
   le: boolean
   nanos: boolean
   linktype: number
-  maxCaplen: number
   snaplen: number
-  /** PARSE_* outcome of the last parse call */
-  status: number
-  /** bytes needed at `start` for the next record */
-  need: number
   badCaplen: number
 }
 
-/** Describe every complete record in the buffer; stops at an incomplete or bad one. */
+/**
+ * A record longer than MAX_RECORD_CAPLEN. When the file's snaplen allows it, the length is taken as
+ * true (a hostile or odd header, not a corrupt length) and the record is stepped over unread; beyond
+ * the snaplen too, the length itself is corrupt (libpcap's rule) and the next record cannot be found.
+ */
+async function pcapBadRecord(ctx: ReadContext, st: PcapState): Promise<boolean> {
+  const caplen = st.badCaplen
+  if (caplen <= st.snaplen) {
+    return skipBadRecord(ctx, `record caplen ${caplen} exceeds the maximum of ${MAX_RECORD_CAPLEN} bytes a record may hold`, PCAP_RECORD_HEADER_LEN + caplen)
+  }
+  const at = ctx.src.position
+  const detail = `record caplen ${caplen} exceeds the maximum of ${MAX_RECORD_CAPLEN} (file snaplen ${st.snaplen})`
+  if (!ctx.skipBad) throw new CaptureFormatError(ctx.path, at, detail)
+  stopReading(ctx, at, `${detail}; the next record cannot be located`)
+  return false
+}
+
+function pcapTruncated(remaining: number, need: number): string {
+  return remaining < PCAP_RECORD_HEADER_LEN
+    ? `truncated record header: ${PCAP_RECORD_HEADER_LEN} bytes needed, ${remaining} remain`
+    : `truncated record: header says ${need - PCAP_RECORD_HEADER_LEN} bytes, ${remaining - PCAP_RECORD_HEADER_LEN} remain`
+}
+
+/**
+ * Describe every complete record in the buffer; stops at an incomplete or bad one. Timestamps need no
+ * range check here: 32-bit seconds plus a 32-bit fraction end in 2106, inside FLOW_TIME_MAX_US.
+ */
 function parsePcapRecords(src: ChunkSource, builder: BatchBuilder, st: PcapState): void {
   const view = src.view
   const end = src.end
@@ -312,7 +387,6 @@ function parsePcapRecords(src: ChunkSource, builder: BatchBuilder, st: PcapState
   const le = st.le
   const nanos = st.nanos
   const linktype = st.linktype
-  const maxCaplen = st.maxCaplen
   let b = builder.batch
   let n = b.count
   let cap = b.offset.length
@@ -324,7 +398,7 @@ function parsePcapRecords(src: ChunkSource, builder: BatchBuilder, st: PcapState
       break
     }
     const caplen = view.getUint32(pos + 8, le)
-    if (caplen > maxCaplen) {
+    if (caplen > MAX_RECORD_CAPLEN) {
       st.status = PARSE_BAD
       st.badCaplen = caplen
       break
@@ -355,13 +429,6 @@ function parsePcapRecords(src: ChunkSource, builder: BatchBuilder, st: PcapState
   src.start = pos
 }
 
-function stopReading(ctx: ReadContext, at: number, reason: string): void {
-  if (!ctx.stats) return
-  ctx.stats.badRecords++
-  ctx.stats.stoppedAt = at
-  ctx.stats.stopReason = reason
-}
-
 // -------------------------------------------------------------------------------------------- pcapng
 
 /** Per-interface timestamp conversion, precomputed from if_tsresol / if_tsoffset. */
@@ -380,61 +447,40 @@ const TS_MICROS = 0 // units are µs
 const TS_DIVIDE = 1 // 10^-n with n > 6: exact integer division
 const TS_SCALE = 2 // any other resolution: float scaling
 
-interface PcapngState {
+interface PcapngState extends ParseState {
   le: boolean
   interfaces: PcapngInterface[]
   /** timestamp of the previous packet, for Simple Packet Blocks which carry none */
   lastTs: number
-  status: number
-  need: number
   /** set when status is PARSE_BAD */
   badDetail: string
-  /** a bad block whose length is still trustworthy: skip it and go on */
-  badSkippable: boolean
+  /** a bad block whose length is still trustworthy: step over these many bytes and go on (0: stop) */
+  badSkipLen: number
 }
 
 async function* readPcapng(ctx: ReadContext): AsyncGenerator<PacketBatch> {
-  const {path, src, stats} = ctx
-  const st: PcapngState = {le: true, interfaces: [], lastTs: 0, status: 0, need: 0, badDetail: '', badSkippable: false}
-  const builder = new BatchBuilder(Math.ceil(src.buf.length / 64), src.buf)
-  for (;;) {
-    builder.batch.buf = src.buf
-    parsePcapngBlocks(src, builder, st)
-    const batch = builder.batch
-    if (batch.count > 0) {
-      if (stats) stats.records += batch.count
-      yield batch
-      batch.count = 0
-    }
-    if (st.status === PARSE_BAD) {
-      const at = src.position
-      if (!ctx.skipBad) throw new CaptureFormatError(path, at, st.badDetail)
-      if (!st.badSkippable) {
-        stopReading(ctx, at, `${st.badDetail}; the next block cannot be located`)
-        return
-      }
-      if (stats) stats.badRecords++
-      // the length was checked: step over the block (its bytes are in the buffer)
-      src.start += src.view.getUint32(src.start + 4, st.le)
-      continue
-    }
-    if (src.start === src.end && src.eof) return
-    const remaining = src.remaining
-    if (st.need > remaining) {
-      const at = src.position
-      const detail =
-        remaining < 12
-          ? `truncated block header: 12 bytes needed, ${remaining} remain`
-          : `truncated block: its length says ${st.need} bytes, ${remaining} remain`
-      if (!ctx.skipBad) throw new CaptureFormatError(path, at, detail)
-      if (stats) stats.badRecords++
-      return
-    }
-    await src.refill(st.need)
-    if (src.end - src.start < st.need) {
-      throw new CaptureFormatError(path, src.position, `file ended early: ${st.need} bytes needed, ${src.end - src.start} read`)
-    }
-  }
+  const st: PcapngState = {le: true, interfaces: [], lastTs: 0, status: 0, need: 0, badDetail: '', badSkipLen: 0}
+  yield* readRecords(ctx, st, parsePcapngBlocks, pcapngBadBlock, pcapngTruncated)
+}
+
+async function pcapngBadBlock(ctx: ReadContext, st: PcapngState): Promise<boolean> {
+  if (st.badSkipLen > 0) return skipBadRecord(ctx, st.badDetail, st.badSkipLen)
+  const at = ctx.src.position
+  if (!ctx.skipBad) throw new CaptureFormatError(ctx.path, at, st.badDetail)
+  stopReading(ctx, at, `${st.badDetail}; the next block cannot be located`)
+  return false
+}
+
+function pcapngTruncated(remaining: number, need: number): string {
+  return remaining < 12 ? `truncated block header: 12 bytes needed, ${remaining} remain` : `truncated block: its length says ${need} bytes, ${remaining} remain`
+}
+
+/** "1970-01-01 .. 2200-01-01": the range of FLOW_TIME_MIN_US .. FLOW_TIME_MAX_US, for messages */
+const TIME_RANGE = `${new Date(FLOW_TIME_MIN_US / 1000).toISOString().slice(0, 10)} .. ${new Date(FLOW_TIME_MAX_US / 1000).toISOString().slice(0, 10)}`
+
+function describeMicros(us: number): string {
+  const ms = us / 1000
+  return Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : `${us} µs since the epoch`
 }
 
 function parsePcapngBlocks(src: ChunkSource, builder: BatchBuilder, st: PcapngState): void {
@@ -448,10 +494,10 @@ function parsePcapngBlocks(src: ChunkSource, builder: BatchBuilder, st: PcapngSt
   let cap = b.offset.length
   let pos = src.start
   st.status = PARSE_NEED_MORE
-  const bad = (detail: string, skippable: boolean): void => {
+  const bad = (detail: string, skipLen: number): void => {
     st.status = PARSE_BAD
     st.badDetail = detail
-    st.badSkippable = skippable
+    st.badSkipLen = skipLen
   }
   for (;;) {
     if (end - pos < 12) {
@@ -465,14 +511,21 @@ function parsePcapngBlocks(src: ChunkSource, builder: BatchBuilder, st: PcapngSt
       if (bom === PCAPNG_BYTE_ORDER_MAGIC) le = false
       else if (bom === bswap32(PCAPNG_BYTE_ORDER_MAGIC)) le = true
       else {
-        bad(`bad section header byte-order magic 0x${bom.toString(16).padStart(8, '0')}`, false)
+        bad(`bad section header byte-order magic 0x${bom.toString(16).padStart(8, '0')}`, 0)
         break
       }
     }
     const len = view.getUint32(pos + 4, le)
     // pcapng §3.1: a block is at least type + length + trailing length, padded to 32 bits
     if (len < 12 || (len & 3) !== 0) {
-      bad(`bad block length ${len} (must be a multiple of 4 and at least 12)`, false)
+      bad(`bad block length ${len} (must be a multiple of 4 and at least 12)`, 0)
+      break
+    }
+    const packetBlock = type === PCAPNG_EPB || type === PCAPNG_SPB || type === PCAPNG_PB
+    const maxLen = packetBlock ? PCAPNG_MAX_PACKET_BLOCK_LEN : PCAPNG_MAX_BLOCK_LEN
+    if (len > maxLen) {
+      // never read into memory: stepped over by its length (a section header that big is corrupt)
+      bad(`block length ${len} exceeds the maximum of ${maxLen} for a ${packetBlock ? 'packet block' : 'block'}`, type === PCAPNG_SHB ? 0 : len)
       break
     }
     if (end - pos < len) {
@@ -481,10 +534,10 @@ function parsePcapngBlocks(src: ChunkSource, builder: BatchBuilder, st: PcapngSt
     }
     const trailing = view.getUint32(pos + len - 4, le)
     if (trailing !== len) {
-      bad(`block length ${len} does not match its trailing length ${trailing}`, false)
+      bad(`block length ${len} does not match its trailing length ${trailing}`, 0)
       break
     }
-    if (type === PCAPNG_EPB || type === PCAPNG_SPB || type === PCAPNG_PB) {
+    if (packetBlock) {
       let ifId: number
       let dataOff: number
       let caplen: number
@@ -494,7 +547,7 @@ function parsePcapngBlocks(src: ChunkSource, builder: BatchBuilder, st: PcapngSt
       if (type === PCAPNG_SPB) {
         // §4.4: no interface id (always 0), no timestamp, no captured length — derive it
         if (len < 16) {
-          bad(`simple packet block too short (${len} bytes)`, true)
+          bad(`simple packet block too short (${len} bytes)`, len)
           break
         }
         ifId = 0
@@ -505,7 +558,7 @@ function parsePcapngBlocks(src: ChunkSource, builder: BatchBuilder, st: PcapngSt
         if (ifc !== undefined && ifc.snaplen > 0 && caplen > ifc.snaplen) caplen = ifc.snaplen
       } else {
         if (len < 32) {
-          bad(`${type === PCAPNG_EPB ? 'enhanced' : 'obsolete'} packet block too short (${len} bytes)`, true)
+          bad(`${type === PCAPNG_EPB ? 'enhanced' : 'obsolete'} packet block too short (${len} bytes)`, len)
           break
         }
         ifId = type === PCAPNG_EPB ? view.getUint32(pos + 8, le) : view.getUint16(pos + 8, le)
@@ -515,23 +568,31 @@ function parsePcapngBlocks(src: ChunkSource, builder: BatchBuilder, st: PcapngSt
         origLen = view.getUint32(pos + 24, le)
         dataOff = 28
         if (caplen > len - 32) {
-          bad(`packet block captured length ${caplen} exceeds its block (${len - 32} bytes of data)`, true)
+          bad(`packet block captured length ${caplen} exceeds its block (${len - 32} bytes of data)`, len)
           break
         }
       }
-      const ifc = st.interfaces[ifId]
-      if (ifc === undefined) {
-        bad(`packet block references interface ${ifId}, but the section defines ${st.interfaces.length}`, true)
+      if (caplen > MAX_RECORD_CAPLEN) {
+        bad(`packet block captured length ${caplen} exceeds the maximum of ${MAX_RECORD_CAPLEN} bytes a record may hold`, len)
         break
       }
+      const ifc = st.interfaces[ifId]
+      if (ifc === undefined) {
+        bad(`packet block references interface ${ifId}, but the section defines ${st.interfaces.length}`, len)
+        break
+      }
+      const ts = type === PCAPNG_SPB ? st.lastTs : pcapngTsMicros(tsHigh, tsLow, ifc)
+      if (!(ts >= FLOW_TIME_MIN_US && ts < FLOW_TIME_MAX_US)) {
+        bad(`packet timestamp ${describeMicros(ts)} is outside ${TIME_RANGE}`, len)
+        break
+      }
+      st.lastTs = ts
       if (n === cap) {
         b.count = n
         builder.grow()
         b = builder.batch
         cap = b.offset.length
       }
-      const ts = type === PCAPNG_SPB ? st.lastTs : pcapngTsMicros(tsHigh, tsLow, ifc)
-      st.lastTs = ts
       b.tsMicros[n] = ts
       b.offset[n] = pos + dataOff
       b.caplen[n] = caplen
@@ -541,13 +602,13 @@ function parsePcapngBlocks(src: ChunkSource, builder: BatchBuilder, st: PcapngSt
       n++
     } else if (type === PCAPNG_SHB) {
       if (len < 28) {
-        bad(`section header block too short (${len} bytes)`, false)
+        bad(`section header block too short (${len} bytes)`, 0)
         break
       }
       st.interfaces = []
     } else if (type === PCAPNG_IDB) {
       if (len < 20) {
-        bad(`interface description block too short (${len} bytes)`, true)
+        bad(`interface description block too short (${len} bytes)`, len)
         break
       }
       st.interfaces.push(parseIdb(buf, view, pos, len, le))

@@ -32,6 +32,7 @@ import {
   growF64,
   growI32,
   growU32,
+  growU8,
   IPPROTO_TCP,
   TCP_FIN,
   TCP_RST,
@@ -104,10 +105,8 @@ export class FlowAssembler {
   private packets: Float64Array
   private bytes: Float64Array
   private flags: Uint8Array
-  private prev: Int32Array
-  private next: Int32Array
-  private head = -1
-  private tail = -1
+  /** flow ids by last touch, least recent first */
+  private readonly lru: LruList
 
   private readonly fragments: FragmentPorts
   private clock = -Infinity
@@ -130,8 +129,7 @@ export class FlowAssembler {
     this.packets = new Float64Array(INITIAL_FLOWS)
     this.bytes = new Float64Array(INITIAL_FLOWS)
     this.flags = new Uint8Array(INITIAL_FLOWS)
-    this.prev = new Int32Array(INITIAL_FLOWS)
-    this.next = new Int32Array(INITIAL_FLOWS)
+    this.lru = new LruList(INITIAL_FLOWS)
     this.current = this.newBatch()
   }
 
@@ -183,7 +181,7 @@ export class FlowAssembler {
 
   /** End of input: close every open flow and return all batches not yet taken. The assembler is then empty. */
   flush(): FlowBatch[] {
-    while (this.head >= 0) this.close(this.head)
+    while (this.lru.head >= 0) this.close(this.lru.head)
     this.fragments.clear()
     this.clock = -Infinity
     this.lastSweep = -Infinity
@@ -210,15 +208,13 @@ export class FlowAssembler {
       this.packets[id] = 0
       this.bytes[id] = 0
       this.flags[id] = 0
-      this.linkTail(id)
+      this.lru.linkTail(id)
       this.stats.activeFlows++
     } else {
+      // packets out of order widen the flow at either end, so ts_end >= ts_start always holds
       if (t < this.tsStart[id]!) this.tsStart[id] = t
       if (t > this.tsEnd[id]!) this.tsEnd[id] = t
-      if (id !== this.tail) {
-        this.unlink(id)
-        this.linkTail(id)
-      }
+      this.lru.moveToTail(id)
     }
     this.touch[id] = this.clock
     this.packets[id]!++
@@ -233,7 +229,8 @@ export class FlowAssembler {
     this.lastSweep = this.clock
     const limit = this.clock - this.idle
     const touch = this.touch
-    while (this.head >= 0 && touch[this.head]! < limit) this.close(this.head)
+    const lru = this.lru
+    while (lru.head >= 0 && touch[lru.head]! < limit) this.close(lru.head)
     this.fragments.expire(this.clock)
   }
 
@@ -269,27 +266,10 @@ export class FlowAssembler {
       b = this.newBatch()
       this.current = b
     }
-    this.unlink(id)
+    this.lru.unlink(id)
     this.table.remove(id)
     this.stats.activeFlows--
     this.stats.flowsEmitted++
-  }
-
-  private linkTail(id: number): void {
-    this.prev[id] = this.tail
-    this.next[id] = -1
-    if (this.tail >= 0) this.next[this.tail] = id
-    else this.head = id
-    this.tail = id
-  }
-
-  private unlink(id: number): void {
-    const p = this.prev[id]!
-    const n = this.next[id]!
-    if (p >= 0) this.next[p] = n
-    else this.head = n
-    if (n >= 0) this.prev[n] = p
-    else this.tail = p
   }
 
   private grow(): void {
@@ -300,11 +280,8 @@ export class FlowAssembler {
     this.touch = growF64(this.touch, cap)
     this.packets = growF64(this.packets, cap)
     this.bytes = growF64(this.bytes, cap)
-    const flags = new Uint8Array(cap)
-    flags.set(this.flags)
-    this.flags = flags
-    this.prev = growI32(this.prev, cap)
-    this.next = growI32(this.next, cap)
+    this.flags = growU8(this.flags, cap)
+    this.lru.grow(cap)
   }
 
   private newBatch(): FlowBatch {
@@ -325,10 +302,8 @@ class FragmentPorts {
   private readonly table: KeyTable
   private ports: Uint32Array
   private born: Float64Array
-  private prev: Int32Array
-  private next: Int32Array
-  private head = -1
-  private tail = -1
+  /** entry ids in insertion order, oldest first */
+  private readonly order: LruList
 
   constructor(
     private readonly timeout: number,
@@ -338,8 +313,7 @@ class FragmentPorts {
     this.table = new KeyTable(KEY_WORDS, cap)
     this.ports = new Uint32Array(cap)
     this.born = new Float64Array(cap)
-    this.prev = new Int32Array(cap)
-    this.next = new Int32Array(cap)
+    this.order = new LruList(cap)
   }
 
   remember(key: Uint32Array, ports: number, now: number): void {
@@ -347,19 +321,15 @@ class FragmentPorts {
     const h = hashKey(key)
     let id = this.table.find(key, h)
     if (id >= 0) {
-      this.unlink(id)
+      this.order.moveToTail(id)
     } else {
-      if (this.table.size >= this.max) this.drop(this.head)
+      if (this.table.size >= this.max) this.drop(this.order.head)
       if (this.table.size === this.table.idCapacity) this.grow()
       id = this.table.insert(key, h)
+      this.order.linkTail(id)
     }
     this.ports[id] = ports
     this.born[id] = now
-    this.prev[id] = this.tail
-    this.next[id] = -1
-    if (this.tail >= 0) this.next[this.tail] = id
-    else this.head = id
-    this.tail = id
   }
 
   /** ports of the first fragment, or 0 when it was not seen (or has expired) */
@@ -371,19 +341,52 @@ class FragmentPorts {
 
   expire(now: number): void {
     const limit = now - this.timeout
-    while (this.head >= 0 && this.born[this.head]! < limit) this.drop(this.head)
+    const order = this.order
+    while (order.head >= 0 && this.born[order.head]! < limit) this.drop(order.head)
   }
 
   clear(): void {
-    while (this.head >= 0) this.drop(this.head)
+    while (this.order.head >= 0) this.drop(this.order.head)
   }
 
   private drop(id: number): void {
-    this.unlink(id)
+    this.order.unlink(id)
     this.table.remove(id)
   }
 
-  private unlink(id: number): void {
+  private grow(): void {
+    const cap = Math.min(this.table.idCapacity * 2, Math.max(this.max, this.table.idCapacity + 1))
+    this.table.grow(cap)
+    this.ports = growU32(this.ports, cap)
+    this.born = growF64(this.born, cap)
+    this.order.grow(cap)
+  }
+}
+
+/**
+ * A doubly linked list of dense ids over two typed arrays: the LRU order of the flow table and the
+ * insertion order of the fragment table. The oldest id is `head`; ids are appended at `tail`.
+ */
+class LruList {
+  head = -1
+  tail = -1
+  private prev: Int32Array
+  private next: Int32Array
+
+  constructor(capacity: number) {
+    this.prev = new Int32Array(capacity)
+    this.next = new Int32Array(capacity)
+  }
+
+  linkTail(id: number): void {
+    this.prev[id] = this.tail
+    this.next[id] = -1
+    if (this.tail >= 0) this.next[this.tail] = id
+    else this.head = id
+    this.tail = id
+  }
+
+  unlink(id: number): void {
     const p = this.prev[id]!
     const n = this.next[id]!
     if (p >= 0) this.next[p] = n
@@ -392,13 +395,16 @@ class FragmentPorts {
     else this.tail = p
   }
 
-  private grow(): void {
-    const cap = Math.min(this.table.idCapacity * 2, Math.max(this.max, this.table.idCapacity + 1))
-    this.table.grow(cap)
-    this.ports = growU32(this.ports, cap)
-    this.born = growF64(this.born, cap)
-    this.prev = growI32(this.prev, cap)
-    this.next = growI32(this.next, cap)
+  /** make a linked id the most recent */
+  moveToTail(id: number): void {
+    if (id === this.tail) return
+    this.unlink(id)
+    this.linkTail(id)
+  }
+
+  grow(capacity: number): void {
+    this.prev = growI32(this.prev, capacity)
+    this.next = growI32(this.next, capacity)
   }
 }
 
@@ -497,15 +503,9 @@ class KeyTable {
 
   /** Raise the id capacity (and the slot array with it, keeping load ≤ 1/2). */
   grow(capacity: number): void {
-    const keys = new Uint32Array(capacity * this.width)
-    keys.set(this.keys)
-    this.keys = keys
-    const idHash = new Uint32Array(capacity)
-    idHash.set(this.idHash)
-    this.idHash = idHash
-    const freeIds = new Int32Array(capacity)
-    freeIds.set(this.freeIds.subarray(0, this.freeTop))
-    this.freeIds = freeIds
+    this.keys = growU32(this.keys, capacity * this.width)
+    this.idHash = growU32(this.idHash, capacity)
+    this.freeIds = growI32(this.freeIds.subarray(0, this.freeTop), capacity)
     const slots = slotCountFor(capacity)
     if (slots > this.slotId.length) {
       const old = this.slotId

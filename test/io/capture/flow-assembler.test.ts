@@ -427,3 +427,21 @@ describe('FlowAssembler: hash table against a Map reference', () => {
     expect(maxActive).toBeLessThan(2000)
   })
 })
+
+describe('FlowAssembler: ts_end >= ts_start whatever the packet order (issue #20)', () => {
+  it('a packet older than the flow start widens the flow backwards; one older than the clock by more than the idle timeout does too', () => {
+    const {flows} = run([udpPkt(T0 + 10 * S), udpPkt(T0 + 5 * S), udpPkt(T0 + 12 * S), udpPkt(T0 - 100 * S), udpPkt(T0 + 11 * S)])
+    expect(flows).toHaveLength(1)
+    expect(flows[0]).toMatchObject({tsStart: T0 - 100 * S, tsEnd: T0 + 12 * S, packets: 5})
+  })
+
+  it('shuffled packets over many flows and timeouts never give a record ending before it starts', () => {
+    const rng = createRng(7)
+    const packets: TestPacket[] = []
+    for (let i = 0; i < 5000; i++) packets.push(udpPkt(T0 + Math.floor(rng.next() * 120 * S), 1000 + Math.floor(rng.next() * 50)))
+    const {flows} = run(packets, {idleTimeoutMicros: 2 * S, activeTimeoutMicros: 10 * S})
+    expect(flows.length).toBeGreaterThan(50)
+    expect(flows.reduce((n, f) => n + f.packets, 0)).toBe(5000)
+    for (const f of flows) expect(f.tsEnd).toBeGreaterThanOrEqual(f.tsStart)
+  })
+})
