@@ -22,3 +22,5 @@ export {DETECTION_PASSES, storedFeatures, writeDetections} from './detections.js
 export type {Detection, DetectionFeature, DetectionPass, StoredDetectionFeature, WriteDetectionsOptions} from './detections.js'
 export {FLOW_RANGE_MODES, flowRangeSql} from './flow-range.js'
 export type {FlowRange, FlowRangeMode, FlowRangeSql, FlowRangeSqlOptions} from './flow-range.js'
+export {QUARANTINE_TABLE, badFlowRows, countBadFlows, quarantineBadFlows} from './health.js'
+export type {BadFlowCount, BadFlowCounts, BadFlowRow, QuarantineResult} from './health.js'
