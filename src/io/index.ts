@@ -31,7 +31,7 @@ export type {FileProgress, IngestFilesOptions, IngestTotals} from './ingest/inde
 export {exportFlows, FLOW_FILE_PRESETS, FLOW_OUTPUT_FORMATS, PARQUET_CODECS} from './flowfile/index.js'
 export type {ExportResult, PresetName} from './flowfile/index.js'
 export type {FlowFileIngestResult} from './ingest/index.js'
-export {acquireStoreLock, claimTempDir, JobLockedError, lockPathFor, readLockHolder, removeLock, staleLockMessage, withStoreLock} from './store/index.js'
+export {acquireStoreLock, claimTempDir, isStale, JobLockedError, lockPathFor, readLockHolder, removeLock, staleLockMessage, withStoreLock} from './store/index.js'
 export type {LockHolder, StoreLockOptions} from './store/index.js'
 export {appendFlowBatches} from './store/index.js'
 export type {AppendedTotals} from './store/index.js'
