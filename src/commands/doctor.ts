@@ -109,7 +109,7 @@ Exit status: 0 when the store is healthy (or --fix moved every bad row), 1 when 
             await store.close()
           }
         },
-        {createDir: false, onStale: (h) => this.note(staleLockMessage(before.file, h))},
+        {createDir: false, onStale: (h, file) => this.note(staleLockMessage(file, h))},
       ))
     } else {
       const store = await openStoreForReading(db)

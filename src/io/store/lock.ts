@@ -44,8 +44,8 @@ export interface LockHolder {
 export interface StoreLockOptions {
   /** create the store's directory when it is missing (jobs that create the store); default true */
   createDir?: boolean
-  /** called when a stale lock was broken, with its holder */
-  onStale?: (holder: LockHolder) => void
+  /** called when a stale lock was broken, with its holder and the lock file (for `staleLockMessage`) */
+  onStale?: (holder: LockHolder, lockFile: string) => void
   /**
    * For jobs that only read: when the lock file cannot be written (a read-only directory or file
    * system), run without the lock after telling this callback why, instead of failing.
@@ -142,7 +142,7 @@ export async function acquireStoreLock(dbPath: string, jobName: string, options:
     if (raw === null) continue // released between our attempt and the read: try again
     const current = parseHolder(raw)
     if (current === null || !isStale(current)) throw new JobLockedError(dbPath, file, current)
-    if (await breakStale(file, raw, content)) options.onStale?.(current)
+    if (await breakStale(file, raw, content)) options.onStale?.(current, file)
   }
   throw new JobLockedError(dbPath, file, parseHolder(await readFile(file, 'utf8').catch(() => '')))
 }
