@@ -5,6 +5,7 @@ import path from 'node:path'
 
 import {describe, expect, it} from 'vitest'
 
+import {acquireStoreLock} from '../../src/io/store/lock.js'
 import {FlowStore} from '../../src/io/store/store.js'
 import {runCli, tempDir} from '../helpers/cli.js'
 import {expectContract} from '../helpers/contract.js'
@@ -113,19 +114,23 @@ describe('flowscope doctor (issue #20)', () => {
 
     expect(runCli(['doctor', '--db', db, '--unlock']).stderr).toContain(`no lock to remove: ${lock} does not exist`)
 
-    // this test's own process: alive, on this host
-    writeFileSync(lock, JSON.stringify({pid: process.pid, host: hostname(), job: 'ingest', startedAt: '2026-01-03T00:00:00.000Z', token: 'live'}))
-    const live = runCli(['doctor', '--db', db, '--unlock', '--json'])
-    expectContract('doctor', live)
-    expect(live.code).toBe(1)
-    expect(live.json!.error).toMatchObject({code: 'STORE_LOCKED'})
-    expect(live.json!.error.message).toContain(`'ingest' (pid ${process.pid}`)
-    expect(existsSync(lock)).toBe(true)
+    // held by this test's own process: alive, on this host
+    const held = await acquireStoreLock(db, 'ingest')
+    try {
+      const live = runCli(['doctor', '--db', db, '--unlock', '--json'])
+      expectContract('doctor', live)
+      expect(live.code).toBe(1)
+      expect(live.json!.error).toMatchObject({code: 'STORE_LOCKED'})
+      expect(live.json!.error.message).toContain(`'ingest' (pid ${process.pid}`)
+      expect(existsSync(lock)).toBe(true)
 
-    // and --fix, which takes the lock, is refused while it is held
-    const fix = runCli(['doctor', '--db', db, '--fix'])
-    expect(fix.code).toBe(1)
-    expect(fix.stderr).toContain('flowscope doctor --unlock')
+      // and --fix, which takes the lock, is refused while it is held
+      const fix = runCli(['doctor', '--db', db, '--fix'])
+      expect(fix.code).toBe(1)
+      expect(fix.stderr).toContain(`locked by 'ingest' (pid ${process.pid}`)
+    } finally {
+      await held.release()
+    }
   })
 
   it('--fix takes over a stale lock and says so', async () => {

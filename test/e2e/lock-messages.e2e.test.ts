@@ -48,3 +48,17 @@ describe('a stale lock taken over is a warning (issue #20)', () => {
     })
   }
 })
+
+describe('a lock that cannot be judged stale (issue #20)', () => {
+  it('the refusal names the lock file and flowscope doctor --unlock, which clears it', () => {
+    const db = path.join(tempDir(), 'h.duckdb')
+    expect(runCli(['ingest', path.join(FIXTURES, 'small.pcapng'), '--db', db]).code).toBe(0)
+    writeFileSync(`${db}.lock`, JSON.stringify({pid: 1, host: 'cron-box-2', job: 'run', startedAt: '2026-01-01T00:00:00.000Z', token: 'x'}))
+    const r = runCli(['report', '--db', db])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(`Error: ${db}: locked by 'run' (pid 1 on cron-box-2, since 2026-01-01T00:00:00.000Z)`)
+    expect(r.stderr).toContain(`flowscope doctor --unlock --db ${db} (or remove ${db}.lock)`)
+    expect(runCli(['doctor', '--unlock', '--db', db]).code).toBe(0)
+    expect(runCli(['report', '--db', db]).code).toBe(0)
+  })
+})
