@@ -82,8 +82,8 @@ Exit status: 0 when the store is healthy (or --fix moved every bad row), 1 when 
     if (this.flags.unlock) {
       const r = await removeLock(db)
       removed = r.removed
-      if (r.removed) this.info(`removed ${r.file}: ${r.holder === null ? 'its holder could not be read' : `held by ${who(r.holder)}`}`)
-      else this.info(`no lock to remove: ${r.file} does not exist`)
+      // said at once: the check that follows may fail (no such store) after the lock is gone
+      this.out(r.removed ? `removed ${r.file}: ${r.holder === null ? 'its holder could not be read' : `held by ${who(r.holder)}`}` : `no lock to remove: ${r.file} does not exist`)
     }
     if (!existsSync(db)) throw new UsageError(`${db}: no such store`, {hint: 'name the store with --db'})
 

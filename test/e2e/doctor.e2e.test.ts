@@ -99,7 +99,7 @@ describe('flowscope doctor (issue #20)', () => {
     expect(expectContract('doctor', look).lock).toMatchObject({present: true, stale: true, removed: false, holder: {job: 'run', pid}})
     const stale = runCli(['doctor', '--db', db, '--unlock'])
     expect(stale.code, stale.stderr).toBe(0)
-    expect(stale.stderr).toContain(`removed ${lock}: held by 'run' (pid ${pid} on ${hostname()}, since 2026-01-01T00:00:00.000Z)`)
+    expect(stale.stdout).toContain(`removed ${lock}: held by 'run' (pid ${pid} on ${hostname()}, since 2026-01-01T00:00:00.000Z)`)
     expect(existsSync(lock)).toBe(false)
 
     writeFileSync(lock, JSON.stringify({pid: 1, host: 'cron-box-2', job: 'report', startedAt: '2026-01-02T00:00:00.000Z', token: 'x'}))
@@ -110,9 +110,9 @@ describe('flowscope doctor (issue #20)', () => {
     writeFileSync(lock, 'not json')
     const unreadable = runCli(['doctor', '--db', db, '--unlock'])
     expect(unreadable.code).toBe(0)
-    expect(unreadable.stderr).toContain(`removed ${lock}: its holder could not be read`)
+    expect(unreadable.stdout).toContain(`removed ${lock}: its holder could not be read`)
 
-    expect(runCli(['doctor', '--db', db, '--unlock']).stderr).toContain(`no lock to remove: ${lock} does not exist`)
+    expect(runCli(['doctor', '--db', db, '--unlock']).stdout).toContain(`no lock to remove: ${lock} does not exist`)
 
     // held by this test's own process: alive, on this host
     const held = await acquireStoreLock(db, 'ingest')
