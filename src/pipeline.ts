@@ -6,7 +6,7 @@
 import {runAnalyze} from './buckets/index.js'
 import type {AnalyzeResult} from './buckets/index.js'
 import {bundledModelPath} from './infer/index.js'
-import {FlowStore, ingestFiles, openStoreForReading, withStoreLock} from './io/index.js'
+import {FlowStore, ingestFiles, openStoreForReading, staleLockMessage, withStoreLock} from './io/index.js'
 import {createRng} from './core/index.js'
 import type {FlowFileIngestResult, IngestResult} from './io/index.js'
 import {buildReport, renderReportHtml, writeReportFile} from './report/index.js'
@@ -30,6 +30,8 @@ export interface PipelineOptions {
   html?: string
   skipBad?: boolean
   onStep?: (step: string) => void
+  /** a warning for the user (a stale lock taken over) */
+  onWarning?: (message: string) => void
 }
 
 export interface PipelineResult {
@@ -97,5 +99,5 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     }
     if (o.html !== undefined) await writeReportFile(o.html, await renderReportHtml(report))
     return {ingest, samples, analyze, report, html: o.html ?? null}
-  })
+  }, {onStale: (h, file) => o.onWarning?.(staleLockMessage(file, h))})
 }

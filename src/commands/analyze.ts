@@ -6,7 +6,7 @@ import {runAnalyze} from '../buckets/index.js'
 import type {AnalyzeResult} from '../buckets/index.js'
 import {timeFlag, networkFlag} from '../flag-types.js'
 import {bundledModelPath} from '../infer/index.js'
-import {withStoreLock} from '../io/index.js'
+import {staleLockMessage, withStoreLock} from '../io/index.js'
 import {createProgress, renderTable} from '../report/index.js'
 
 export type AnalyzeCommandResult = Omit<AnalyzeResult, 'firstDetections' | 'postDetections' | 'postScores'> & {
@@ -62,6 +62,7 @@ Every run is recorded in the runs table: wall and CPU time, peak memory, address
           byAsn: !f['no-asn'],
           onProgress: (done, total) => progress.update(done, total),
         }),
+        {onStale: (h, file) => this.note(staleLockMessage(file, h))},
       )
     } finally {
       progress.stop()

@@ -4,7 +4,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {EXIT, UsageError} from '../core/index.js'
-import {openStoreForReading, withStoreLock} from '../io/index.js'
+import {openStoreForReading, staleLockMessage, withStoreLock} from '../io/index.js'
 import {
   buildReport,
   DEFAULT_REPORT_TOP,
@@ -100,7 +100,7 @@ For cron: when stdout is not a terminal only the report itself is printed (no pr
         if (htmlFile !== null) await writeReportFile(htmlFile, await renderReportHtml(report))
         return report
       },
-      {createDir: false, allowUnlocked: (why) => this.note(why), onStale: (h) => this.say(`removed a stale lock of '${h.job}' (pid ${h.pid} is gone)`)},
+      {createDir: false, allowUnlocked: (why) => this.note(why), onStale: (h, file) => this.note(staleLockMessage(file, h))},
     )
 
     if (format === 'table') {

@@ -54,6 +54,7 @@ For cron: a lock beside the store keeps two runs from overlapping (the second ex
       onStep: (s) => {
         if (process.stdout.isTTY || f['log-level'] === 'debug') this.info(`… ${s}`)
       },
+      onWarning: (w) => this.note(w),
     })
     for (const i of r.ingest) if (i.status === 'unchanged') this.note(`${i.file}: already in the store; not ingested again`)
     for (const w of r.analyze?.warnings ?? []) this.note(w)

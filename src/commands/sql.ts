@@ -8,7 +8,7 @@ import type {RowsResult} from '../query-command.js'
 
 export default class Sql extends QueryCommand<typeof Sql> {
   static summary = 'Run a read-only SQL query over the store (DuckDB SQL).'
-  static description = `One SELECT (or WITH, DESCRIBE, SHOW, SUMMARIZE, PRAGMA table_info) statement. The store is opened read-only and without access to other files, so a query can neither change the store nor read or write anything else. Tables: flows, sources (see the README's data model).`
+  static description = `One SELECT (or WITH, DESCRIBE, SHOW, SUMMARIZE, PRAGMA table_info) statement. The store is opened read-only and without access to other files, so a query can neither change the store nor read or write anything else. Tables: flows, sources (see the README's data model), and flows_quarantine once flowscope doctor --fix has moved rows there.`
 
   static examples = [
     {description: 'Bytes per protocol', command: '<%= config.bin %> <%= command.id %> "SELECT proto, sum(bytes) AS bytes FROM flows GROUP BY proto ORDER BY bytes DESC"'},

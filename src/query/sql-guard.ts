@@ -24,7 +24,10 @@ const ALLOWED_PRAGMAS = new Set(['table_info', 'show_tables', 'show_tables_expan
  * UPDATE, DELETE, CREATE, DROP, ALTER, ATTACH, COPY, EXPORT, SET, CALL, LOAD, INSTALL, PRAGMA with
  * side effects, EXPLAIN, transactions, several statements) is a usage error.
  *
- * Parsing and preparing execute nothing. The guard is not the only defence: the command opens the
+ * Parsing executes nothing, but preparing is not always free of effects: DuckDB creates the target
+ * folder of `EXPORT DATABASE '/…'` while binding it. So the leading keyword and the pragma name are
+ * checked after parsing and before preparing; only a statement that starts like a query is prepared.
+ * The guard is not the only defence: the command opens the
  * store read-only (DuckDB `access_mode = READ_ONLY`), so even a statement that slipped through could
  * not change it. A SELECT can still read files (`read_csv('/…')`) — that is a feature for people
  * joining their own data; a deployment that must prevent it should set `enable_external_access = false`.
@@ -38,6 +41,7 @@ export async function buildSqlQuery(userSql: string, connection: DuckDBConnectio
     const extracted = await connection.extractStatements(userSql)
     count = extracted.count
     if (count !== 1) throw new UsageError(`flowscope sql runs exactly one statement, got ${count}`)
+    refuseByText(lead)
     const prepared = await extracted.prepare(0)
     try {
       statementType = prepared.statementType
@@ -48,18 +52,27 @@ export async function buildSqlQuery(userSql: string, connection: DuckDBConnectio
     if (err instanceof UsageError) throw err
     throw new UsageError(`SQL error: ${firstLine(err)}`, {cause: err})
   }
-  if (statementType !== duckdb().StatementType.SELECT || !ALLOWED_LEADS.has(lead.word)) {
+  if (statementType !== duckdb().StatementType.SELECT) {
     const kind = duckdb().StatementType[statementType] ?? String(statementType)
-    throw new UsageError(`flowscope sql is read-only: ${kind} statements are not allowed`, {
-      hint: 'use SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE or PRAGMA table_info; the store is opened read-only',
-    })
+    throw notAllowed(`${kind} statements are not allowed`)
   }
+  return {sql: userSql, params: {}, types: {}, statementType: 'SELECT'}
+}
+
+/** Refuses, from its text alone, a statement that does not start like a query or an allowed pragma. */
+function refuseByText(lead: {word: string; next: string}): void {
+  if (!ALLOWED_LEADS.has(lead.word)) throw notAllowed(`${lead.word.toUpperCase()} statements are not allowed`)
   if (lead.word === 'pragma' && !ALLOWED_PRAGMAS.has(lead.next)) {
     throw new UsageError(`flowscope sql is read-only: PRAGMA ${lead.next} is not allowed`, {
       hint: `allowed pragmas: ${[...ALLOWED_PRAGMAS].join(', ')}`,
     })
   }
-  return {sql: userSql, params: {}, types: {}, statementType: 'SELECT'}
+}
+
+function notAllowed(what: string): UsageError {
+  return new UsageError(`flowscope sql is read-only: ${what}`, {
+    hint: 'use SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE or PRAGMA table_info; the store is opened read-only',
+  })
 }
 
 /** First keyword after leading whitespace and comments, lower-cased, and the word after it. */

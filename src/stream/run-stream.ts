@@ -10,7 +10,7 @@ import path from 'node:path'
 import {UsageError} from '../core/index.js'
 import type {FlowBatch} from '../core/index.js'
 import {bundledModelPath, closeModel, loadModel, type LoadedModel} from '../infer/index.js'
-import {FlowStore, withStoreLock} from '../io/index.js'
+import {FlowStore, staleLockMessage, withStoreLock} from '../io/index.js'
 import {createDynamoClient, createKinesisClient} from './aws.js'
 import {StoreCheckpoints} from './checkpoints.js'
 import type {StartPosition} from './consumer.js'
@@ -136,7 +136,7 @@ export async function runStream(o: RunStreamOptions): Promise<RunStreamResult> {
       } finally {
         await store.close()
       }
-    })
+    }, {onStale: (h, file) => o.onWarning?.(staleLockMessage(file, h))})
   } finally {
     kinesis?.destroy()
     dynamo?.destroy()

@@ -113,7 +113,7 @@ async function contract(): Promise<Record<string, unknown>> {
 
 describe('the CLI contract', () => {
   it('every command has --json and a schema; every schema is a command', () => {
-    expect(COMMANDS).toHaveLength(17)
+    expect(COMMANDS).toHaveLength(18)
     for (const id of COMMANDS) expect(entry(id).enableJsonFlag, id).toBe(true)
     expect(schemaFiles()).toEqual(COMMANDS.map(schemaFile).sort())
   })

@@ -166,7 +166,7 @@ describe('flowscope report (CLI, as a cron job)', () => {
     writeFileSync(`${db}.lock`, JSON.stringify({pid: dead, host: hostname(), job: 'run', startedAt: '2026-01-05T07:00:00.000Z', token: 'x'}))
     const r = cron(['report', '--db', db, '--log-level', 'debug'])
     expect(r.code, r.stderr).toBe(0)
-    expect(r.stderr).toContain(`removed a stale lock of 'run' (pid ${dead} is gone)`)
+    expect(r.stderr).toContain(`warning: took over ${db}.lock: its holder 'run' (pid ${dead} on ${hostname()}, since 2026-01-05T07:00:00.000Z) is gone`)
     expect(existsSync(`${db}.lock`)).toBe(false)
   })
 

@@ -44,8 +44,8 @@ export interface LockHolder {
 export interface StoreLockOptions {
   /** create the store's directory when it is missing (jobs that create the store); default true */
   createDir?: boolean
-  /** called when a stale lock was broken, with its holder */
-  onStale?: (holder: LockHolder) => void
+  /** called when a stale lock was broken, with its holder and the lock file (for `staleLockMessage`) */
+  onStale?: (holder: LockHolder, lockFile: string) => void
   /**
    * For jobs that only read: when the lock file cannot be written (a read-only directory or file
    * system), run without the lock after telling this callback why, instead of failing.
@@ -142,7 +142,7 @@ export async function acquireStoreLock(dbPath: string, jobName: string, options:
     if (raw === null) continue // released between our attempt and the read: try again
     const current = parseHolder(raw)
     if (current === null || !isStale(current)) throw new JobLockedError(dbPath, file, current)
-    if (await breakStale(file, raw, content)) options.onStale?.(current)
+    if (await breakStale(file, raw, content)) options.onStale?.(current, file)
   }
   throw new JobLockedError(dbPath, file, parseHolder(await readFile(file, 'utf8').catch(() => '')))
 }
@@ -163,12 +163,14 @@ export async function readLockHolder(dbPath: string): Promise<{file: string; hol
 
 /**
  * Removes the store's lock for `flowscope doctor --unlock`: always when its holder is gone or cannot
- * be judged (another host, unreadable); never while a process of this host holds it.
+ * be judged (another host, unreadable, or — where every lock this flowscope writes has one — without
+ * a process start time to tell its process from a later one with the same pid); never while a
+ * process of this host holds it.
  */
 export async function removeLock(dbPath: string): Promise<{file: string; removed: boolean; holder: LockHolder | null}> {
   const {file, holder, exists} = await readLockHolder(dbPath)
   if (!exists) return {file, removed: false, holder: null}
-  if (holder !== null && holder.host === hostname() && !isStale(holder)) throw new JobLockedError(dbPath, file, holder, {hint: 'that run is alive on this host: wait for it to finish or stop it'})
+  if (holder !== null && holdsAlive(holder)) throw new JobLockedError(dbPath, file, holder, {hint: 'that run is alive on this host: wait for it to finish or stop it'})
   await unlink(file).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)))
   return {file, removed: true, holder}
 }
@@ -263,6 +265,12 @@ function parseHolder(raw: string): LockHolder | null {
   } catch {
     return null
   }
+}
+
+/** A holder of this host known to be alive: its pid runs, as the process that took the lock when that can be told. */
+function holdsAlive(h: LockHolder): boolean {
+  if (h.host !== hostname() || isStale(h)) return false
+  return h.procStart !== undefined || processStartTicks(process.pid) === undefined
 }
 
 /** A lock of this host whose process is gone, or whose pid now belongs to another process. */
