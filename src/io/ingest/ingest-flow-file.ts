@@ -517,6 +517,8 @@ export async function ingestFlowFile(store: FlowStore, file: string, options: Fl
     try {
       await store.run(rec.sql)
     } catch (error) {
+      // out of memory or disk (the temporary folder) is not the file's fault: not an input error
+      if (/^(Out of Memory Error|IO Error: Could not (write|create|open) .*tmp)/i.test((error as Error).message)) throw error
       throw new InputDataError(`${file}: cannot read as ${sniffed.container}: ${(error as Error).message.split('\n')[0]}`, {cause: error})
     }
     const rejects = await readRejects(store, sniffed, plan)
