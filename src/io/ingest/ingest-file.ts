@@ -4,6 +4,7 @@
  */
 import {ingestFlowFile} from './ingest-flow-file.js'
 import type {FlowFileIngestResult} from './ingest-flow-file.js'
+import {withFlowFileMemory} from '../flowfile/index.js'
 import type {PresetName} from '../flowfile/index.js'
 import {ingestCapture} from './ingest.js'
 import type {IngestOptions, IngestResult} from './ingest.js'
@@ -27,13 +28,16 @@ export async function ingestFile(store: Parameters<typeof ingestCapture>[0], fil
   const format = o.format ?? 'auto'
   const kind = format === 'capture' ? 'capture' : format === 'auto' ? (o.kind ?? (o.prefetched?.file === file ? 'capture' : await sniffIngestKind(file))) : 'flow-file'
   if (kind === 'capture') return ingestCapture(store, file, o)
-  return ingestFlowFile(store, file, {
-    network: o.network,
-    format: format === 'auto' || format === 'capture' ? 'auto' : format,
-    ...(o.preset === undefined ? {} : {preset: o.preset}),
-    ...(o.map === undefined ? {} : {map: o.map}),
-    ...(o.skipBad === undefined ? {} : {skipBad: o.skipBad}),
-    ...(o.samplingRate === undefined ? {} : {samplingRate: o.samplingRate}),
-    ...(o.now === undefined ? {} : {now: o.now}),
-  })
+  // DuckDB's memory is bounded for the staging of the file, and put back after (see flowfile/memory.ts)
+  return withFlowFileMemory(store, () =>
+    ingestFlowFile(store, file, {
+      network: o.network,
+      format: format === 'auto' || format === 'capture' ? 'auto' : format,
+      ...(o.preset === undefined ? {} : {preset: o.preset}),
+      ...(o.map === undefined ? {} : {map: o.map}),
+      ...(o.skipBad === undefined ? {} : {skipBad: o.skipBad}),
+      ...(o.samplingRate === undefined ? {} : {samplingRate: o.samplingRate}),
+      ...(o.now === undefined ? {} : {now: o.now}),
+    }),
+  )
 }

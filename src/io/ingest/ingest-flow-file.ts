@@ -90,6 +90,8 @@ export interface FlowFileIngestResult extends IngestResult {
 }
 
 const MAX_PROBLEMS = 10
+/** read_csv's buffer; a line may be up to 2 MB (DuckDB's max_line_size), so 4 of them fit */
+const CSV_BUFFER_BYTES = 8 * 2 ** 20
 const REC = 'fs_rec'
 const FLOW = 'fs_flow'
 const REJECTS = 'fs_rejects'
@@ -142,6 +144,8 @@ function scanSql(file: string, sniffed: SniffedFile): string {
     zeek ? `nullstr = ${sqlString(sniffed.zeek?.unset ?? '-')}` : `nullstr = ''`,
     `columns = ${columns}`,
     `compression = ${sniffed.gzip ? `'gzip'` : `'none'`}`,
+    // DuckDB's default is 32 MiB a buffer, several per thread: too much for the bounded staging memory
+    `buffer_size = ${CSV_BUFFER_BYTES}`,
     'store_rejects = true',
     `rejects_table = '${REJECTS}'`,
     `rejects_scan = '${REJECT_SCANS}'`,
@@ -516,6 +520,8 @@ export async function ingestFlowFile(store: FlowStore, file: string, options: Fl
     try {
       await store.run(rec.sql)
     } catch (error) {
+      // out of memory or disk (the temporary folder) is not the file's fault: not an input error
+      if (/^(Out of Memory Error|IO Error: Could not (write|create|open) .*tmp)/i.test((error as Error).message)) throw error
       throw new InputDataError(`${file}: cannot read as ${sniffed.container}: ${(error as Error).message.split('\n')[0]}`, {cause: error})
     }
     const rejects = await readRejects(store, sniffed, plan)

@@ -34,9 +34,12 @@ export async function sniffIngestKind(file: string): Promise<'capture' | 'flow-f
   }
   if (head[0] === GZIP[0] && head[1] === GZIP[1]) return 'flow-file'
   // delimited text with a header line (or Zeek's #separator): a flow file; anything else is read as a
-  // capture so the error says what a capture should have looked like
-  const text = Buffer.from(head).toString('latin1')
+  // capture so the error says what a capture should have looked like. A UTF-8 BOM is skipped; a header
+  // of UTF-8 names is text; a NUL in it (UTF-16, or a damaged header) makes it a flow file whose
+  // sniffer says what is wrong, not a capture.
+  const start = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0
+  const text = Buffer.from(head.subarray(start)).toString('latin1')
   const firstLine = text.split(/\r?\n/, 1)[0] ?? ''
-  if (/^#separator/.test(text) || (/[,\t]/.test(firstLine) && /^[\x20-\x7e\t]+$/.test(firstLine))) return 'flow-file'
+  if (/^#separator/.test(text) || (/[,\t]/.test(firstLine) && /^[\x20-\x7e\x80-\xff\t\0]+$/.test(firstLine) && /[\x20-\x7e]/.test(firstLine))) return 'flow-file'
   return 'capture'
 }
