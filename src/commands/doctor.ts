@@ -9,7 +9,6 @@ import {
   countBadFlows,
   FlowStore,
   isStale,
-  openStoreForReading,
   QUARANTINE_TABLE,
   quarantineBadFlows,
   readLockHolder,
@@ -112,7 +111,7 @@ Exit status: 0 when the store is healthy (or --fix moved every bad row), 1 when 
         {createDir: false, onStale: (h, file) => this.note(staleLockMessage(file, h))},
       ))
     } else {
-      const store = await openStoreForReading(db)
+      const store = await FlowStore.open(db, {readOnly: true, mustExist: true}) // the stored rows as they are: openStoreForReading leaves the bad ones out
       try {
         found = await check(store)
       } finally {
