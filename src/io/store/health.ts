@@ -13,7 +13,7 @@
  * the sources the rows came from get their `flows` count lowered and a first/last time outside the
  * rule replaced by that of their remaining flows (or NULL), so that no later query of `sources` fails.
  */
-import {FLOW_TIME_MAX_US, FLOW_TIME_MIN_US, flowRecordProblemSql} from '../../core/index.js'
+import {FLOW_TIME_MAX_US, FLOW_TIME_MIN_US, flowRecordProblemSql, MAX_FLOW_BYTES, MAX_FLOW_DURATION_US, MAX_FLOW_PACKETS, MAX_SAMPLING_RATE} from '../../core/index.js'
 import type {FlowStore} from './store.js'
 
 export const QUARANTINE_TABLE = 'flows_quarantine'
@@ -55,11 +55,11 @@ export interface QuarantineResult {
 
 const PROBLEM = flowRecordProblemSql()
 
-/** How many rows of `flows` break the rule, by problem (most frequent first). */
-export async function countBadFlows(store: FlowStore): Promise<BadFlowCounts> {
-  const [total] = await store.all<{n: bigint}>('SELECT count(*) AS n FROM flows')
+/** How many rows of `flows` (or of `table`: the stored one under a view) break the rule, by problem (most frequent first). */
+export async function countBadFlows(store: FlowStore, table = 'flows'): Promise<BadFlowCounts> {
+  const [total] = await store.all<{n: bigint}>(`SELECT count(*) AS n FROM ${table}`)
   const rows = await store.all<{problem: string; n: bigint}>(
-    `SELECT problem, count(*) AS n FROM (SELECT ${PROBLEM} AS problem FROM flows) WHERE problem IS NOT NULL GROUP BY problem ORDER BY n DESC, problem`,
+    `SELECT problem, count(*) AS n FROM (SELECT ${PROBLEM} AS problem FROM ${table}) WHERE problem IS NOT NULL GROUP BY problem ORDER BY n DESC, problem`,
   )
   const byProblem = rows.map((r) => ({problem: r.problem, flows: Number(r.n)}))
   return {flows: Number(total?.n ?? 0), bad: byProblem.reduce((a, p) => a + p.flows, 0), byProblem}
@@ -132,4 +132,50 @@ export async function quarantineBadFlows(store: FlowStore): Promise<QuarantineRe
     await store.run('DROP TABLE doctor_bad_sources')
     return {quarantined: bad, byProblem, table: QUARANTINE_TABLE, sourcesUpdated: Number(updated.rowsChanged)}
   })
+}
+
+/**
+ * Makes `flows`, for this connection only, the stored flows minus the rows outside the rule of
+ * core/flow-bounds.ts — a temporary view of the same name over the table, so every query of every
+ * command reads it unchanged — and returns how many rows it leaves out. The store itself is not
+ * changed (`flowscope doctor --fix` does that). A healthy store costs one pass of min/max over the
+ * columns the rule reads (about 40 ms per 10 million flows); only a store with bad rows gets the view.
+ * For connections that read flows from here on, not write them.
+ */
+export async function leaveOutBadFlows(store: FlowStore, options: {onBadFlows?: (message: string) => void} = {}): Promise<number> {
+  const [probe] = await store.all<{healthy: boolean | null}>(HEALTH_PROBE_SQL)
+  if (probe?.healthy !== false) return 0
+  const table = await storedFlowsTable(store)
+  const n = (await countBadFlows(store, table)).bad
+  if (n === 0) return 0
+  await store.run(`CREATE OR REPLACE TEMP VIEW flows AS SELECT * FROM ${table} WHERE (${PROBLEM}) IS NULL`)
+  options.onBadFlows?.(
+    `${store.path}: ${n} stored flow ${n === 1 ? 'row is' : 'rows are'} outside what a store may hold (damaged counts or times, written before this version checked them) and ${n === 1 ? 'is' : 'are'} left out; flowscope doctor --db ${store.path} lists them, --fix quarantines them`,
+  )
+  return n
+}
+
+/**
+ * Whether every stored row is inside the rule, from the extremes of its columns (NULL when there are
+ * no flows): the same verdict as flowRecordProblemSql over every row, in one cheap aggregate.
+ */
+const HEALTH_PROBE_SQL = `SELECT
+  min(epoch_us(ts_start)) >= ${FLOW_TIME_MIN_US} AND max(epoch_us(ts_start)) < ${FLOW_TIME_MAX_US}
+  AND min(epoch_us(ts_end)::HUGEINT - epoch_us(ts_start)) >= 0 AND max(epoch_us(ts_end)::HUGEINT - epoch_us(ts_start)) <= ${MAX_FLOW_DURATION_US}
+  AND max(packets) <= ${MAX_FLOW_PACKETS} AND max(bytes) <= ${MAX_FLOW_BYTES}
+  AND min(sampling_rate) >= 1 AND max(sampling_rate) <= ${MAX_SAMPLING_RATE}
+  AND count(ts_start) = count(*) AND count(ts_end) = count(*) AND count(packets) = count(*) AND count(bytes) = count(*) AND count(sampling_rate) = count(*) AS healthy
+FROM flows`
+
+/**
+ * The stored `flows` table by its full name, which a temporary view of that name (leaveOutBadFlows)
+ * does not hide: for the few statements that change stored flows on a connection that also reads.
+ */
+export async function storedFlowsTable(store: FlowStore): Promise<string> {
+  const [db] = await store.all<{name: string}>('SELECT current_database() AS name')
+  return `${quoteIdent(db?.name ?? 'main')}.main.flows`
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`
 }

@@ -4,7 +4,8 @@
  * one writer) — and `flowRangeSql`, the one flow-range selector (its time semantics documented there).
  */
 export {withStoreLock} from './lock.js'
-export {FlowAppender, FlowStore, leaveOutBadFlows, openStoreForReading, storedFlowsTable} from './store.js'
+export {FlowAppender, FlowStore, openStoreForReading} from './store.js'
+export {leaveOutBadFlows, storedFlowsTable} from './health.js'
 export type {ReadingOptions} from './store.js'
 export {FLOW_COLUMNS, SCHEMA_SQL} from './schema.js'
 export {summarizeStore} from './summary.js'

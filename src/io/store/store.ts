@@ -5,8 +5,8 @@ import {mkdir} from 'node:fs/promises'
 import path from 'node:path'
 
 import {StoreError, StoreLockedError, UsageError} from '../../core/index.js'
-import {FLOW_TIME_MAX_US, FLOW_TIME_MIN_US, flowRecordProblemSql, MAX_FLOW_BYTES, MAX_FLOW_DURATION_US, MAX_FLOW_PACKETS, MAX_SAMPLING_RATE} from '../../core/index.js'
 import {FlowAppender} from './flow-appender.js'
+import {leaveOutBadFlows} from './health.js'
 export {FlowAppender} from './flow-appender.js'
 import {MIGRATION_V2_SQL, MIGRATIONS_SQL, SCHEMA_SQL, SCHEMA_VERSION} from './schema.js'
 
@@ -122,51 +122,4 @@ export async function openStoreForReading(file: string, options: ReadingOptions 
     throw error
   }
   return store
-}
-
-/**
- * Makes `flows`, for this connection only, the stored flows minus the rows outside the rule of
- * core/flow-bounds.ts — a temporary view of the same name over the table, so every query of every
- * command reads it unchanged — and returns how many rows it leaves out. The store itself is not
- * changed (`flowscope doctor --fix` does that). A healthy store costs one pass of min/max over the
- * columns the rule reads (about 40 ms per 10 million flows); only a store with bad rows gets the view.
- * For connections that read flows from here on, not write them.
- */
-export async function leaveOutBadFlows(store: FlowStore, options: ReadingOptions = {}): Promise<number> {
-  const [probe] = await store.all<{healthy: boolean | null}>(HEALTH_PROBE_SQL)
-  if (probe?.healthy !== false) return 0
-  const table = await storedFlowsTable(store)
-  const [bad] = await store.all<{n: bigint}>(`SELECT count(*) AS n FROM ${table} WHERE (${flowRecordProblemSql()}) IS NOT NULL`)
-  const n = Number(bad?.n ?? 0)
-  if (n === 0) return 0
-  await store.run(`CREATE OR REPLACE TEMP VIEW flows AS SELECT * FROM ${table} WHERE (${flowRecordProblemSql()}) IS NULL`)
-  options.onBadFlows?.(
-    `${store.path}: ${n} stored flow ${n === 1 ? 'row is' : 'rows are'} outside what a store may hold (damaged counts or times, written before this version checked them) and ${n === 1 ? 'is' : 'are'} left out; flowscope doctor --db ${store.path} lists them, --fix quarantines them`,
-  )
-  return n
-}
-
-/**
- * Whether every stored row is inside the rule, from the extremes of its columns (NULL when there are
- * no flows): the same verdict as flowRecordProblemSql over every row, in one cheap aggregate.
- */
-const HEALTH_PROBE_SQL = `SELECT
-  min(epoch_us(ts_start)) >= ${FLOW_TIME_MIN_US} AND max(epoch_us(ts_start)) < ${FLOW_TIME_MAX_US}
-  AND min(epoch_us(ts_end)::HUGEINT - epoch_us(ts_start)) >= 0 AND max(epoch_us(ts_end)::HUGEINT - epoch_us(ts_start)) <= ${MAX_FLOW_DURATION_US}
-  AND max(packets) <= ${MAX_FLOW_PACKETS} AND max(bytes) <= ${MAX_FLOW_BYTES}
-  AND min(sampling_rate) >= 1 AND max(sampling_rate) <= ${MAX_SAMPLING_RATE}
-  AND count(ts_start) = count(*) AND count(ts_end) = count(*) AND count(packets) = count(*) AND count(bytes) = count(*) AND count(sampling_rate) = count(*) AS healthy
-FROM flows`
-
-/**
- * The stored `flows` table by its full name, which a temporary view of that name (leaveOutBadFlows)
- * does not hide: for the few statements that change stored flows on a connection that also reads.
- */
-export async function storedFlowsTable(store: FlowStore): Promise<string> {
-  const [db] = await store.all<{name: string}>('SELECT current_database() AS name')
-  return `${quoteIdent(db?.name ?? 'main')}.main.flows`
-}
-
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`
 }

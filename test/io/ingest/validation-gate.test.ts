@@ -8,9 +8,9 @@ import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
-import {flowRecordProblemSql} from '../../../src/core/index.js'
 import {ingestCapture} from '../../../src/io/ingest/ingest.js'
 import {ingestFlowFile} from '../../../src/io/ingest/ingest-flow-file.js'
+import {countBadFlows} from '../../../src/io/store/health.js'
 import {summarizeStore} from '../../../src/io/store/summary.js'
 import {FlowStore, openStoreForReading} from '../../../src/io/store/store.js'
 import {buildReport} from '../../../src/report/index.js'
@@ -19,10 +19,7 @@ import {storeSnapshot} from '../flowfile/helpers.js'
 
 const IPFIX_112 = path.join(SHARED_DATA, 'pmacct-flowexport/112-traffic-00.pcap')
 
-async function badRows(store: FlowStore): Promise<number> {
-  const [r] = await store.all<{n: bigint}>(`SELECT count(*) AS n FROM flows WHERE (${flowRecordProblemSql()}) IS NOT NULL`)
-  return Number(r?.n ?? 0)
-}
+const badRows = async (store: FlowStore): Promise<number> => (await countBadFlows(store)).bad
 
 let dir: string
 let store: FlowStore
