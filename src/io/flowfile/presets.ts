@@ -4,7 +4,7 @@
  * SQL expression over the raw columns, parsed afterwards by the field's own parser, so a preset that
  * needs arithmetic (Zeek ICMP type/code, CICFlowMeter flag counters) stays a small expression.
  */
-import {UsageError} from '../../core/index.js'
+import {InputDataError, UsageError} from '../../core/index.js'
 import type {SniffedFile} from './sniff.js'
 import {sqlString, type EpochUnit} from './sql.js'
 
@@ -407,9 +407,11 @@ export function planMapping(
   if (!bindings.bytes && !bindings.total_bytes) missing.push('bytes')
   if (missing.length > 0) {
     const what = chosen ? `the ${chosen} preset finds no column for ${missing.join(', ')}` : 'no preset matches its header'
-    throw new UsageError(`${file}: ${what}`, {
-      hint: `give --preset (${FLOW_FILE_PRESETS.join(', ')}) or --map ${missing.map((m) => `${m}=COLUMN`).join(',')}; its columns are: ${columns.names.join(', ')}`,
-    })
+    const hint = `give --preset (${FLOW_FILE_PRESETS.join(', ')}) or --map ${missing.map((m) => `${m}=COLUMN`).join(',')}; its columns are: ${columns.names.join(', ')}`
+    // the flags given do not fit the file: a usage error; a file nothing was said about that is not a
+    // flow file flowscope knows: bad input, like any other unreadable file (exit 3)
+    if (preset !== undefined || map !== undefined) throw new UsageError(`${file}: ${what}`, {hint})
+    throw new InputDataError(`${file}: ${container === 'parquet' ? 'its schema' : 'line 1 (header)'}: ${what}`, {hint})
   }
   const used = new Set<string>()
   for (const b of Object.values(bindings)) for (const c of b.columns) used.add(normColumn(c))

@@ -72,6 +72,7 @@ CREATE OR REPLACE TEMP MACRO fs_div_round(v, d) AS (
   CASE WHEN v >= 0 THEN (v + d // 2) // d ELSE -((-v + d // 2) // d) END);
 CREATE OR REPLACE TEMP MACRO fs_ts_us(us) AS (
   make_timestamp(CASE WHEN us BETWEEN ${MIN_US} AND ${MAX_US} THEN CAST(us AS BIGINT) END));
+CREATE OR REPLACE TEMP MACRO fs_ts_plus_us(t, us) AS (fs_ts_us(epoch_us(t)::HUGEINT + us));
 `
 
 /**

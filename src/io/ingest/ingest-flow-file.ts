@@ -257,7 +257,7 @@ function recordSql(file: string, sniffed: SniffedFile, plan: MappingPlan, sampli
   // no start time: NULL here, the synthetic clock (it needs the record number) is set in flowSql
   // negative durations (CIC-IDS2017 has -1) count as 0; more than a century is a misread column
   const dur = durB ? `coalesce(least(greatest(p_duration, 0), ${MAX_DURATION_US}), 0)` : '0'
-  const tsStart = f('ts_start') ? 'p_ts_start' : f('ts_end') && durB ? `p_ts_end - to_microseconds(${dur})` : 'NULL::TIMESTAMP'
+  const tsStart = f('ts_start') ? 'p_ts_start' : f('ts_end') && durB ? `fs_ts_plus_us(p_ts_end, -(${dur}))` : 'NULL::TIMESTAMP'
   const tsEnd = f('ts_end') ? 'p_ts_end' : 'NULL::TIMESTAMP'
 
   const checks: string[] = []
@@ -335,7 +335,7 @@ function flowSql(plan: MappingPlan): string {
 SELECT r.rowid + 1 AS rn,
   r.* EXCLUDE (src4, dst4, bad0, ts_start0, ts_end0, dur_us),
   ${plan.syntheticTime ? 'make_timestamp(r.rowid)' : 'r.ts_start0'} AS ts_start,
-  greatest(coalesce(r.ts_end0, ts_start + to_microseconds(r.dur_us)), ts_start) AS ts_end,
+  greatest(coalesce(r.ts_end0, fs_ts_plus_us(ts_start, r.dur_us)), ts_start) AS ts_end,
   CASE WHEN contains(r.src_txt, ':') THEN s6.family WHEN r.src4 IS NOT NULL THEN 4 END AS sfam,
   CASE WHEN contains(r.dst_txt, ':') THEN d6.family WHEN r.dst4 IS NOT NULL THEN 4 END AS dfam,
   CASE WHEN contains(r.src_txt, ':') THEN s6.num ELSE ${V4_MAPPED}::UHUGEINT + r.src4 END AS src_addr,

@@ -337,7 +337,9 @@ describe('map without a preset', () => {
     await expect(ingestFlowFile(store, file, {network: 'v6', map: {...map, source: 'src'}})).rejects.toThrow(UsageError)
     await expect(ingestFlowFile(store, file, {network: 'v6', map: {...map, bytes: 'nope'}})).rejects.toThrow(/no column "nope"/)
     await expect(ingestFlowFile(store, file, {network: 'v6', map: {...map, ts_start: 'first:hours'}})).rejects.toThrow(/unit "hours"/)
-    await expect(ingestFlowFile(store, file, {network: 'v6'})).rejects.toThrow(/no preset matches/)
+    await expect(ingestFlowFile(store, file, {network: 'v6'})).rejects.toThrow(InputDataError)
+    await expect(ingestFlowFile(store, file, {network: 'v6'})).rejects.toThrow(/custom.csv: line 1 \(header\): no preset matches/)
+    await expect(ingestFlowFile(store, file, {network: 'v6', preset: 'nfdump'})).rejects.toThrow(UsageError)
   })
 
   it('canonicalAddress agrees with parseIp and RFC 5952', () => {

@@ -88,6 +88,21 @@ describe('a Parquet flow file with a time no store may hold (issue #20, found 2)
     writeFileSync(file, 'ts_start,ts_end,src_ip,src_port,dst_ip,dst_port,proto,packets,bytes\n2015-02-18 06:49:52,2015-02-18 06:49:53,10.0.0.1,1000,10.0.0.2,80,6,1152921504606846976,100\n')
     await expect(ingestFlowFile(store, file, {network: 'n'})).rejects.toThrow(`${file}: line 2: packet count outside 0 .. 2^48`)
   })
+
+  it('a CSV text time past the year 9999 is a bad row, not a DuckDB conversion error (exit 1) once a duration is added', async () => {
+    // found by the mutation fuzz: Argus StartTime "294247-01-10 04:00:54" parsed, then overflowed in ts_start + Dur
+    const file = path.join(dir, 'far.binetflow')
+    writeFileSync(file, 'StartTime,Dur,Proto,SrcAddr,Sport,Dir,DstAddr,Dport,State,sTos,dTos,TotPkts,TotBytes,SrcBytes,Label\n'
+      + '2011/08/16 10:01:46.972101,3.5,tcp,10.0.0.1,1000,   ->,10.0.0.2,80,FSPA_FSPA,0,0,10,1000,400,flow=Background\n'
+      + '294247-01-10 04:00:54,3.5,tcp,10.0.0.1,1001,   ->,10.0.0.2,80,FSPA_FSPA,0,0,10,1000,400,flow=Background\n')
+    const before = await storeSnapshot(store)
+    await expect(ingestFlowFile(store, file, {network: 'n'})).rejects.toThrow(`${file}: line 3: flow start outside 1970-01-01 .. 2200-01-01`)
+    expect(await storeSnapshot(store)).toEqual(before)
+    const skipped = await ingestFlowFile(store, file, {network: 'n', skipBad: true})
+    // the good Argus record is bidirectional: one flow each way
+    expect([skipped.status, skipped.flows, skipped.badRecords]).toEqual(['ingested', 2, 1])
+    expect(await badRows(store)).toBe(0)
+  })
 })
 
 describe('a store poisoned before the gate existed (issue #20, what to build 3)', () => {
