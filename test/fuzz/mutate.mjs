@@ -129,11 +129,13 @@ export function mutateCapture(src, rng) {
         return fieldLabel(f, ((v % (1n << BigInt(8 * f.size))) + (1n << BigInt(8 * f.size))) % (1n << BigInt(8 * f.size)))
       }
       case 'word': {
+        // aligned to the payload's words mostly; sometimes at any byte, straddling two fields
         const a = pick(rng, areas)
-        const off = a.off + 4 * rng.int(Math.floor(a.len / 4))
+        const aligned = rng.next() < 0.7
+        const off = aligned ? a.off + 4 * rng.int(Math.floor(a.len / 4)) : a.off + rng.int(a.len - 3)
         const v = pick(rng, WORDS)
         new DataView(out.buffer).setUint32(off, v >>> 0, false)
-        return `u32be@${off}=${hex(v, 4)} [word ${(off - a.off) / 4} of ${a.proto ?? 'packet'} payload at ${a.off}]`
+        return `u32be@${off}=${hex(v, 4)} [${aligned ? `word ${(off - a.off) / 4}` : `bytes ${off - a.off}..${off - a.off + 3}`} of the ${a.proto ?? 'packet'} payload at ${a.off}]`
       }
       default:
         throw new Error(kind)
@@ -256,12 +258,14 @@ export function mutateText(bytes, rng) {
     }
     case 'cells': {
       const cells = lines[li].split(delim)
-      const what = pick(rng, ['drop', 'add', 'many'])
-      if (what === 'drop' && cells.length > 1) cells.splice(rng.int(cells.length), 1)
+      let what = pick(rng, ['drop', 'add', 'many'])
+      if (what === 'drop' && cells.length < 2) what = 'add'
+      const at = rng.int(cells.length + (what === 'drop' ? 0 : 1))
+      if (what === 'drop') cells.splice(at, 1)
       else if (what === 'many') cells.push(...Array.from({length: 50}, () => '1'))
-      else cells.splice(rng.int(cells.length + 1), 0, '1')
+      else cells.splice(at, 0, '1')
       lines[li] = cells.join(delim)
-      return {kind, bytes: join(), mutation: `line ${lineNo}: ${what === 'drop' && cells.length >= 1 ? 'one cell fewer' : what === 'many' ? '50 cells more' : 'one cell more'}`}
+      return {kind, bytes: join(), mutation: `line ${lineNo}: ${what === 'drop' ? `cell ${at + 1} removed` : what === 'many' ? '50 cells "1" appended' : `a cell "1" inserted before cell ${at + 1}`}`}
     }
     case 'header': {
       const what = pick(rng, ['rename', 'duplicate', 'drop-line', 'empty-name', 'drop-column'])

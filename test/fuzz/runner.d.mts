@@ -53,6 +53,8 @@ export interface FuzzOptions {
   /** copy failing mutants here */
   keep?: string
   only?: {format: string; seed: number}[]
+  /** first ingest every unmutated input: each must be ok (variant 'original' otherwise) */
+  baseline?: boolean
   onCase?: (c: FuzzCase, outcomes: (FuzzOutcome & {variant: string})[]) => void
 }
 
@@ -62,3 +64,4 @@ export declare function runFuzz(options: FuzzOptions): Promise<FuzzRun>
 export declare function formatReport(run: FuzzRun): string
 export declare function failureLine(f: FuzzFailure): string
 export declare function failureClass(f: FuzzFailure): string
+export declare function describeCases(options: Pick<FuzzOptions, 'root' | 'dataDir' | 'seed' | 'cases' | 'formats'>): Promise<{format: string; seed: number; source: string; mutation: string; sha256: string}[]>

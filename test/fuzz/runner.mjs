@@ -7,9 +7,11 @@
 //               any table;
 //   failure   — anything else, by kind: exit-1 / exit-2 (another error), hang (> timeout), poisoned
 //               (rows outside the bounds), query (a query failing afterwards), store-changed (an error
-//               that left rows behind), no-file-name (exit 3 whose message does not name the file).
+//               that left rows behind), no-file-name (exit 3 whose message does not name the file),
+//               harness (the fuzzer itself failed on the case: a bug here, not in flowscope).
 // A few cases also run through the built CLI (`bin/run.js`), which checks the exit codes themselves.
 import {spawnSync} from 'node:child_process'
+import {createHash} from 'node:crypto'
 import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -21,7 +23,7 @@ import {mutateCapture, mutateGzip, mutateParquet, mutateText} from './mutate.mjs
 
 export {FORMATS}
 
-export const FAILURE_KINDS = ['exit-1', 'exit-2', 'hang', 'poisoned', 'query', 'store-changed', 'no-file-name']
+export const FAILURE_KINDS = ['exit-1', 'exit-2', 'hang', 'poisoned', 'query', 'store-changed', 'no-file-name', 'harness']
 
 /** The built modules the fuzzer drives (dist/ of the checkout at `root`). */
 export async function loadLib(root) {
@@ -235,6 +237,30 @@ export function judgeCli(lib, file, work, {skipBad = false, timeoutMs = 60_000} 
   }
 }
 
+/**
+ * The mutants of a run without ingesting them: `[{format, seed, source, mutation, sha256}]` (for the
+ * check that a seed gives the same cases every time).
+ */
+export async function describeCases(options) {
+  const {root, dataDir, seed = 20, cases = 100, formats = FORMATS} = options
+  const lib = options.lib ?? (await loadLib(root))
+  const work = mkdtempSync(path.join(tmpdir(), 'flowscope-fuzz-'))
+  const scratch = await lib.io.FlowStore.open(':memory:')
+  try {
+    const corpus = await loadCorpus(dataDir, lib, formats)
+    const out = []
+    for (const p of planCases(seed, cases, formats)) {
+      const c = await makeCase(corpus, lib, scratch, work, p.format, p.seed)
+      out.push({format: c.format, seed: c.seed, source: c.source, mutation: c.mutation, sha256: createHash('sha256').update(readFileSync(c.file)).digest('hex')})
+      rmSync(c.file, {force: true})
+    }
+    return out
+  } finally {
+    await scratch.close()
+    rmSync(work, {recursive: true, force: true})
+  }
+}
+
 /** One line a failure: what to redo it with and what went wrong. */
 export function failureLine(f) {
   return `${f.format} ${f.source} seed=${f.seed} [${f.variant}] ${f.mutation} → ${f.kind}: ${f.message.split(f.file).join(path.basename(f.file))}`
@@ -260,7 +286,7 @@ function emptyStats() {
  * mutant also through the CLI (0: never). Returns `{stats: {format: {...}}, failures, seconds, maxRssMb}`.
  */
 export async function runFuzz(options) {
-  const {root, dataDir, seed = 20, cases = 100, formats = FORMATS, cliEvery = 0, cliMax = Infinity, timeoutMs = 10_000, keep, onCase, only} = options
+  const {root, dataDir, seed = 20, cases = 100, formats = FORMATS, cliEvery = 0, cliMax = Infinity, timeoutMs = 10_000, keep, onCase, only, baseline = false} = options
   const lib = options.lib ?? (await loadLib(root))
   const started = performance.now()
   const work = mkdtempSync(path.join(tmpdir(), 'flowscope-fuzz-'))
@@ -270,6 +296,18 @@ export async function runFuzz(options) {
   let cliRuns = 0
   try {
     const corpus = await loadCorpus(dataDir, lib, formats)
+    if (baseline) {
+      // the unmutated inputs must all ingest: a mutant of an input that does not tests nothing
+      for (const format of formats) {
+        for (const [i, src] of corpus[format].entries()) {
+          const file = path.join(work, `${format}-original-${i}${src.ext}`)
+          writeFileSync(file, src.bytes)
+          const r = await judgeIngest(lib, file, {timeoutMs})
+          if (r.outcome !== 'ok') failures.push({format, seed: 0, source: src.name, mutation: 'unmutated', kind: r.kind ?? r.outcome, file, size: src.bytes.length, variant: 'original', message: r.message})
+          rmSync(file, {force: true})
+        }
+      }
+    }
     const plan = only ? only.map((o, index) => ({index, ...o})) : planCases(seed, cases, formats)
     for (const p of plan) {
       const c = await makeCase(corpus, lib, scratch, work, p.format, p.seed)
@@ -289,7 +327,7 @@ export async function runFuzz(options) {
         try {
           r = await judge()
         } catch (e) {
-          r = {outcome: 'failure', kind: 'exit-1', message: `the fuzzer's judge threw: ${oneLine(e?.stack ?? e)}`}
+          r = {outcome: 'failure', kind: 'harness', message: `the fuzzer's judge threw: ${oneLine(e?.stack ?? e)}`}
         }
         s.runs++
         if (variant === 'cli') s.cli++
