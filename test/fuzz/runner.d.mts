@@ -10,7 +10,8 @@ export interface FuzzCase {
   source: string
   /** what was changed, precisely enough to redo by hand */
   mutation: string
-  kind: string
+  /** flip, truncate, length, time, counter, word, multi, … */
+  mutationKind: string
   /** the mutant, written into the run's scratch folder */
   file: string
   size: number

@@ -66,7 +66,7 @@ export async function makeCase(corpus, lib, scratch, work, format, seed) {
   }
   const file = path.join(work, `${format}-${seed}${src.ext}`)
   writeFileSync(file, m.bytes)
-  return {format, seed, source: src.name, mutation: m.mutation, kind: m.kind, file, size: m.bytes.length}
+  return {format, seed, source: src.name, mutation: m.mutation, mutationKind: m.kind, file, size: m.bytes.length}
 }
 
 const TIMEOUT = Symbol('timeout')
@@ -369,11 +369,16 @@ export function formatReport(run) {
   for (const f of run.failures) {
     const k = failureClass(f)
     const e = classes.get(k)
-    if (e) e.n++
-    else classes.set(k, {n: 1, first: f})
+    // the smallest repro of the class: one mutation rather than several, then the smallest file
+    const weight = (x) => (x.mutationKind === 'multi' ? 1e12 : 0) + (x.variant === 'cli' ? 1e11 : 0) + x.size
+    if (!e) classes.set(k, {n: 1, first: f})
+    else {
+      e.n++
+      if (weight(f) < weight(e.first)) e.first = f
+    }
   }
   if (classes.size > 0) {
-    out.push('', `${classes.size} distinct failure classes (count, then the first case of each):`)
+    out.push('', `${classes.size} distinct failure classes (count, then the smallest case of each):`)
     for (const [k, {n, first}] of [...classes].sort((a, b) => b[1].n - a[1].n)) out.push(`  ${String(n).padStart(4)}  ${k}`, `        e.g. ${failureLine(first)}`)
   }
   return out.join('\n')
