@@ -6,8 +6,8 @@
 //   bad-input — a FlowscopeError with exit code 3 whose message names the file, and no row added to
 //               any table;
 //   failure   — anything else, by kind: exit-1 / exit-2 (another error), hang (> timeout), poisoned
-//               (rows outside the bounds), query (a query failing afterwards), store-changed (an error
-//               that left rows behind), no-file-name (exit 3 whose message does not name the file),
+//               (rows outside the bounds), query (a query failing afterwards), store-changed (an error,
+//               of any exit code, that left rows behind), no-file-name (exit 3 whose message does not name the file),
 //               harness (the fuzzer itself failed on the case: a bug here, not in flowscope).
 // A few cases also run through the built CLI (`bin/run.js`), which checks the exit codes themselves.
 import {spawnSync} from 'node:child_process'
@@ -152,11 +152,12 @@ export async function judgeIngest(lib, file, {skipBad = false, timeoutMs = 10_00
     if (error !== undefined) {
       const exit = error instanceof core.FlowscopeError ? error.exitCode : 1
       const message = oneLine(`${error?.name ?? 'Error'}: ${error?.message ?? error}`)
+      // a failed ingest that committed anything is the worst outcome, whatever its exit code
+      const after = await tableCounts(store)
+      const added = Object.keys(after).filter((t) => after[t] !== (before[t] ?? 0))
+      if (added.length > 0) return {outcome: 'failure', kind: 'store-changed', message: `exit ${exit}: ${message} — yet rows were added to ${added.map((t) => `${t} (${before[t] ?? 0} → ${after[t]})`).join(', ')}`}
       if (exit !== core.EXIT.badInput) return {outcome: 'failure', kind: exit === core.EXIT.usage ? 'exit-2' : 'exit-1', message: `exit ${exit}: ${message}`}
       if (!String(error.message).includes(path.basename(file))) return {outcome: 'failure', kind: 'no-file-name', message}
-      const after = await tableCounts(store)
-      const added = Object.keys(after).filter((t) => after[t] !== before[t])
-      if (added.length > 0) return {outcome: 'failure', kind: 'store-changed', message: `${message} — yet rows were added to ${added.map((t) => `${t} (${before[t] ?? 0} → ${after[t]})`).join(', ')}`}
       return {outcome: 'bad-input', message}
     }
     const [bad] = await store.all(
@@ -213,10 +214,12 @@ export function judgeCli(lib, file, work, {skipBad = false, timeoutMs = 60_000} 
       const r = cli(['sql', 'SELECT (SELECT count(*) FROM sources) + (SELECT count(*) FROM flows) AS n'])
       return r.code === 0 ? Number(r.json?.result?.rows?.[0]?.n ?? NaN) : NaN
     }
+    if (ing.code !== 0) {
+      const n = count()
+      if (n > 0) return {outcome: 'failure', kind: 'store-changed', message: `flowscope ingest exit ${ing.code} (${message}), yet ${n} sources and flows rows stored`}
+    }
     if (ing.code === 3) {
       if (!message.includes(path.basename(file))) return {outcome: 'failure', kind: 'no-file-name', message: `flowscope ingest exit 3: ${message}`}
-      const n = count()
-      if (n > 0) return {outcome: 'failure', kind: 'store-changed', message: `flowscope ingest exit 3 (${message}), yet ${n} sources and flows rows stored`}
       return {outcome: 'bad-input', message}
     }
     if (ing.code !== 0) return {outcome: 'failure', kind: ing.code === 2 ? 'exit-2' : 'exit-1', message: `flowscope ingest exit ${ing.code}: ${message}`}
