@@ -4,7 +4,7 @@
 //   FUZZ_SEED=S      base seed (default 20); the same seed and count give the same cases
 //   FUZZ_FORMATS=a,b only these formats (pcap, pcap-nsec, pcapng, netflow5, netflow9, ipfix, sflow,
 //                    csv, csv-gz, parquet)
-//   FUZZ_CLI_EVERY=K every K-th mutant also through the CLI (default 100; 0: never)
+//   FUZZ_CLI_EVERY=K every K-th mutant also through the CLI (default 101, so every format gets some; 0: never)
 //   FUZZ_BASELINE=0  skip the first check that every unmutated input ingests ok
 //   FUZZ_ONLY=format:seed[,format:seed…]  rerun just these cases (from a failure line)
 //   FUZZ_KEEP=DIR    copy the mutant of every failing case into DIR
@@ -51,7 +51,7 @@ const only = env.FUZZ_ONLY
   : undefined
 const cases = int('FUZZ_CASES', 3000)
 const seed = int('FUZZ_SEED', 20)
-const cliEvery = int('FUZZ_CLI_EVERY', 100)
+const cliEvery = int('FUZZ_CLI_EVERY', 101)
 
 let done = 0
 const total = only?.length ?? cases

@@ -29,7 +29,7 @@ describe.skipIf(!HAVE_DATA)('mutation fuzz over ../shared/data (issue #20)', () 
   })
 
   it(`${CASES} mutants (seed ${SEED}): ok with a sane store and working queries, or exit 3 naming the file with nothing stored`, async () => {
-    const run = await runFuzz({root: ROOT, dataDir: SHARED_DATA, seed: SEED, cases: CASES, cliEvery: 30, cliMax: 2})
+    const run = await runFuzz({root: ROOT, dataDir: SHARED_DATA, seed: SEED, cases: CASES, cliEvery: 33, cliMax: 2})
     console.log(formatReport(run))
     expect(run.failures.map(failureLine)).toEqual([])
   }, 180_000)
