@@ -57,11 +57,26 @@ async function* convertChunks(result: DuckDBResult, columns: string[], rowHook?:
           const n = Number(v)
           if (Number.isSafeInteger(n) || (!/^-?\d+$/.test(v) && Number.isFinite(n))) row[name] = n
         } else if (k === 'ts' && typeof v === 'string') {
-          row[name] = `${v.replace(' ', 'T')}${v.includes('.') ? '' : '.000000'}Z`.replace(/\+00(:00)?Z$/, 'Z')
+          row[name] = isoTimestamp(v)
         }
       }
       out[r] = (rowHook ? rowHook(row as JsonRow) : row) as JsonRow
     }
     yield out
   }
+}
+
+/**
+ * ISO 8601 of DuckDB's timestamp text (`2026-01-05 00:00:04.314149`, `+00` for TIMESTAMPTZ). Years
+ * outside 0000..9999, which only a store poisoned before the validation gate holds, get the extended
+ * form JavaScript writes too (`+294247-01-10T…`, `-290031-06-25T…` for DuckDB's `290032-06-25 (BC)`).
+ */
+export function isoTimestamp(v: string): string {
+  const bc = / \(BC\)/.test(v)
+  const m = /^(\d+)-(.*)$/.exec(v.replace(' (BC)', ''))
+  if (!m) return v
+  const year = bc ? 1 - Number(m[1]) : Number(m[1])
+  const y = year >= 0 && year <= 9999 ? String(year).padStart(4, '0') : `${year < 0 ? '-' : '+'}${String(Math.abs(year)).padStart(6, '0')}`
+  const rest = m[2]!.replace(' ', 'T').replace(/\+00(:00)?$/, '')
+  return `${y}-${rest}${rest.includes('.') ? '' : '.000000'}Z`
 }
