@@ -2,10 +2,10 @@
  * Bounded memory for a flow-file ingest. The file is staged in DuckDB temporary tables (one typed row
  * per record, then the resolved flows) and sorted into `flows`; DuckDB keeps all of that in memory up
  * to its memory limit, 80 % of the RAM by default, so a 1.8M-row file took 1.6 GB. For the ingest the
- * limit is lowered to flowFileMemoryLimit() (and the threads to FLOW_FILE_MAX_THREADS): past it DuckDB spills the staging and the sort to the
- * store's temporary folder (`<store>.tmp` next to the store, which DuckDB creates when it first spills,
- * empties as the staging is dropped and removes when the store closes; a run killed with -9 leaves its
- * files there and the next run on that store reuses them). The allocator is told to give freed memory
+ * limit is lowered to flowFileMemoryLimit() (and the threads to FLOW_FILE_MAX_THREADS): past it DuckDB
+ * spills the staging and the sort to the store's temporary folder (`<store>.tmp` next to the store,
+ * which DuckDB creates when it first spills, empties as the staging is dropped and removes when the
+ * store closes; a run killed with -9 leaves its files there and the next run on that store reuses them). The allocator is told to give freed memory
  * back sooner too. Both settings are put back afterwards: the same connection serves other jobs.
  *
  * A memory store (`:memory:`) is left alone: its data is in RAM anyway, and its temporary folder would
@@ -19,10 +19,15 @@ import type {FlowStore} from '../store/index.js'
  * The process peaks about 170 MB above it (node, DuckDB's code, memory DuckDB does not count).
  */
 export function flowFileMemoryLimit(threads: number): number {
-  return Math.max(96, 40 * threads) * 2 ** 20
+  return Math.max(64, 40 * threads) * 2 ** 20
 }
-/** at most this many DuckDB threads during the ingest, so that the limit stays bounded */
-export const FLOW_FILE_MAX_THREADS = 8
+/**
+ * At most this many DuckDB threads during the ingest, so that the limit stays bounded. One: measured on
+ * 2 cores (issue #20), a second thread read a 600k-row CSV no faster (7.3–7.8 s against 6.9–7.6 s) and a
+ * gzip CSV, which DuckDB decompresses on one thread anyway, no faster either, while the peak RSS rose
+ * from 228–244 MB to 272–323 MB (96 MiB limit) — past the 300 MB bound the issue sets.
+ */
+export const FLOW_FILE_MAX_THREADS = 1
 /** freed memory above this goes back to the system after each task (DuckDB's default is 128 MiB) */
 const ALLOCATOR_FLUSH_THRESHOLD = 16 * 2 ** 20
 
