@@ -6,6 +6,7 @@
 //   - ../shared/bench/peers.sh with PEERS (default "limit nfpcapd"): the same figures per peer
 //   - the ratio flowscope/nfpcapd of packets/s
 //   INGEST_REPS rounds (default 3) interleave the two; each tool's median-wall round is reported
+//   BENCH_HOSTILE=0 skips the hostile inputs of issue #20 (peak RSS against a 300 MB bound)
 // Results: a table on stdout and bench/out/results.json. Generated captures are cached in bench/out/.
 import {execFileSync, spawnSync} from 'node:child_process'
 import {closeSync, existsSync, mkdirSync, openSync, readSync, rmSync, writeFileSync, writeSync} from 'node:fs'
@@ -282,6 +283,76 @@ if (process.env.BENCH_QUERY !== '0') {
   }
 }
 
+// ---- hostile inputs (issue #20): peak RSS of one ingest against the 300 MB bound, whatever the file says ----
+// BENCH_HOSTILE=0 to skip. A pcap whose header says snaplen 0xffffffff and whose one record claims 1 GiB
+// (a sparse file: the bytes are never read, --skip-bad steps over it); a 1.8M-row gzip CSV of one
+// repeated row (0.4 MB compressed, 135 MB of text); a 600k-row CSV of varied rows (52 MB).
+results.hostile = []
+if (process.env.BENCH_HOSTILE !== '0' && haveTime) {
+  const {gzipSync} = await import('node:zlib')
+  const RSS_BOUND_MB = 300
+  const header = 'ts_start,ts_end,src_ip,src_port,dst_ip,dst_port,proto,packets,bytes\n'
+  const inputs = [
+    {
+      name: 'hostile-1gib-record.pcap',
+      what: 'pcap, snaplen 0xffffffff, one 1 GiB record',
+      args: ['--skip-bad'],
+      make(file) {
+        const b = Buffer.alloc(40)
+        b.writeUInt32LE(0xa1b2c3d4, 0)
+        b.writeUInt16LE(2, 4)
+        b.writeUInt16LE(4, 6)
+        b.writeUInt32LE(0xffffffff, 16)
+        b.writeUInt32LE(1, 20)
+        b.writeUInt32LE(1_700_000_000, 24)
+        b.writeUInt32LE(2 ** 30, 32)
+        b.writeUInt32LE(2 ** 30, 36)
+        writeFileSync(file, b)
+        execFileSync('truncate', ['-s', String(40 + 2 ** 30), file])
+      },
+    },
+    {
+      name: 'hostile-1800k-rows.csv.gz',
+      what: 'gzip CSV, 1.8M rows',
+      args: [],
+      make(file) {
+        writeFileSync(file, gzipSync(header + '1700000000.000000,1700000001.000000,10.0.0.1,1234,192.168.0.1,80,6,1,40\n'.repeat(1_800_000), {level: 9}))
+      },
+    },
+    {
+      name: 'hostile-600k-rows.csv',
+      what: 'CSV, 600k varied rows',
+      args: [],
+      make(file) {
+        const fd = openSync(file, 'w')
+        writeSync(fd, header)
+        let x = 1
+        const r = (n) => ((x = (x * 1103515245 + 12345) % 2 ** 31), x % n)
+        for (let i = 0; i < 600_000; i += 10_000) {
+          let chunk = ''
+          for (let j = i; j < i + 10_000; j++) {
+            const t = 1_700_000_000 + j / 100
+            chunk += `${t.toFixed(6)},${(t + 1.5).toFixed(6)},10.${r(256)}.${r(256)}.${1 + r(254)},${1024 + r(64512)},192.168.${r(256)}.${1 + r(254)},${[80, 443, 53, 22][r(4)]},6,${1 + r(1000)},${40 + r(1_500_000)}\n`
+          }
+          writeSync(fd, chunk)
+        }
+        closeSync(fd)
+      },
+    },
+  ]
+  for (const input of inputs) {
+    const file = path.join(OUT, input.name)
+    if (!existsSync(file)) input.make(file)
+    const store = path.join(OUT, 'hostile.duckdb')
+    rmSync(store, {force: true})
+    rmSync(`${store}.wal`, {force: true})
+    const r = timed(process.execPath, [CLI, 'ingest', file, '--db', store, '--network', 'bench', ...input.args])
+    rmSync(store, {force: true})
+    results.hostile.push({input: input.name, what: input.what, wall: r.wall, rssMB: r.rssMB, boundMB: RSS_BOUND_MB, ratioToBound: r.rssMB / RSS_BOUND_MB})
+    process.stderr.write(`  hostile ${input.name}: peak RSS ${fmt(r.rssMB)} MB (${fmt(r.wall, 1)} s)\n`)
+  }
+}
+
 const lines = []
 lines.push(`ingest: whole-process figures (wall includes start-up, hashing and the DuckDB commit); each tool's median-wall run of ${results.ingest[0]?.rounds ?? 1} interleaved rounds`)
 lines.push(['capture', 'tool', 'packets/s', 'flows', 'wall s', 'cpu s', 'peak RSS MB'].join('\t'))
@@ -321,6 +392,12 @@ if (results.query.length) {
       [q.table, q.flows, fmt(q.flowscopeTopWall, 3), fmt(q.nfdumpTopWall, 3), fmt(q.flowscopeTopWall - q.nfdumpTopWall, 3), fmt(q.flowscopeTopCpu, 2), fmt(q.nfdumpTopCpu, 2), fmt(q.flowscopeTopRssMB)].join('\t'),
     )
   }
+}
+if (results.hostile.length) {
+  lines.push('')
+  lines.push(`hostile inputs (issue #20): peak RSS of one whole-process ingest against the ${results.hostile[0].boundMB} MB bound`)
+  lines.push(['input', 'what', 'wall s', 'peak RSS MB', 'of the bound'].join('\t'))
+  for (const x of results.hostile) lines.push([x.input, x.what, fmt(x.wall, 1), fmt(x.rssMB), `${x.ratioToBound.toFixed(2)}x`].join('\t'))
 }
 const text = lines.join('\n')
 process.stdout.write(`${text}\n`)

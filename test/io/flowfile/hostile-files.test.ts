@@ -275,6 +275,39 @@ describe('withFlowFileMemory', () => {
     expect(await now(store)).toEqual(old)
   })
 
+  it('runs an ingest that ran out of its bounded memory again with twice the limit, up to four times it, then gives up', async () => {
+    const old = await now(store)
+    const oom = (): Error => new Error('Out of Memory Error: failed to pin block of size 256.0 KiB (63.8 MiB/64.0 MiB used)')
+    const limits: number[] = []
+    const r = await withFlowFileMemory(store, async () => {
+      limits.push(parseDuckDbSize((await now(store)).memory_limit))
+      if (limits.length < 2) throw oom()
+      return 'stored'
+    })
+    expect(r).toBe('stored')
+    const base = flowFileMemoryLimit(Math.min(Number(old.threads), FLOW_FILE_MAX_THREADS))
+    expect(limits.map((l) => Math.round(l / base))).toEqual([1, 2])
+    expect(await now(store)).toEqual(old)
+    limits.length = 0
+    await expect(
+      withFlowFileMemory(store, async () => {
+        limits.push(parseDuckDbSize((await now(store)).memory_limit))
+        throw oom()
+      }),
+    ).rejects.toThrow(/Out of Memory Error/)
+    expect(limits.map((l) => Math.round(l / base))).toEqual([1, 2, 4])
+    expect(await now(store)).toEqual(old)
+    // any other error is not retried
+    limits.length = 0
+    await expect(
+      withFlowFileMemory(store, async () => {
+        limits.push(0)
+        throw new Error('line 3: bad row')
+      }),
+    ).rejects.toThrow('line 3: bad row')
+    expect(limits).toHaveLength(1)
+  })
+
   it('leaves a memory store alone', async () => {
     const mem = await FlowStore.open(':memory:')
     try {
