@@ -19,13 +19,14 @@ import type {FlowStore} from '../store/index.js'
  * The process peaks about 170 MB above it (node, DuckDB's code, memory DuckDB does not count).
  */
 export function flowFileMemoryLimit(threads: number): number {
-  return Math.max(64, 40 * threads) * 2 ** 20
+  return Math.max(96, 40 * threads) * 2 ** 20
 }
 /**
  * At most this many DuckDB threads during the ingest, so that the limit stays bounded. One: measured on
  * 2 cores (issue #20), a second thread read a 600k-row CSV no faster (7.3–7.8 s against 6.9–7.6 s) and a
  * gzip CSV, which DuckDB decompresses on one thread anyway, no faster either, while the peak RSS rose
- * from 228–244 MB to 272–323 MB (96 MiB limit) — past the 300 MB bound the issue sets.
+ * to 272–323 MB, past the 300 MB bound the issue sets. At 64 MiB one thread ran out of memory on a
+ * loaded machine; at 96 MiB it did not, and peaked at 262–266 MB.
  */
 export const FLOW_FILE_MAX_THREADS = 1
 /** freed memory above this goes back to the system after each task (DuckDB's default is 128 MiB) */
@@ -67,7 +68,7 @@ async function restore(store: FlowStore, name: keyof Settings, old: string): Pro
   if (now !== old) await store.run(`SET ${name} = '${old.replaceAll("'", "''")}'`)
 }
 
-/** the limit may grow to this many times flowFileMemoryLimit() when DuckDB runs out of it (64 → 128 → 256 MiB) */
+/** the limit may grow to this many times flowFileMemoryLimit() when DuckDB runs out of it (96 → 192 → 384 MiB) */
 const OUT_OF_MEMORY_RETRIES_FACTOR = 4
 
 function isOutOfMemory(error: unknown): boolean {
@@ -86,9 +87,9 @@ export async function withFlowFileMemory<R>(store: FlowStore, fn: () => Promise<
   await store.run(`SET allocator_flush_threshold = '${ALLOCATOR_FLUSH_THRESHOLD}B'`)
   if (threads < Number(old.threads)) await store.run(`SET threads = ${threads}`)
   try {
-    // DuckDB cannot always spill what it has pinned (seen once in a bench run on a 1.8M-row gzip CSV at
-    // 64 MiB, not reproduced in ten runs after): an ingest that ran out of its bounded memory stored
-    // nothing (all or nothing), so it is run again with twice the limit, up to the store's own limit
+    // DuckDB cannot always spill what it has pinned (at 64 MiB on a loaded machine a 600k-row CSV ran
+    // out of it every time, on an idle one never): an ingest that ran out of its bounded memory stored
+    // nothing (all or nothing), so it is run again with twice the limit, up to 4x or the store's own
     const ceiling = parseDuckDbSize(old.memory_limit)
     for (let attempt = limit; ; attempt *= 2) {
       try {
