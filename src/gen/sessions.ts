@@ -166,22 +166,38 @@ const PH_CLOSE1 = 4
 const PH_CLOSE2 = 5
 const PH_REFUSE = 6
 
-export class TcpSession extends Session {
+/**
+ * A session that sends a drawn number of data packets each way (`remC` client, `remS` server still to
+ * go) and picks the direction of the next one with `nextDirection`.
+ */
+abstract class TwoWaySession<P> extends Session {
+  protected remC: number
+  protected remS: number
+  protected readonly rng: Rng
+  protected readonly plan: P
+
+  constructor(kind: number, proto: number, rng: Rng, plan: P, cCount: number, sCount: number) {
+    super(kind, proto)
+    this.rng = rng
+    this.plan = plan
+    this.remC = cCount
+    this.remS = sCount
+  }
+
+  /** The overdue direction `due` if any, else one drawn in proportion to what each side has left. */
+  protected nextDirection(due: -1 | 0 | 1): 0 | 1 {
+    return due !== -1 ? due : this.remS === 0 || (this.remC > 0 && this.rng.next() * (this.remC + this.remS) < this.remC) ? 0 : 1
+  }
+}
+
+export class TcpSession extends TwoWaySession<TcpPlan> {
   private phase = PH_SYN
-  private remC: number
-  private remS: number
   private sentC = 0
   private sentS = 0
   private dataIndex = 0
-  private readonly rng: Rng
-  private readonly plan: TcpPlan
 
   constructor(kind: number, rng: Rng, plan: TcpPlan) {
-    super(kind, 6)
-    this.rng = rng
-    this.plan = plan
-    this.remC = plan.cData
-    this.remS = plan.sData
+    super(kind, 6, rng, plan, plan.cData, plan.sData)
     this.seqC = rng.u32()
     this.seqS = rng.u32()
   }
@@ -209,9 +225,7 @@ export class TcpSession extends Session {
         this.phase = this.remC + this.remS > 0 ? PH_DATA : PH_CLOSE1
         return true
       case PH_DATA: {
-        const due = this.overdue()
-        const dir: 0 | 1 =
-          due !== -1 ? due : this.remS === 0 || (this.remC > 0 && rng.next() * (this.remC + this.remS) < this.remC) ? 0 : 1
+        const dir = this.nextDirection(this.overdue())
         // an overdue side with nothing left to send acknowledges instead
         let payload = 0
         if (dir === 0 && this.remC > 0) {
@@ -352,28 +366,18 @@ export interface StreamPlan {
   pauseAt: number
 }
 
-export class StreamSession extends Session {
-  private remC: number
-  private remS: number
+export class StreamSession extends TwoWaySession<StreamPlan> {
   private index = 0
-  private readonly rng: Rng
-  private readonly plan: StreamPlan
 
   constructor(kind: number, rng: Rng, plan: StreamPlan) {
-    super(kind, 17)
-    this.rng = rng
-    this.plan = plan
-    this.remC = plan.cCount
-    this.remS = plan.sCount
+    super(kind, 17, rng, plan, plan.cCount, plan.sCount)
   }
 
   step(e: Engine): boolean {
     const p = this.plan
     const talk0 = p.cCount > 0
     const talk1 = p.sCount > 0
-    const due = this.overdue(talk0, talk1)
-    const dir: 0 | 1 =
-      due !== -1 ? due : this.remS === 0 || (this.remC > 0 && this.rng.next() * (this.remC + this.remS) < this.remC) ? 0 : 1
+    const dir = this.nextDirection(this.overdue(talk0, talk1))
     // an overdue side with nothing left sends a small keep-alive (QUIC acknowledges this way too)
     if (dir === 0) {
       const size = this.remC > 0 ? uniformInt(this.rng, p.cLo, p.cHi) : p.cLo

@@ -151,19 +151,19 @@ class Parser {
   // ---- boolean structure ---------------------------------------------------------------------
 
   private orExpr(): FilterNode {
-    let left = this.andExpr()
-    while (this.is(this.peek(), 'or', '||')) {
-      this.next()
-      left = {kind: 'or', left, right: this.andExpr()}
-    }
-    return left
+    return this.chain('or', '||', () => this.andExpr())
   }
 
   private andExpr(): FilterNode {
-    let left = this.notExpr()
-    while (this.is(this.peek(), 'and', '&&')) {
+    return this.chain('and', '&&', () => this.notExpr())
+  }
+
+  /** `operand (kind operand)*`, grouped from the left; the operator is the keyword `kind` or `symbol`. */
+  private chain(kind: 'and' | 'or', symbol: string, operand: () => FilterNode): FilterNode {
+    let left = operand()
+    while (this.is(this.peek(), kind, symbol)) {
       this.next()
-      left = {kind: 'and', left, right: this.notExpr()}
+      left = {kind, left, right: operand()}
     }
     return left
   }

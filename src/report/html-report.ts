@@ -8,23 +8,9 @@ import {escapeHtml} from './escape.js'
 import type {ReportData} from './report-data.js'
 import {renderReportCharts} from './report-charts.js'
 import type {ReportChart, ReportChartName} from './report-charts.js'
-import {
-  detectionsHeadline,
-  fmtAs,
-  fmtBytes,
-  fmtCpu,
-  fmtDuration,
-  fmtFilter,
-  fmtMb,
-  fmtNum,
-  fmtOrigin,
-  fmtPct,
-  fmtRate,
-  fmtRatio,
-  fmtScore,
-  fmtSeconds,
-  fmtTime,
-} from './report-format.js'
+import {RUN_COLUMNS, SAMPLING_COLUMNS, TALKER_COLUMNS, TYPE_COLUMNS} from './report-columns.js'
+import type {ReportColumn} from './report-columns.js'
+import {detectionsHeadline, fmtAs, fmtDuration, fmtFilter, fmtRatio, fmtScore, fmtTime} from './report-format.js'
 import {humanBytes} from './table.js'
 
 const CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
@@ -111,11 +97,7 @@ ${card(String(r.runs.length), 'recent runs')}
       'types',
       'Detections by type',
       chart('types'),
-      table(
-        ['type', 'detections', 'addresses', 'max score'],
-        d.byType.map((t) => [cell(t.type), num(String(t.count)), num(String(t.addresses)), num(fmtScore(t.maxScore))]),
-        [false, true, true, true],
-      ),
+      columnTable(Object.values(TYPE_COLUMNS), d.byType),
     ),
   )
 
@@ -124,18 +106,7 @@ ${card(String(r.runs.length), 'recent runs')}
       'talkers',
       'Top talkers',
       chart('talkers'),
-      table(
-        ['address', 'flows', 'packets', 'bytes', 'est. bytes', 'detections'],
-        r.traffic.topTalkers.map((t) => [
-          cell(t.address, 'addr'),
-          num(String(t.flows)),
-          num(String(t.packets)),
-          num(fmtBytes(t.bytes)),
-          num(fmtBytes(t.bytesScaled)),
-          num(String(t.detections)),
-        ]),
-        [false, true, true, true, true, true],
-      ),
+      columnTable(Object.values({...TALKER_COLUMNS, address: {...TALKER_COLUMNS.address, cls: 'addr'}}), r.traffic.topTalkers),
     ),
   )
 
@@ -144,27 +115,7 @@ ${card(String(r.runs.length), 'recent runs')}
       'runs',
       'Resource use of recent runs',
       chart('runs'),
-      table(
-        ['run', 'kind', 'status', 'network', 'started (UTC)', 'wall', 'CPU', 'peak RSS', 'RSS all procs', 'addresses', 'addresses/s', 'buckets', 'reuse', 'failed', 'detections'],
-        r.runs.map((x) => [
-          num(String(x.runId)),
-          cell(x.kind),
-          cell(x.status),
-          cell(x.network ?? 'all'),
-          cell(fmtTime(x.startedAt)),
-          num(fmtSeconds(x.wallS)),
-          num(fmtCpu(x)),
-          num(fmtMb(x.peakRssMb)),
-          num(fmtMb(x.peakRssTotalMb)),
-          num(fmtNum(x.addresses, 0)),
-          num(fmtNum(x.addressesPerS)),
-          num(fmtNum(x.buckets, 0)),
-          num(fmtPct(x.reuseRatio)),
-          num(fmtNum(x.failures, 0)),
-          num(fmtNum(x.detections, 0)),
-        ]),
-        [true, false, false, false, false, true, true, true, true, true, true, true, true, true, true],
-      ),
+      columnTable(Object.values({...RUN_COLUMNS, cpu: {...RUN_COLUMNS.cpu, header: 'CPU'}}), r.runs),
     ),
   )
 
@@ -173,22 +124,7 @@ ${card(String(r.runs.length), 'recent runs')}
       'sampling',
       'Sampling accuracy',
       chart('sampling'),
-      table(
-        ['from', 'sampler', 'metric', 'rate', 'n', 'rel. RMSE', 'bias', '95% coverage', 'rel. s.e.', '√(1/c)'],
-        r.sampling.cells.map((c) => [
-          cell(fmtOrigin(c)),
-          cell(c.sampler),
-          cell(c.metric),
-          num(fmtRate(c)),
-          num(String(c.n)),
-          num(fmtPct(c.relRmse)),
-          num(fmtPct(c.relBias)),
-          num(fmtPct(c.coverage)),
-          num(fmtPct(c.meanRelStderr)),
-          num(fmtPct(c.bound)),
-        ]),
-        [false, false, false, true, true, true, true, true, true, true],
-      ),
+      columnTable(Object.values(SAMPLING_COLUMNS), r.sampling.cells),
       r.sampling.keyed > 0 ? `<p class="meta">${r.sampling.keyed} per-key estimates (hosts, ports…) are in the store and not scored here.</p>` : '',
     ),
   )
@@ -242,6 +178,15 @@ function table(headers: string[], rows: Cell[][], numeric: boolean[], rowClass?:
     })
     .join('\n')
   return `<table>\n<thead><tr>${head}</tr></thead>\n<tbody>\n${body}\n</tbody>\n</table>`
+}
+
+/** A table of the rows in these columns: right-aligned ones are numbers, the others text (with their class). */
+function columnTable<R>(columns: (ReportColumn<R> & {cls?: string})[], rows: readonly R[]): string {
+  return table(
+    columns.map((c) => c.header),
+    rows.map((row) => columns.map((c) => (c.align === 'right' ? num(c.value(row)) : cell(c.value(row), c.cls)))),
+    columns.map((c) => c.align === 'right'),
+  )
 }
 
 function detectionsTable(r: ReportData): string {

@@ -5,36 +5,13 @@
  */
 import {escapeMarkdown} from './escape.js'
 import type {ReportData} from './report-data.js'
-import {
-  EMPTY,
-  detectionsHeadline,
-  fmtAs,
-  fmtBytes,
-  fmtCpu,
-  fmtDrivers,
-  fmtDuration,
-  fmtFilter,
-  fmtMb,
-  fmtNum,
-  fmtOrigin,
-  fmtPopulation,
-  fmtPct,
-  fmtRate,
-  fmtRatio,
-  fmtScore,
-  fmtSeconds,
-  fmtTime,
-} from './report-format.js'
+import {pickColumns, RUN_COLUMNS, SAMPLING_COLUMNS, TALKER_COLUMNS, TYPE_COLUMNS} from './report-columns.js'
+import type {ReportColumn} from './report-columns.js'
+import {EMPTY, detectionsHeadline, fmtAs, fmtDrivers, fmtDuration, fmtFilter, fmtPopulation, fmtRatio, fmtScore, fmtTime} from './report-format.js'
 import {humanBytes} from './table.js'
 
-interface MdColumn<R> {
-  header: string
-  value: (row: R) => string
-  align?: 'left' | 'right'
-}
-
 /** A pipe table of the rows; with no rows, the `empty` sentence instead (given one). */
-function mdTable<R>(columns: MdColumn<R>[], rows: readonly R[], empty?: string): string {
+function mdTable<R>(columns: ReportColumn<R>[], rows: readonly R[], empty?: string): string {
   if (rows.length === 0 && empty !== undefined) return empty
   const head = `| ${columns.map((c) => escapeMarkdown(c.header)).join(' | ')} |`
   const rule = `|${columns.map((c) => (c.align === 'right' ? ' ---: ' : ' --- ')).join('|')}|`
@@ -79,16 +56,7 @@ export function renderReportMarkdown(r: ReportData): string {
   }
   out.push('### By type', '')
   out.push(
-    mdTable(
-      [
-        {header: 'type', value: (t) => t.type},
-        {header: 'detections', value: (t) => String(t.count), align: 'right'},
-        {header: 'addresses', value: (t) => String(t.addresses), align: 'right'},
-        {header: 'max score', value: (t) => fmtScore(t.maxScore), align: 'right'},
-      ],
-      r.detections.byType,
-      EMPTY.types,
-    ),
+    mdTable(Object.values(TYPE_COLUMNS), r.detections.byType, EMPTY.types),
     '',
   )
 
@@ -105,37 +73,14 @@ export function renderReportMarkdown(r: ReportData): string {
   }
   out.push('### Top talkers', '')
   out.push(
-    mdTable(
-      [
-        {header: 'address', value: (t) => t.address},
-        {header: 'flows', value: (t) => String(t.flows), align: 'right'},
-        {header: 'packets', value: (t) => String(t.packets), align: 'right'},
-        {header: 'est. bytes', value: (t) => fmtBytes(t.bytesScaled), align: 'right'},
-        {header: 'detections', value: (t) => String(t.detections), align: 'right'},
-      ],
-      r.traffic.topTalkers,
-      EMPTY.talkers,
-    ),
+    mdTable(pickColumns(TALKER_COLUMNS, ['address', 'flows', 'packets', 'bytesScaled', 'detections']), r.traffic.topTalkers, EMPTY.talkers),
     '',
   )
 
   out.push('## Runs', '')
   out.push(
     mdTable(
-      [
-        {header: 'run', value: (x) => String(x.runId), align: 'right'},
-        {header: 'kind', value: (x) => x.kind},
-        {header: 'status', value: (x) => x.status},
-        {header: 'network', value: (x) => x.network ?? 'all'},
-        {header: 'started (UTC)', value: (x) => fmtTime(x.startedAt)},
-        {header: 'wall', value: (x) => fmtSeconds(x.wallS), align: 'right'},
-        {header: 'cpu', value: (x) => fmtCpu(x), align: 'right'},
-        {header: 'peak RSS', value: (x) => fmtMb(x.peakRssMb), align: 'right'},
-        {header: 'addresses/s', value: (x) => fmtNum(x.addressesPerS), align: 'right'},
-        {header: 'reuse', value: (x) => fmtPct(x.reuseRatio), align: 'right'},
-        {header: 'failed', value: (x) => fmtNum(x.failures, 0), align: 'right'},
-        {header: 'detections', value: (x) => fmtNum(x.detections, 0), align: 'right'},
-      ],
+      pickColumns(RUN_COLUMNS, ['runId', 'kind', 'status', 'network', 'startedAt', 'wall', 'cpu', 'peakRss', 'addressesPerS', 'reuse', 'failures', 'detections']),
       r.runs,
       EMPTY.runs,
     ),
@@ -149,21 +94,7 @@ export function renderReportMarkdown(r: ReportData): string {
       `Relative error of estimated totals against the ground truth, per sampler and rate; ` +
         `the bound is √(1/c) with c = rate × N, N = ${fmtPopulation(r)} packets (the expected number of samples).`,
       '',
-      mdTable(
-        [
-          {header: 'from', value: (c) => fmtOrigin(c)},
-          {header: 'sampler', value: (c) => c.sampler},
-          {header: 'metric', value: (c) => c.metric},
-          {header: 'rate', value: (c) => fmtRate(c), align: 'right'},
-          {header: 'n', value: (c) => String(c.n), align: 'right'},
-          {header: 'rel. RMSE', value: (c) => fmtPct(c.relRmse), align: 'right'},
-          {header: 'bias', value: (c) => fmtPct(c.relBias), align: 'right'},
-          {header: '95% coverage', value: (c) => fmtPct(c.coverage), align: 'right'},
-          {header: 'rel. s.e.', value: (c) => fmtPct(c.meanRelStderr), align: 'right'},
-          {header: '√(1/c)', value: (c) => fmtPct(c.bound), align: 'right'},
-        ],
-        r.sampling.cells,
-      ),
+      mdTable(Object.values(SAMPLING_COLUMNS), r.sampling.cells),
       '',
     )
   }

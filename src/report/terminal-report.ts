@@ -6,27 +6,9 @@
  */
 import {displayWidth, pad, truncate, visible} from './escape.js'
 import type {DetectionItem, ReportData, RunItem, SamplingCell, TopTalker} from './report-data.js'
-import {
-  EMPTY,
-  detectionsHeadline,
-  fmtAs,
-  fmtBytes,
-  fmtCpu,
-  fmtDrivers,
-  fmtDuration,
-  fmtFilter,
-  fmtMb,
-  fmtNum,
-  fmtOrigin,
-  fmtPopulation,
-  fmtPct,
-  fmtRate,
-  fmtRatio,
-  fmtScore,
-  fmtSeconds,
-  fmtTime,
-  fmtWindow,
-} from './report-format.js'
+import {RUN_COLUMNS, SAMPLING_COLUMNS, TALKER_COLUMNS, TYPE_COLUMNS} from './report-columns.js'
+import type {ReportColumn} from './report-columns.js'
+import {EMPTY, detectionsHeadline, fmtAs, fmtDrivers, fmtDuration, fmtFilter, fmtPopulation, fmtRatio, fmtScore, fmtTime, fmtWindow} from './report-format.js'
 import {humanBytes} from './table.js'
 
 export const DEFAULT_TERMINAL_WIDTH = 100
@@ -68,12 +50,7 @@ export function renderReportText(r: ReportData, options: TerminalReportOptions =
     out.push(
       '',
       fitTable(
-        [
-          {header: 'type', value: (t) => t.type, max: 24},
-          {header: 'detections', value: (t) => String(t.count), align: 'right'},
-          {header: 'addresses', value: (t) => String(t.addresses), align: 'right'},
-          {header: 'max score', value: (t) => fmtScore(t.maxScore), align: 'right'},
-        ],
+        [{...TYPE_COLUMNS.type, max: 24}, TYPE_COLUMNS.count, TYPE_COLUMNS.addresses, TYPE_COLUMNS.maxScore],
         r.detections.byType,
         width,
       ),
@@ -170,13 +147,14 @@ function timeline(r: ReportData, width: number, paint: Paint): string[] {
 }
 
 function talkerTable(rows: TopTalker[], width: number, paint: Paint): string {
+  const c = TALKER_COLUMNS
   return fitTable<TopTalker>(
     [
-      {header: 'top talker', value: (t) => t.address, min: 12, max: 39, shrink: 1},
-      {header: 'flows', value: (t) => String(t.flows), align: 'right'},
-      {header: 'packets', value: (t) => String(t.packets), align: 'right'},
-      {header: 'est. bytes', value: (t) => fmtBytes(t.bytesScaled), align: 'right'},
-      {header: 'detections', value: (t) => String(t.detections), align: 'right', paint: (t, s) => (t.detections > 0 ? paint(s, 'red') : s)},
+      {...c.address, header: 'top talker', min: 12, max: 39, shrink: 1},
+      c.flows,
+      c.packets,
+      c.bytesScaled,
+      {...c.detections, paint: (t, s) => (t.detections > 0 ? paint(s, 'red') : s)},
     ],
     rows,
     width,
@@ -184,19 +162,20 @@ function talkerTable(rows: TopTalker[], width: number, paint: Paint): string {
 }
 
 function runTable(rows: RunItem[], width: number, paint: Paint): string {
+  const c = RUN_COLUMNS
   return fitTable<RunItem>(
     [
-      {header: 'run', value: (x) => String(x.runId), align: 'right'},
-      {header: 'kind', value: (x) => x.kind, min: 8, max: 14, shrink: 1},
-      {header: 'status', value: (x) => x.status, min: 7, max: 8, shrink: 1, paint: (x, s) => (x.status === 'ok' ? s : paint(s, x.status === 'failed' ? 'red' : 'yellow'))},
-      {header: 'started (UTC)', value: (x) => fmtTime(x.startedAt)},
-      {header: 'wall', value: (x) => fmtSeconds(x.wallS), align: 'right'},
-      {header: 'cpu', value: (x) => fmtCpu(x), align: 'right'},
-      {header: 'peak RSS', value: (x) => fmtMb(x.peakRssMb), align: 'right'},
-      {header: 'addr/s', value: (x) => fmtNum(x.addressesPerS), align: 'right', drop: 1},
-      {header: 'reuse', value: (x) => fmtPct(x.reuseRatio), align: 'right', drop: 2},
-      {header: 'failed', value: (x) => fmtNum(x.failures, 0), align: 'right', drop: 4},
-      {header: 'det.', value: (x) => fmtNum(x.detections, 0), align: 'right', drop: 3},
+      c.runId,
+      {...c.kind, min: 8, max: 14, shrink: 1},
+      {...c.status, min: 7, max: 8, shrink: 1, paint: (x, s) => (x.status === 'ok' ? s : paint(s, x.status === 'failed' ? 'red' : 'yellow'))},
+      c.startedAt,
+      c.wall,
+      c.cpu,
+      c.peakRss,
+      {...c.addressesPerS, header: 'addr/s', drop: 1},
+      {...c.reuse, drop: 2},
+      {...c.failures, drop: 4},
+      {...c.detections, header: 'det.', drop: 3},
     ],
     rows,
     width,
@@ -204,18 +183,19 @@ function runTable(rows: RunItem[], width: number, paint: Paint): string {
 }
 
 function samplingTable(rows: SamplingCell[], width: number): string {
+  const c = SAMPLING_COLUMNS
   return fitTable<SamplingCell>(
     [
-      {header: 'from', value: (c) => fmtOrigin(c), drop: 1},
-      {header: 'sampler', value: (c) => c.sampler, min: 10, max: 20, shrink: 2},
-      {header: 'metric', value: (c) => c.metric, min: 13, max: 22, shrink: 1},
-      {header: 'rate', value: (c) => fmtRate(c), align: 'right'},
-      {header: 'n', value: (c) => String(c.n), align: 'right'},
-      {header: 'rel. RMSE', value: (c) => fmtPct(c.relRmse), align: 'right'},
-      {header: 'bias', value: (c) => fmtPct(c.relBias), align: 'right', drop: 2},
-      {header: '95% cover', value: (c) => fmtPct(c.coverage), align: 'right'},
-      {header: 'rel. s.e.', value: (c) => fmtPct(c.meanRelStderr), align: 'right', drop: 3},
-      {header: '√(1/c)', value: (c) => fmtPct(c.bound), align: 'right'},
+      {...c.origin, drop: 1},
+      {...c.sampler, min: 10, max: 20, shrink: 2},
+      {...c.metric, min: 13, max: 22, shrink: 1},
+      c.rate,
+      c.n,
+      c.relRmse,
+      {...c.bias, drop: 2},
+      {...c.coverage, header: '95% cover'},
+      {...c.relStderr, drop: 3},
+      c.bound,
     ],
     rows,
     width,
@@ -223,10 +203,7 @@ function samplingTable(rows: SamplingCell[], width: number): string {
 }
 
 /** A column of a width-fitted table. */
-export interface FitColumn<R> {
-  header: string
-  value: (row: R) => string
-  align?: 'left' | 'right'
+export interface FitColumn<R> extends ReportColumn<R> {
   /** narrowest the column may become when the table must shrink (default: its header width) */
   min?: number
   /** widest it may be, whatever its content */
