@@ -7,7 +7,7 @@
  * The whole capture must fit in memory: `buildPacketTable` stops with a `UsageError` beyond
  * `maxPackets` (default 20M IP packets ≈ 600 MB).
  */
-import {growF64, growU32, IPPROTO_TCP, TCP_SYN, UsageError} from '../core/index.js'
+import {growF64, growU16, growU32, growU8, IPPROTO_TCP, TCP_SYN, UsageError} from '../core/index.js'
 import {readCapture} from '../io/index.js'
 import type {CaptureReadStats} from '../io/index.js'
 import {createDecodedPacket, DECODE_NOT_IP, DECODE_OK, decodePacket} from '../io/index.js'
@@ -244,15 +244,9 @@ export class PacketTableBuilder {
     this.sh = growU32(this.sh, cap)
     this.dh = growU32(this.dh, cap)
     this.by = growU32(this.by, cap)
-    const fl = new Uint8Array(cap)
-    fl.set(this.fl)
-    this.fl = fl
-    const pr = new Uint8Array(cap)
-    pr.set(this.pr)
-    this.pr = pr
-    const dp = new Uint16Array(cap)
-    dp.set(this.dp)
-    this.dp = dp
+    this.fl = growU8(this.fl, cap)
+    this.pr = growU8(this.pr, cap)
+    this.dp = growU16(this.dp, cap)
   }
 }
 
