@@ -42,7 +42,8 @@ export {
   TCP_SYN,
 } from './protocols.js'
 export type {ProtocolName} from './protocols.js'
-export {DEFAULT_ACTIVE_TIMEOUT_MICROS, DEFAULT_ACTIVE_TIMEOUT_SEC, DEFAULT_IDLE_TIMEOUT_MICROS, DEFAULT_IDLE_TIMEOUT_SEC} from './flow-timeouts.js'
+export {DEFAULT_ACTIVE_TIMEOUT_MICROS, DEFAULT_ACTIVE_TIMEOUT_SEC, DEFAULT_IDLE_TIMEOUT_MICROS, DEFAULT_IDLE_TIMEOUT_SEC, flowTimeouts} from './flow-timeouts.js'
+export type {FlowTimeoutOptions} from './flow-timeouts.js'
 export {fmix32} from './hash.js'
 export {quantileSorted} from './stats.js'
 export {growF64, growI32, growU16, growU32, growU8} from './grow.js'

@@ -25,9 +25,8 @@
 import {
   ADDR_WORDS,
   createFlowBatch,
-  DEFAULT_ACTIVE_TIMEOUT_MICROS,
-  DEFAULT_IDLE_TIMEOUT_MICROS,
   flowBatchCapacity,
+  flowTimeouts,
   fmix32,
   growF64,
   growI32,
@@ -37,15 +36,12 @@ import {
   TCP_FIN,
   TCP_RST,
   type FlowBatch,
+  type FlowTimeoutOptions,
 } from '../../core/index.js'
 import type {PacketBatch} from './packet-batch.js'
 import {createDecodedPacket, DECODE_NOT_IP, DECODE_OK, decodePacket, type DecodedPacket} from './packet-decoder.js'
 
-export interface FlowAssemblerOptions {
-  /** end a flow after this long without packets, µs (default 15 s) */
-  idleTimeoutMicros?: number
-  /** end a flow that has lasted this long, µs (default 1800 s) */
-  activeTimeoutMicros?: number
+export interface FlowAssemblerOptions extends FlowTimeoutOptions {
   /** rows per emitted FlowBatch (default 65536) */
   batchSize?: number
   /** how much packet time passes between idle sweeps, µs (default 1 s) */
@@ -116,8 +112,9 @@ export class FlowAssembler {
   private ready: FlowBatch[] = []
 
   constructor(options: FlowAssemblerOptions = {}) {
-    this.idle = options.idleTimeoutMicros ?? DEFAULT_IDLE_TIMEOUT_MICROS
-    this.active = options.activeTimeoutMicros ?? DEFAULT_ACTIVE_TIMEOUT_MICROS
+    const timeouts = flowTimeouts(options)
+    this.idle = timeouts.idleTimeoutMicros
+    this.active = timeouts.activeTimeoutMicros
     this.batchSize = Math.max(1, Math.floor(options.batchSize ?? DEFAULT_FLOW_BATCH_SIZE))
     this.reuse = options.reuse
     this.sweepInterval = options.sweepIntervalMicros ?? 1e6
