@@ -44,7 +44,7 @@ export {
 export type {ProtocolName} from './protocols.js'
 export {DEFAULT_ACTIVE_TIMEOUT_MICROS, DEFAULT_ACTIVE_TIMEOUT_SEC, DEFAULT_IDLE_TIMEOUT_MICROS, DEFAULT_IDLE_TIMEOUT_SEC, flowTimeouts} from './flow-timeouts.js'
 export type {FlowTimeoutOptions} from './flow-timeouts.js'
-export {fmix32} from './hash.js'
+export {fmix32, hashWords} from './hash.js'
 export {quantileSorted} from './stats.js'
 export {growF64, growI32, growU16, growU32, growU8} from './grow.js'
 export {KeyTable} from './key-table.js'

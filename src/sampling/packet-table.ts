@@ -7,11 +7,10 @@
  * The whole capture must fit in memory: `buildPacketTable` stops with a `UsageError` beyond
  * `maxPackets` (default 20M IP packets ≈ 600 MB).
  */
-import {growF64, growU16, growU32, growU8, IPPROTO_TCP, KeyTable, TCP_SYN, UsageError} from '../core/index.js'
+import {growF64, growU16, growU32, growU8, hashWords, IPPROTO_TCP, KeyTable, TCP_SYN, UsageError} from '../core/index.js'
 import {readCapture} from '../io/index.js'
 import type {CaptureReadStats} from '../io/index.js'
 import {createDecodedPacket, DECODE_NOT_IP, DECODE_OK, decodePacket} from '../io/index.js'
-import {hashWords} from './key-index.js'
 
 
 export const DEFAULT_MAX_PACKETS = 20_000_000

@@ -27,11 +27,11 @@ import {
   createFlowBatch,
   flowBatchCapacity,
   flowTimeouts,
-  fmix32,
   growF64,
   growI32,
   growU32,
   growU8,
+  hashWords,
   IPPROTO_TCP,
   KeyTable,
   TCP_FIN,
@@ -191,7 +191,7 @@ export class FlowAssembler {
     copyAddresses(d, key)
     key[8] = ports
     key[9] = (d.family << 8) | d.proto
-    const h = hashKey(key)
+    const h = hashWords(key, KEY_WORDS)
     const table = this.table
     let id = table.find(key, h)
     if (id >= 0 && (t - this.tsEnd[id]! > this.idle || t - this.tsStart[id]! >= this.active)) {
@@ -316,7 +316,7 @@ class FragmentPorts {
 
   remember(key: Uint32Array, ports: number, now: number): void {
     this.expire(now)
-    const h = hashKey(key)
+    const h = hashWords(key, KEY_WORDS)
     let id = this.table.find(key, h)
     if (id >= 0) {
       this.order.moveToTail(id)
@@ -333,7 +333,7 @@ class FragmentPorts {
   /** ports of the first fragment, or 0 when it was not seen (or has expired) */
   recall(key: Uint32Array, now: number): number {
     this.expire(now)
-    const id = this.table.find(key, hashKey(key))
+    const id = this.table.find(key, hashWords(key, KEY_WORDS))
     return id >= 0 ? this.ports[id]! : 0
   }
 
@@ -404,19 +404,6 @@ class LruList {
     this.prev = growI32(this.prev, capacity)
     this.next = growI32(this.next, capacity)
   }
-}
-
-/** murmur3-style mixing of the ten key words, with its 32-bit finaliser for a good spread of low bits */
-function hashKey(key: Uint32Array): number {
-  let h = 0x9747b28c
-  for (let i = 0; i < KEY_WORDS; i++) {
-    let k = Math.imul(key[i]!, 0xcc9e2d51)
-    k = (k << 15) | (k >>> 17)
-    h ^= Math.imul(k, 0x1b873593)
-    h = (h << 13) | (h >>> 19)
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0
-  }
-  return fmix32(h)
 }
 
 /** key words 0-7 = src, dst (word by word: TypedArray.set costs more than the copy at this size) */
