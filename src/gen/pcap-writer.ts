@@ -11,6 +11,7 @@
 import {open, type FileHandle} from 'node:fs/promises'
 
 import {IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, TCP_ACK, UsageError} from '../core/index.js'
+import {PCAP_MAGIC_MICROS, PCAP_MAGIC_NANOS, PCAPNG_BYTE_ORDER_MAGIC, PCAPNG_EPB, PCAPNG_IDB, PCAPNG_IF_TSRESOL, PCAPNG_OPT_ENDOFOPT, PCAPNG_SHB} from '../io/index.js'
 import type {CaptureFormat} from '../io/index.js'
 
 export const LINKTYPE_ETHERNET = 1
@@ -24,12 +25,6 @@ export const ICMP_HEADER_LEN = 8
 
 const DEFAULT_SNAPLEN = 262_144
 const DEFAULT_BUFFER_SIZE = 4 << 20
-const PCAP_MAGIC_MICROS = 0xa1b2c3d4
-const PCAP_MAGIC_NANOS = 0xa1b23c4d
-const PCAPNG_SHB = 0x0a0d0d0a
-const PCAPNG_IDB = 0x00000001
-const PCAPNG_EPB = 0x00000006
-const PCAPNG_BYTE_ORDER_MAGIC = 0x1a2b3c4d
 const TWO_32 = 4294967296
 
 export interface CaptureWriterOptions {
@@ -272,10 +267,10 @@ function writeFileHeader(b: Buffer, o: Required<CaptureWriterOptions>): number {
   b.writeUInt32LE(o.snaplen, p + 12)
   p += 16
   if (o.nanosecond) {
-    b.writeUInt16LE(9, p)
+    b.writeUInt16LE(PCAPNG_IF_TSRESOL, p)
     b.writeUInt16LE(1, p + 2)
-    b.writeUInt32LE(9, p + 4) // value byte 9, then 3 bytes of padding
-    b.writeUInt32LE(0, p + 8) // opt_endofopt
+    b.writeUInt32LE(9, p + 4) // value byte 9 (10^-9 s), then 3 bytes of padding
+    b.writeUInt32LE(PCAPNG_OPT_ENDOFOPT, p + 8)
     p += 12
   }
   b.writeUInt32LE(idbLen, p)

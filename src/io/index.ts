@@ -6,6 +6,7 @@
  * live collector). Other layers import only this door; DuckDB loads when a store is first opened.
  */
 export {readCapture} from './capture/index.js'
+export {PCAP_MAGIC_MICROS, PCAP_MAGIC_NANOS, PCAPNG_BYTE_ORDER_MAGIC, PCAPNG_EPB, PCAPNG_IDB, PCAPNG_IF_TSRESOL, PCAPNG_OPT_ENDOFOPT, PCAPNG_SHB} from './capture/index.js'
 export {FlowAssembler} from './capture/index.js'
 export {CaptureLookahead, DECODE_MODES, ingestCapture} from './ingest/index.js'
 export {contentHashFile, contentHashOf, createContentHasher} from './ingest/index.js'

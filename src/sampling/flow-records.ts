@@ -10,7 +10,7 @@
  * Used three ways: over all rows for the ground truth, over sampled rows to store a sampled source
  * (what a sampling exporter would emit), and as flow-record input for the flow samplers.
  */
-import {ADDR_WORDS, createFlowBatch, DEFAULT_ACTIVE_TIMEOUT_MICROS, DEFAULT_IDLE_TIMEOUT_MICROS, growF64, growU32, IPPROTO_TCP, TCP_FIN, TCP_RST, type FlowBatch} from '../core/index.js'
+import {ADDR_WORDS, createFlowBatch, flowTimeouts, growF64, growU32, IPPROTO_TCP, TCP_FIN, TCP_RST, type FlowBatch, type FlowTimeoutOptions} from '../core/index.js'
 import type {PacketTable} from './packet-table.js'
 
 /** Flow records over a table's flow keys (the 5-tuple is `table.flowKeys[flowKeyId]`). */
@@ -26,9 +26,7 @@ export interface TableFlows {
   recordOfRow?: Uint32Array
 }
 
-export interface AssembleOptions {
-  idleTimeoutMicros?: number
-  activeTimeoutMicros?: number
+export interface AssembleOptions extends FlowTimeoutOptions {
   /** rows to meter, ascending (default: every row) */
   rows?: Uint32Array
   /** also return `recordOfRow` (aligned with `rows`, or with the table when rows are not given) */
@@ -36,8 +34,7 @@ export interface AssembleOptions {
 }
 
 export function assembleTableFlows(table: PacketTable, options: AssembleOptions = {}): TableFlows {
-  const idle = options.idleTimeoutMicros ?? DEFAULT_IDLE_TIMEOUT_MICROS
-  const active = options.activeTimeoutMicros ?? DEFAULT_ACTIVE_TIMEOUT_MICROS
+  const {idleTimeoutMicros: idle, activeTimeoutMicros: active} = flowTimeouts(options)
   const rows = options.rows
   const n = rows ? rows.length : table.count
   const open = new Int32Array(table.flowKeys.count).fill(-1)

@@ -13,7 +13,7 @@
  * - flow-size distribution: packets per flow record.
  */
 import {flowSizeDistribution, type FlowSizeDistribution} from './estimators.js'
-import {DEFAULT_ACTIVE_TIMEOUT_MICROS, DEFAULT_IDLE_TIMEOUT_MICROS, IPPROTO_TCP, TCP_SYN} from '../core/index.js'
+import {flowTimeouts, IPPROTO_TCP, TCP_SYN, type FlowTimeoutOptions} from '../core/index.js'
 import {assembleTableFlows} from './flow-records.js'
 import type {PacketTable} from './packet-table.js'
 
@@ -46,16 +46,13 @@ export interface GroundTruth {
   activeTimeoutMicros: number
 }
 
-export interface GroundTruthOptions {
-  idleTimeoutMicros?: number
-  activeTimeoutMicros?: number
+export interface GroundTruthOptions extends FlowTimeoutOptions {
   /** how many top talkers the benchmark compares (default 10) */
   topK?: number
 }
 
 export function computeGroundTruth(table: PacketTable, options: GroundTruthOptions = {}): GroundTruth {
-  const idleTimeoutMicros = options.idleTimeoutMicros ?? DEFAULT_IDLE_TIMEOUT_MICROS
-  const activeTimeoutMicros = options.activeTimeoutMicros ?? DEFAULT_ACTIVE_TIMEOUT_MICROS
+  const {idleTimeoutMicros, activeTimeoutMicros} = flowTimeouts(options)
   const n = table.count
   const hostPackets = new Float64Array(table.hosts.count)
   const hostBytes = new Float64Array(table.hosts.count)

@@ -7,11 +7,10 @@
  * The whole capture must fit in memory: `buildPacketTable` stops with a `UsageError` beyond
  * `maxPackets` (default 20M IP packets ≈ 600 MB).
  */
-import {growF64, growU32, IPPROTO_TCP, TCP_SYN, UsageError} from '../core/index.js'
+import {growF64, growU16, growU32, growU8, hashWords, IPPROTO_TCP, KeyTable, TCP_SYN, UsageError} from '../core/index.js'
 import {readCapture} from '../io/index.js'
 import type {CaptureReadStats} from '../io/index.js'
 import {createDecodedPacket, DECODE_NOT_IP, DECODE_OK, decodePacket} from '../io/index.js'
-import {hashWords, WordKeyIndex} from './key-index.js'
 
 
 export const DEFAULT_MAX_PACKETS = 20_000_000
@@ -94,8 +93,8 @@ export class PacketTableBuilder {
   private pr: Uint8Array
   private dp: Uint16Array
 
-  private readonly hostIndex = new WordKeyIndex(5, 4096)
-  private readonly flowIndex = new WordKeyIndex(4, 4096)
+  private readonly hostIndex = new KeyTable(5, 4096)
+  private readonly flowIndex = new KeyTable(4, 4096)
   private readonly hostKey = new Uint32Array(5)
   private readonly flowKey = new Uint32Array(4)
   private readonly tupleWords = new Uint32Array(10)
@@ -244,15 +243,9 @@ export class PacketTableBuilder {
     this.sh = growU32(this.sh, cap)
     this.dh = growU32(this.dh, cap)
     this.by = growU32(this.by, cap)
-    const fl = new Uint8Array(cap)
-    fl.set(this.fl)
-    this.fl = fl
-    const pr = new Uint8Array(cap)
-    pr.set(this.pr)
-    this.pr = pr
-    const dp = new Uint16Array(cap)
-    dp.set(this.dp)
-    this.dp = dp
+    this.fl = growU8(this.fl, cap)
+    this.pr = growU8(this.pr, cap)
+    this.dp = growU16(this.dp, cap)
   }
 }
 

@@ -3,15 +3,13 @@
  * sampler over it, and flow assembly over the sampled packets only — what a router exporting sampled
  * NetFlow/IPFIX would have sent. Every record carries `samplingRate` = N.
  */
-import type {FlowBatch} from '../core/index.js'
+import type {FlowBatch, FlowTimeoutOptions} from '../core/index.js'
 import type {Rng} from '../core/index.js'
 import {assembleTableFlows, tableFlowsToBatches, type TableFlows} from './flow-records.js'
 import type {PacketSample, PacketSampler} from './packet-samplers.js'
 import {buildPacketTable, type PacketTable, type PacketTableOptions, type PacketTableStats} from './packet-table.js'
 
-export interface SampledFlowOptions {
-  idleTimeoutMicros?: number
-  activeTimeoutMicros?: number
+export interface SampledFlowOptions extends FlowTimeoutOptions {
   /** rows per FlowBatch (default 65536) */
   batchSize?: number
 }

@@ -13,6 +13,19 @@
 import {readSync} from 'node:fs'
 import {open, type FileHandle} from 'node:fs/promises'
 import {CaptureFormatError, FLOW_TIME_MAX_US, FLOW_TIME_MIN_US, growF64, growU16, growU32} from '../../core/index.js'
+import {
+  PCAP_MAGIC_MICROS,
+  PCAP_MAGIC_NANOS,
+  PCAPNG_BYTE_ORDER_MAGIC,
+  PCAPNG_EPB,
+  PCAPNG_IDB,
+  PCAPNG_IF_TSOFFSET,
+  PCAPNG_IF_TSRESOL,
+  PCAPNG_OPT_ENDOFOPT,
+  PCAPNG_PB,
+  PCAPNG_SHB,
+  PCAPNG_SPB,
+} from './capture-format.js'
 import type {CaptureReadOptions, CaptureReadStats, PacketBatch} from './packet-batch.js'
 
 const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024
@@ -20,8 +33,6 @@ const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024
 const MIN_CHUNK_SIZE = 4096
 const SYNC_READ_BYTES = 256 * 1024
 
-const PCAP_MAGIC_US = 0xa1b2c3d4
-const PCAP_MAGIC_NS = 0xa1b23c4d
 const PCAP_HEADER_LEN = 24
 const PCAP_RECORD_HEADER_LEN = 16
 /**
@@ -38,16 +49,6 @@ export const MAX_RECORD_CAPLEN = 262144
 const PCAPNG_MAX_PACKET_BLOCK_LEN = 32 + MAX_RECORD_CAPLEN + 131072
 /** The longest pcapng block of any other type (libpcap sf-pcapng.c MAX_BLOCKSIZE, 16 MiB). */
 const PCAPNG_MAX_BLOCK_LEN = 16 * 1024 * 1024
-
-const PCAPNG_SHB = 0x0a0d0d0a
-const PCAPNG_BYTE_ORDER_MAGIC = 0x1a2b3c4d
-const PCAPNG_IDB = 0x00000001
-const PCAPNG_PB = 0x00000002 // obsolete Packet Block (pcapng draft Appendix A)
-const PCAPNG_SPB = 0x00000003
-const PCAPNG_EPB = 0x00000006
-const PCAPNG_OPT_ENDOFOPT = 0
-const PCAPNG_IF_TSRESOL = 9
-const PCAPNG_IF_TSOFFSET = 14
 
 /** What `readCapture` adds to the stats when `skipBad` had to give up on the rest of a file. */
 export interface CaptureReadStop {
@@ -82,8 +83,8 @@ export async function* readCapture(
     await src.refill(Math.min(fileSize, PCAP_HEADER_LEN))
     const ctx: ReadContext = {path, src, skipBad: opts.skipBad === true, stats}
     const magic = src.view.getUint32(0, false)
-    const pcapMagic = bswap32(magic) === PCAP_MAGIC_US || bswap32(magic) === PCAP_MAGIC_NS
-    if (src.end >= 4 && (magic === PCAP_MAGIC_US || magic === PCAP_MAGIC_NS || pcapMagic)) {
+    const pcapMagic = bswap32(magic) === PCAP_MAGIC_MICROS || bswap32(magic) === PCAP_MAGIC_NANOS
+    if (src.end >= 4 && (magic === PCAP_MAGIC_MICROS || magic === PCAP_MAGIC_NANOS || pcapMagic)) {
       if (stats) stats.format = 'pcap'
       yield* readPcap(ctx)
     } else if (src.end >= 4 && magic === PCAPNG_SHB) {
@@ -335,12 +336,12 @@ async function* readPcap(ctx: ReadContext): AsyncGenerator<PacketBatch> {
     throw new CaptureFormatError(path, 0, `truncated pcap file header: ${PCAP_HEADER_LEN} bytes needed, ${src.end} present`)
   }
   const magicBE = src.view.getUint32(0, false)
-  const le = magicBE !== PCAP_MAGIC_US && magicBE !== PCAP_MAGIC_NS
+  const le = magicBE !== PCAP_MAGIC_MICROS && magicBE !== PCAP_MAGIC_NANOS
   const magic = le ? bswap32(magicBE) : magicBE
   const snaplen = src.view.getUint32(16, le)
   // draft-ietf-opsawg-pcap §4: the low 16 bits are the link type, the top bits FCS information
   const linktype = src.view.getUint32(20, le) & 0xffff
-  const st: PcapState = {le, nanos: magic === PCAP_MAGIC_NS, linktype, snaplen, status: 0, need: 0, badCaplen: 0}
+  const st: PcapState = {le, nanos: magic === PCAP_MAGIC_NANOS, linktype, snaplen, status: 0, need: 0, badCaplen: 0}
   src.start = PCAP_HEADER_LEN
   yield* readRecords(ctx, st, parsePcapRecords, pcapBadRecord, pcapTruncated)
 }

@@ -25,27 +25,24 @@
 import {
   ADDR_WORDS,
   createFlowBatch,
-  DEFAULT_ACTIVE_TIMEOUT_MICROS,
-  DEFAULT_IDLE_TIMEOUT_MICROS,
   flowBatchCapacity,
-  fmix32,
+  flowTimeouts,
   growF64,
   growI32,
   growU32,
   growU8,
+  hashWords,
   IPPROTO_TCP,
+  KeyTable,
   TCP_FIN,
   TCP_RST,
   type FlowBatch,
+  type FlowTimeoutOptions,
 } from '../../core/index.js'
 import type {PacketBatch} from './packet-batch.js'
 import {createDecodedPacket, DECODE_NOT_IP, DECODE_OK, decodePacket, type DecodedPacket} from './packet-decoder.js'
 
-export interface FlowAssemblerOptions {
-  /** end a flow after this long without packets, µs (default 15 s) */
-  idleTimeoutMicros?: number
-  /** end a flow that has lasted this long, µs (default 1800 s) */
-  activeTimeoutMicros?: number
+export interface FlowAssemblerOptions extends FlowTimeoutOptions {
   /** rows per emitted FlowBatch (default 65536) */
   batchSize?: number
   /** how much packet time passes between idle sweeps, µs (default 1 s) */
@@ -116,8 +113,9 @@ export class FlowAssembler {
   private ready: FlowBatch[] = []
 
   constructor(options: FlowAssemblerOptions = {}) {
-    this.idle = options.idleTimeoutMicros ?? DEFAULT_IDLE_TIMEOUT_MICROS
-    this.active = options.activeTimeoutMicros ?? DEFAULT_ACTIVE_TIMEOUT_MICROS
+    const timeouts = flowTimeouts(options)
+    this.idle = timeouts.idleTimeoutMicros
+    this.active = timeouts.activeTimeoutMicros
     this.batchSize = Math.max(1, Math.floor(options.batchSize ?? DEFAULT_FLOW_BATCH_SIZE))
     this.reuse = options.reuse
     this.sweepInterval = options.sweepIntervalMicros ?? 1e6
@@ -193,7 +191,7 @@ export class FlowAssembler {
     copyAddresses(d, key)
     key[8] = ports
     key[9] = (d.family << 8) | d.proto
-    const h = hashKey(key)
+    const h = hashWords(key, KEY_WORDS)
     const table = this.table
     let id = table.find(key, h)
     if (id >= 0 && (t - this.tsEnd[id]! > this.idle || t - this.tsStart[id]! >= this.active)) {
@@ -318,7 +316,7 @@ class FragmentPorts {
 
   remember(key: Uint32Array, ports: number, now: number): void {
     this.expire(now)
-    const h = hashKey(key)
+    const h = hashWords(key, KEY_WORDS)
     let id = this.table.find(key, h)
     if (id >= 0) {
       this.order.moveToTail(id)
@@ -335,7 +333,7 @@ class FragmentPorts {
   /** ports of the first fragment, or 0 when it was not seen (or has expired) */
   recall(key: Uint32Array, now: number): number {
     this.expire(now)
-    const id = this.table.find(key, hashKey(key))
+    const id = this.table.find(key, hashWords(key, KEY_WORDS))
     return id >= 0 ? this.ports[id]! : 0
   }
 
@@ -406,146 +404,6 @@ class LruList {
     this.prev = growI32(this.prev, capacity)
     this.next = growI32(this.next, capacity)
   }
-}
-
-/**
- * Open-addressing hash index from fixed-width u32 keys to dense ids in [0, idCapacity). The key words
- * of id i are keys[i*width ..]; the owner keeps its own per-id arrays of the same capacity and grows
- * them with `grow`. Linear probing at load ≤ 1/2; deletion shifts the following cluster back (Knuth
- * TAOCP vol. 3, 6.4 Algorithm R), so no tombstones accumulate on long captures.
- */
-class KeyTable {
-  keys: Uint32Array
-  size = 0
-  private idHash: Uint32Array
-  private slotId: Int32Array
-  private slotHash: Uint32Array
-  private mask: number
-  private freeIds: Int32Array
-  private freeTop = 0
-  private nextId = 0
-
-  constructor(
-    readonly width: number,
-    capacity: number,
-  ) {
-    const cap = Math.max(2, capacity)
-    this.keys = new Uint32Array(cap * width)
-    this.idHash = new Uint32Array(cap)
-    this.freeIds = new Int32Array(cap)
-    const slots = slotCountFor(cap)
-    this.slotId = new Int32Array(slots).fill(-1)
-    this.slotHash = new Uint32Array(slots)
-    this.mask = slots - 1
-  }
-
-  get idCapacity(): number {
-    return this.idHash.length
-  }
-
-  /** id of the key, or -1 */
-  find(key: Uint32Array, h: number): number {
-    const slotId = this.slotId
-    const slotHash = this.slotHash
-    const keys = this.keys
-    const w = this.width
-    const mask = this.mask
-    let s = h & mask
-    for (;;) {
-      const id = slotId[s]!
-      if (id < 0) return -1
-      if (slotHash[s] === h) {
-        const o = id * w
-        let j = 0
-        while (j < w && keys[o + j] === key[j]) j++
-        if (j === w) return id
-      }
-      s = (s + 1) & mask
-    }
-  }
-
-  /** Add a key known to be absent; the caller made sure `size < idCapacity`. */
-  insert(key: Uint32Array, h: number): number {
-    const id = this.freeTop > 0 ? this.freeIds[--this.freeTop]! : this.nextId++
-    const w = this.width
-    const keys = this.keys
-    const o = id * w
-    for (let j = 0; j < w; j++) keys[o + j] = key[j]!
-    this.idHash[id] = h
-    this.place(id, h)
-    this.size++
-    return id
-  }
-
-  remove(id: number): void {
-    const slotId = this.slotId
-    const slotHash = this.slotHash
-    const mask = this.mask
-    let i = this.idHash[id]! & mask
-    while (slotId[i] !== id) i = (i + 1) & mask
-    let j = (i + 1) & mask
-    for (;;) {
-      const jid = slotId[j]!
-      if (jid < 0) break
-      // the entry at j may fill the hole at i only if i lies on its probe path [home, j)
-      const home = slotHash[j]! & mask
-      if (((j - home) & mask) >= ((j - i) & mask)) {
-        slotId[i] = jid
-        slotHash[i] = slotHash[j]!
-        i = j
-      }
-      j = (j + 1) & mask
-    }
-    slotId[i] = -1
-    this.freeIds[this.freeTop++] = id
-    this.size--
-  }
-
-  /** Raise the id capacity (and the slot array with it, keeping load ≤ 1/2). */
-  grow(capacity: number): void {
-    this.keys = growU32(this.keys, capacity * this.width)
-    this.idHash = growU32(this.idHash, capacity)
-    this.freeIds = growI32(this.freeIds.subarray(0, this.freeTop), capacity)
-    const slots = slotCountFor(capacity)
-    if (slots > this.slotId.length) {
-      const old = this.slotId
-      this.slotId = new Int32Array(slots).fill(-1)
-      this.slotHash = new Uint32Array(slots)
-      this.mask = slots - 1
-      for (let s = 0; s < old.length; s++) {
-        const id = old[s]!
-        if (id >= 0) this.place(id, this.idHash[id]!)
-      }
-    }
-  }
-
-  private place(id: number, h: number): void {
-    const slotId = this.slotId
-    const mask = this.mask
-    let s = h & mask
-    while (slotId[s]! >= 0) s = (s + 1) & mask
-    slotId[s] = id
-    this.slotHash[s] = h
-  }
-}
-
-function slotCountFor(ids: number): number {
-  let slots = 4
-  while (slots < ids * 2) slots *= 2
-  return slots
-}
-
-/** murmur3-style mixing of the ten key words, with its 32-bit finaliser for a good spread of low bits */
-function hashKey(key: Uint32Array): number {
-  let h = 0x9747b28c
-  for (let i = 0; i < KEY_WORDS; i++) {
-    let k = Math.imul(key[i]!, 0xcc9e2d51)
-    k = (k << 15) | (k >>> 17)
-    h ^= Math.imul(k, 0x1b873593)
-    h = (h << 13) | (h >>> 19)
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0
-  }
-  return fmix32(h)
 }
 
 /** key words 0-7 = src, dst (word by word: TypedArray.set costs more than the copy at this size) */

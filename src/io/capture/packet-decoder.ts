@@ -310,17 +310,12 @@ function decodeIpv6(buf: Uint8Array, p: number, end: number, wireLen: number, ou
   // RFC 8200 §4: walk the extension header chain to the upper-layer header.
   let q = p + 40
   for (;;) {
-    if (nh === IPPROTO_HOPOPTS || nh === IPPROTO_ROUTING || nh === IPPROTO_DSTOPTS || nh === IPPROTO_MOBILITY) {
-      // length in 8-octet units, not counting the first 8 (RFC 8200 §4.3-4.6, RFC 6275 §6.1.1)
+    const ah = nh === IPPROTO_AH
+    if (ah || nh === IPPROTO_HOPOPTS || nh === IPPROTO_ROUTING || nh === IPPROTO_DSTOPTS || nh === IPPROTO_MOBILITY) {
       if (q + 2 > limit) return chainCut(q + 2, end)
-      const len = (buf[q + 1]! + 1) << 3
-      if (q + len > limit) return chainCut(q + len, end)
-      nh = buf[q]!
-      q += len
-    } else if (nh === IPPROTO_AH) {
-      // AH: payload length in 4-octet units minus 2 (RFC 4302 §2.2)
-      if (q + 2 > limit) return chainCut(q + 2, end)
-      const len = (buf[q + 1]! + 2) << 2
+      // options headers: length in 8-octet units, not counting the first 8 (RFC 8200 §4.3-4.6, RFC 6275
+      // §6.1.1); AH: payload length in 4-octet units minus 2 (RFC 4302 §2.2)
+      const len = ah ? (buf[q + 1]! + 2) << 2 : (buf[q + 1]! + 1) << 3
       if (q + len > limit) return chainCut(q + len, end)
       nh = buf[q]!
       q += len

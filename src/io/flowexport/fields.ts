@@ -74,98 +74,63 @@ export enum FieldKind {
   SamplingPopulation,
 }
 
+/**
+ * The elements each kind is read from (v9 field type = IANA element id below 128), and the one length a
+ * kind must have where it has one: an address, or an NTP timestamp. Any other id is Skip.
+ */
+const KIND_ELEMENTS: ReadonlyArray<readonly [kind: FieldKind, ids: readonly number[], length?: number]> = [
+  [FieldKind.Src4, [8], 4],
+  [FieldKind.Dst4, [12], 4],
+  [FieldKind.Src6, [27], 16],
+  [FieldKind.Dst6, [28], 16],
+  [FieldKind.SrcPort, [7]],
+  [FieldKind.DstPort, [11]],
+  [FieldKind.Proto, [4]],
+  [FieldKind.TcpFlags, [6]],
+  [FieldKind.PacketsDelta, [2]],
+  [FieldKind.PacketsTotal, [86]],
+  [FieldKind.PacketsInitiator, [298]],
+  [FieldKind.BytesDelta, [1]],
+  [FieldKind.BytesTotal, [85]],
+  [FieldKind.BytesInitiator, [231]],
+  [FieldKind.IcmpTypeCode, [32, 139]],
+  [FieldKind.IcmpType, [176, 178]],
+  [FieldKind.IcmpCode, [177, 179]],
+  [FieldKind.FirstUptime, [22]],
+  [FieldKind.LastUptime, [21]],
+  [FieldKind.StartSeconds, [150]],
+  [FieldKind.EndSeconds, [151]],
+  [FieldKind.StartMillis, [152]],
+  [FieldKind.EndMillis, [153]],
+  [FieldKind.StartMicrosNtp, [154], 8],
+  [FieldKind.EndMicrosNtp, [155], 8],
+  [FieldKind.StartNanosNtp, [156], 8],
+  [FieldKind.EndNanosNtp, [157], 8],
+  [FieldKind.StartDeltaMicros, [158]],
+  [FieldKind.EndDeltaMicros, [159]],
+  [FieldKind.SystemInitMillis, [160]],
+  [FieldKind.DurationMillis, [161]],
+  [FieldKind.DurationMicros, [162]],
+  [FieldKind.SamplingInterval, [34]],
+  [FieldKind.SamplingAlgorithm, [35]],
+  [FieldKind.SamplerId, [48, 302]],
+  [FieldKind.SamplerMode, [49]],
+  [FieldKind.SamplerInterval, [50]],
+  [FieldKind.SamplingPacketInterval, [305]],
+  [FieldKind.SamplingPacketSpace, [306]],
+  [FieldKind.SamplingSize, [309]],
+  [FieldKind.SamplingPopulation, [310]],
+]
+
+const KIND_OF_ID = new Map<number, {kind: FieldKind; length: number | undefined}>(
+  KIND_ELEMENTS.flatMap(([kind, ids, length]) => ids.map((id) => [id, {kind, length}] as const)),
+)
+
 /** Kind of an IANA (enterprise 0) element or v9 field type; enterprise-specific fields are Skip. */
 export function fieldKind(id: number, length: number): FieldKind {
-  switch (id) {
-    case 8:
-      return length === 4 ? FieldKind.Src4 : FieldKind.Skip
-    case 12:
-      return length === 4 ? FieldKind.Dst4 : FieldKind.Skip
-    case 27:
-      return length === 16 ? FieldKind.Src6 : FieldKind.Skip
-    case 28:
-      return length === 16 ? FieldKind.Dst6 : FieldKind.Skip
-    case 7:
-      return FieldKind.SrcPort
-    case 11:
-      return FieldKind.DstPort
-    case 4:
-      return FieldKind.Proto
-    case 6:
-      return FieldKind.TcpFlags
-    case 2:
-      return FieldKind.PacketsDelta
-    case 86:
-      return FieldKind.PacketsTotal
-    case 298:
-      return FieldKind.PacketsInitiator
-    case 1:
-      return FieldKind.BytesDelta
-    case 85:
-      return FieldKind.BytesTotal
-    case 231:
-      return FieldKind.BytesInitiator
-    case 32:
-    case 139:
-      return FieldKind.IcmpTypeCode
-    case 176:
-    case 178:
-      return FieldKind.IcmpType
-    case 177:
-    case 179:
-      return FieldKind.IcmpCode
-    case 22:
-      return FieldKind.FirstUptime
-    case 21:
-      return FieldKind.LastUptime
-    case 150:
-      return FieldKind.StartSeconds
-    case 151:
-      return FieldKind.EndSeconds
-    case 152:
-      return FieldKind.StartMillis
-    case 153:
-      return FieldKind.EndMillis
-    case 154:
-      return length === 8 ? FieldKind.StartMicrosNtp : FieldKind.Skip
-    case 155:
-      return length === 8 ? FieldKind.EndMicrosNtp : FieldKind.Skip
-    case 156:
-      return length === 8 ? FieldKind.StartNanosNtp : FieldKind.Skip
-    case 157:
-      return length === 8 ? FieldKind.EndNanosNtp : FieldKind.Skip
-    case 158:
-      return FieldKind.StartDeltaMicros
-    case 159:
-      return FieldKind.EndDeltaMicros
-    case 160:
-      return FieldKind.SystemInitMillis
-    case 161:
-      return FieldKind.DurationMillis
-    case 162:
-      return FieldKind.DurationMicros
-    case 34:
-      return FieldKind.SamplingInterval
-    case 35:
-      return FieldKind.SamplingAlgorithm
-    case 48:
-    case 302:
-      return FieldKind.SamplerId
-    case 49:
-      return FieldKind.SamplerMode
-    case 50:
-      return FieldKind.SamplerInterval
-    case 305:
-      return FieldKind.SamplingPacketInterval
-    case 306:
-      return FieldKind.SamplingPacketSpace
-    case 309:
-      return FieldKind.SamplingSize
-    case 310:
-      return FieldKind.SamplingPopulation
-    default:
-      return FieldKind.Skip
-  }
+  const e = KIND_OF_ID.get(id)
+  if (e === undefined || (e.length !== undefined && e.length !== length)) return FieldKind.Skip
+  return e.kind
 }
 
 /** Kinds read as unsigned integers (reduced-size encoding, RFC 7011 §6.2: any length 1–8). */

@@ -70,19 +70,7 @@ export class FlowAppender {
       putUhugeint(c.srcAddr, j, batch.srcAddr, i)
       putUhugeint(c.dstAddr, j, batch.dstAddr, i)
     }
-    const copy = (k: number, a: ArrayBufferView, width: number): void => ddb.copy_data_to_vector(vector(k), 0, a.buffer as ArrayBuffer, a.byteOffset, n * width)
-    copy(COL.tsStart, c.tsStart, 8)
-    copy(COL.tsEnd, c.tsEnd, 8)
-    copy(COL.srcPort, c.srcPort, 2)
-    copy(COL.dstPort, c.dstPort, 2)
-    copy(COL.proto, c.proto, 1)
-    copy(COL.tcpFlags, c.tcpFlags, 1)
-    copy(COL.packets, c.packets, 8)
-    copy(COL.bytes, c.bytes, 8)
-    copy(COL.samplingRate, c.samplingRate, 4)
-    copy(COL.family, c.family, 1)
-    copy(COL.srcAddr, c.srcAddr, 16)
-    copy(COL.dstAddr, c.dstAddr, 16)
+    for (const [col, a, width] of c.numeric) ddb.copy_data_to_vector(vector(col), 0, a.buffer as ArrayBuffer, a.byteOffset, n * width)
     const k = this.constant!
     ddb.vector_reference_value(vector(COL.network), k.networkValue)
     ddb.vector_reference_value(vector(COL.sourceId), k.sourceValue)
@@ -213,6 +201,8 @@ const COL = {
   network: 0, exporter: 1, tsStart: 2, tsEnd: 3, srcIp: 4, dstIp: 5, srcPort: 6, dstPort: 7, proto: 8, tcpFlags: 9,
   packets: 10, bytes: 11, samplingRate: 12, sourceId: 13, family: 14, srcAddr: 15, dstAddr: 16, srcAs: 17, dstAs: 18,
 } as const
+/** The columns filled in a typed array of ChunkColumns and copied into their vectors whole. */
+const NUMERIC_COLUMNS = ['tsStart', 'tsEnd', 'srcPort', 'dstPort', 'proto', 'tcpFlags', 'packets', 'bytes', 'samplingRate', 'family', 'srcAddr', 'dstAddr'] as const
 const FLOW_TYPES = [
   duckdb().VARCHAR, duckdb().VARCHAR, duckdb().TIMESTAMP, duckdb().TIMESTAMP, duckdb().VARCHAR, duckdb().VARCHAR, duckdb().USMALLINT, duckdb().USMALLINT, duckdb().UTINYINT, duckdb().UTINYINT,
   duckdb().UBIGINT, duckdb().UBIGINT, duckdb().UINTEGER, duckdb().INTEGER, duckdb().UTINYINT, duckdb().UHUGEINT, duckdb().UHUGEINT, duckdb().UINTEGER, duckdb().UINTEGER,
@@ -259,6 +249,8 @@ class ChunkColumns {
   readonly scratch = new Uint8Array(16)
   /** a validity mask: bit j of 32-bit word j/32 (the same bytes as DuckDB's 64-bit words, little-endian) */
   readonly validity: Uint32Array
+  /** [column position, typed array, bytes a row] of every column copied into its vector whole */
+  readonly numeric: ReadonlyArray<readonly [number, ArrayBufferView, number]>
   constructor(rows: number) {
     this.tsStart = new Uint32Array(rows * 2)
     this.tsEnd = new Uint32Array(rows * 2)
@@ -276,6 +268,7 @@ class ChunkColumns {
     this.text = new Uint8Array(rows * 16 + 16)
     this.textWords = new Uint32Array(this.text.buffer)
     this.longRows = new Uint32Array(rows)
+    this.numeric = NUMERIC_COLUMNS.map((name) => [COL[name], this[name], this[name].byteLength / rows] as const)
   }
 }
 
