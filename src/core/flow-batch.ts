@@ -97,6 +97,29 @@ export function appendFlowRecord(batch: FlowBatch, r: FlowRecordInput): void {
   batch.length = i + 1
 }
 
+/** Copy row `i` of `src` to row `j` of `dst` (every column; the caller checks capacity and sets `length`). */
+export function copyFlowRow(src: FlowBatch, i: number, dst: FlowBatch, j: number): void {
+  dst.tsStart[j] = src.tsStart[i]!
+  dst.tsEnd[j] = src.tsEnd[i]!
+  dst.family[j] = src.family[i]!
+  copyAddr(src.srcAddr, i, dst.srcAddr, j)
+  copyAddr(src.dstAddr, i, dst.dstAddr, j)
+  dst.srcPort[j] = src.srcPort[i]!
+  dst.dstPort[j] = src.dstPort[i]!
+  dst.proto[j] = src.proto[i]!
+  dst.tcpFlags[j] = src.tcpFlags[i]!
+  dst.packets[j] = src.packets[i]!
+  dst.bytes[j] = src.bytes[i]!
+  dst.samplingRate[j] = src.samplingRate[i]!
+  dst.exporter[j] = src.exporter[i] ?? ''
+}
+
+function copyAddr(from: Uint32Array, i: number, to: Uint32Array, j: number): void {
+  const so = i * ADDR_WORDS
+  const o = j * ADDR_WORDS
+  for (let k = 0; k < ADDR_WORDS; k++) to[o + k] = from[so + k]!
+}
+
 function writeAddr(out: Uint32Array, row: number, family: 4 | 6, words: ArrayLike<number>): void {
   const o = row * ADDR_WORDS
   if (family === 4) {

@@ -6,7 +6,7 @@
 export {duckdb} from './duckdb.js'
 export {CaptureFormatError, EXIT, FlowscopeError, InputDataError, StoreError, StoreLockedError, UsageError} from './errors.js'
 export type {FlowscopeErrorOptions} from './errors.js'
-export {ADDR_WORDS, appendFlowRecord, createFlowBatch, flowBatchBuffers, flowBatchCapacity} from './flow-batch.js'
+export {ADDR_WORDS, appendFlowRecord, copyFlowRow, createFlowBatch, flowBatchBuffers, flowBatchCapacity} from './flow-batch.js'
 export type {FlowBatch, FlowRecordInput} from './flow-batch.js'
 export {addrToString, ipv4ToString, ipv6ToString, parseIp} from './ip.js'
 export {packageFile, workerEntry} from './package-paths.js'

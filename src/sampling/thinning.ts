@@ -13,7 +13,7 @@
  * The result is flagged `simulated: 'binomial-thinning'`: outputs must say the sampling was simulated
  * per flow rather than applied to packets.
  */
-import {ADDR_WORDS, createFlowBatch, type FlowBatch} from '../core/index.js'
+import {copyFlowRow, createFlowBatch, type FlowBatch} from '../core/index.js'
 import type {Rng} from '../core/index.js'
 import {TCP_FIN, TCP_RST, TCP_SYN, UsageError} from '../core/index.js'
 import {binomial} from './binomial.js'
@@ -48,14 +48,7 @@ export function thinFlows(batch: FlowBatch, rate: number, rng: Rng): ThinnedFlow
     const n = batch.packets[i]!
     const k = kept[j]!
     const frac = k / n
-    out.tsStart[j] = batch.tsStart[i]!
-    out.tsEnd[j] = batch.tsEnd[i]!
-    out.family[j] = batch.family[i]!
-    out.srcAddr.set(batch.srcAddr.subarray(i * ADDR_WORDS, (i + 1) * ADDR_WORDS), j * ADDR_WORDS)
-    out.dstAddr.set(batch.dstAddr.subarray(i * ADDR_WORDS, (i + 1) * ADDR_WORDS), j * ADDR_WORDS)
-    out.srcPort[j] = batch.srcPort[i]!
-    out.dstPort[j] = batch.dstPort[i]!
-    out.proto[j] = batch.proto[i]!
+    copyFlowRow(batch, i, out, j)
     let flags = batch.tcpFlags[i]! & ~EDGE_FLAGS
     for (const flag of [TCP_SYN, TCP_FIN, TCP_RST]) {
       if ((batch.tcpFlags[i]! & flag) !== 0 && (k >= n || rng.next() < frac)) flags |= flag
@@ -64,7 +57,6 @@ export function thinFlows(batch: FlowBatch, rate: number, rng: Rng): ThinnedFlow
     out.packets[j] = k
     out.bytes[j] = Math.round(batch.bytes[i]! * frac)
     out.samplingRate[j] = Math.round(Math.max(1, batch.samplingRate[i]!) * rate)
-    out.exporter[j] = batch.exporter[i]!
   }
   out.length = rows.length
   return {flows: out, simulated: 'binomial-thinning', rate, inputFlows: batch.length, droppedFlows: batch.length - rows.length}

@@ -3,7 +3,7 @@
  * knowing the count up front. Columns double in size when full; `view()` hands out a FlowBatch over
  * the filled rows without copying.
  */
-import {ADDR_WORDS, createFlowBatch, flowBatchCapacity, type FlowBatch} from '../core/index.js'
+import {ADDR_WORDS, copyFlowRow, createFlowBatch, flowBatchCapacity, type FlowBatch} from '../core/index.js'
 
 export class FlowBatchBuilder {
   private b: FlowBatch
@@ -60,23 +60,7 @@ export class FlowBatchBuilder {
     this.reserve(1)
     const b = this.b
     const j = b.length
-    b.tsStart[j] = src.tsStart[i]!
-    b.tsEnd[j] = src.tsEnd[i]!
-    b.family[j] = src.family[i]!
-    const so = i * ADDR_WORDS
-    const o = j * ADDR_WORDS
-    for (let k = 0; k < ADDR_WORDS; k++) {
-      b.srcAddr[o + k] = src.srcAddr[so + k]!
-      b.dstAddr[o + k] = src.dstAddr[so + k]!
-    }
-    b.srcPort[j] = src.srcPort[i]!
-    b.dstPort[j] = src.dstPort[i]!
-    b.proto[j] = src.proto[i]!
-    b.tcpFlags[j] = src.tcpFlags[i]!
-    b.packets[j] = src.packets[i]!
-    b.bytes[j] = src.bytes[i]!
-    b.samplingRate[j] = src.samplingRate[i]!
-    b.exporter[j] = src.exporter[i] ?? ''
+    copyFlowRow(src, i, b, j)
     this.network[j] = network
     b.length = j + 1
   }
