@@ -6,7 +6,7 @@
 //   - ../shared/bench/peers.sh with PEERS (default "limit nfpcapd"): the same figures per peer
 //   - the ratio flowscope/nfpcapd of packets/s
 //   INGEST_REPS rounds (default 3) interleave the two; each tool's median-wall round is reported
-//   BENCH_HOSTILE=0 skips the hostile inputs of issue #20 (peak RSS against a 300 MB bound)
+//   BENCH_HOSTILE=0 skips the hostile inputs of issue #20 (peak RSS against a 300 MB bound; HOSTILE_REPS runs, default 3)
 // Results: a table on stdout and bench/out/results.json. Generated captures are cached in bench/out/.
 import {execFileSync, spawnSync} from 'node:child_process'
 import {closeSync, existsSync, mkdirSync, openSync, readSync, rmSync, writeFileSync, writeSync} from 'node:fs'
@@ -291,6 +291,7 @@ results.hostile = []
 if (process.env.BENCH_HOSTILE !== '0' && haveTime) {
   const {gzipSync} = await import('node:zlib')
   const RSS_BOUND_MB = 300
+  const HOSTILE_REPS = Math.max(1, Number(process.env.HOSTILE_REPS ?? 3) || 3)
   const header = 'ts_start,ts_end,src_ip,src_port,dst_ip,dst_port,proto,packets,bytes\n'
   const inputs = [
     {
@@ -344,12 +345,18 @@ if (process.env.BENCH_HOSTILE !== '0' && haveTime) {
     const file = path.join(OUT, input.name)
     if (!existsSync(file)) input.make(file)
     const store = path.join(OUT, 'hostile.duckdb')
-    rmSync(store, {force: true})
-    rmSync(`${store}.wal`, {force: true})
-    const r = timed(process.execPath, [CLI, 'ingest', file, '--db', store, '--network', 'bench', ...input.args])
-    rmSync(store, {force: true})
-    results.hostile.push({input: input.name, what: input.what, wall: r.wall, rssMB: r.rssMB, boundMB: RSS_BOUND_MB, ratioToBound: r.rssMB / RSS_BOUND_MB})
-    process.stderr.write(`  hostile ${input.name}: peak RSS ${fmt(r.rssMB)} MB (${fmt(r.wall, 1)} s)\n`)
+    const runs = []
+    for (let rep = 0; rep < HOSTILE_REPS; rep++) {
+      rmSync(store, {force: true})
+      rmSync(`${store}.wal`, {force: true})
+      runs.push(timed(process.execPath, [CLI, 'ingest', file, '--db', store, '--network', 'bench', ...input.args]))
+      rmSync(store, {force: true})
+    }
+    // the bound is on the worst run: peak RSS varies by tens of MB from run to run
+    const rss = runs.map((r) => r.rssMB).sort((a, b) => a - b)
+    const maxRss = rss.at(-1)
+    results.hostile.push({input: input.name, what: input.what, runs: runs.length, wall: medianByWall(runs).wall, rssMB: rss, maxRssMB: maxRss, boundMB: RSS_BOUND_MB, ratioToBound: maxRss / RSS_BOUND_MB})
+    process.stderr.write(`  hostile ${input.name}: peak RSS ${rss.map((x) => fmt(x)).join(', ')} MB\n`)
   }
 }
 
@@ -395,9 +402,9 @@ if (results.query.length) {
 }
 if (results.hostile.length) {
   lines.push('')
-  lines.push(`hostile inputs (issue #20): peak RSS of one whole-process ingest against the ${results.hostile[0].boundMB} MB bound`)
-  lines.push(['input', 'what', 'wall s', 'peak RSS MB', 'of the bound'].join('\t'))
-  for (const x of results.hostile) lines.push([x.input, x.what, fmt(x.wall, 1), fmt(x.rssMB), `${x.ratioToBound.toFixed(2)}x`].join('\t'))
+  lines.push(`hostile inputs (issue #20): peak RSS of whole-process ingests (${results.hostile[0].runs} runs each), the worst against the ${results.hostile[0].boundMB} MB bound`)
+  lines.push(['input', 'what', 'median wall s', 'peak RSS MB of each run', 'worst of the bound'].join('\t'))
+  for (const x of results.hostile) lines.push([x.input, x.what, fmt(x.wall, 1), x.rssMB.map((v) => fmt(v)).join(', '), `${x.ratioToBound.toFixed(2)}x`].join('\t'))
 }
 const text = lines.join('\n')
 process.stdout.write(`${text}\n`)
