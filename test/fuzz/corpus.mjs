@@ -175,13 +175,7 @@ function concatPcaps(files) {
 }
 
 function concatBytes(parts) {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
-  }
-  return out
+  return new Uint8Array(Buffer.concat(parts))
 }
 
 /** Raw export datagrams (logstash `*.dat`: UDP payloads) as Ethernet/IPv4/UDP packets of a pcap. */
