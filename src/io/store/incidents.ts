@@ -196,7 +196,7 @@ export async function writeIncidents(store: FlowStore, detections: Iterable<Dete
       ia.appendUTinyInt(m.severity)
       ia.appendNull() // confidence
       ia.appendNull() // counterparts
-      ia.appendVarchar(JSON.stringify(m.evidence))
+      ia.appendVarchar(evidenceJson(m))
       ia.appendVarchar(m.status)
       if (rid === null) ia.appendNull()
       else ia.appendInteger(rid)
@@ -246,6 +246,19 @@ async function closeIdle(store: FlowStore, latest: ReadonlyMap<string, number>, 
 
 function detectionKey(network: string, address: string, windowStart: number, model: string, pass: string): string {
   return `${network}\u0000${address}\u0000${Math.floor(windowStart)}\u0000${model}\u0000${pass}`
+}
+
+/** `evidence` as stored: the peak window (ISO times), its model, pass and threshold, and its `top_features`. */
+function evidenceJson(m: MergedIncident): string {
+  const e = m.evidence
+  const iso = (us: number) => new Date(Math.floor(us / 1000)).toISOString()
+  return JSON.stringify({
+    peak_window: {start: iso(e.windowStart), end: iso(e.windowEnd)},
+    model: e.model,
+    pass: e.pass,
+    threshold: e.threshold,
+    top_features: e.topFeatures,
+  })
 }
 
 function sqlString(text: string): string {

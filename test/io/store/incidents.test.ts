@@ -123,6 +123,15 @@ describe('writeIncidents', () => {
     expect(l.every((d) => d.incident_id !== null)).toBe(true)
     const scan = incidentIdOf('lab', '10.0.0.5', 'scan', T0)
     expect(l.filter((d) => d.incident_id === scan)).toHaveLength(3)
+    const stored = rows.find((i) => i.incident_id === scan)
+    expect(stored).toMatchObject({attack_type: 'scan', windows: 3, severity: 3, status: 'open', first_us: BigInt(T0), last_us: BigInt(T0 + 7 * MIN)})
+    expect(JSON.parse(stored?.evidence as string)).toEqual({
+      peak_window: {start: '2026-01-05T00:00:00.000Z', end: '2026-01-05T00:05:00.000Z'},
+      model: 'ae@1234',
+      pass: 'first',
+      threshold: 10,
+      top_features: [{name: 'dst_ports_log1p', value: 5, z: 12}],
+    })
   })
 
   it('re-running the same detections leaves the incidents table identical', async () => {
