@@ -159,6 +159,15 @@ describe('writeIncidents', () => {
     expect((await links()).every((d) => d.incident_id === first?.incident_id)).toBe(true)
   })
 
+  it('an earlier window joining a stored incident keeps its id (ids never change once stored)', async () => {
+    await flowUntil(20)
+    await analyse([at(10)], 1)
+    await analyse([at(6)], 2)
+    const rows = await incidents()
+    expect(rows).toHaveLength(1)
+    expect(rows[0]).toMatchObject({incident_id: incidentIdOf('lab', '10.0.0.5', 'scan', T0 + 10 * MIN), first_us: BigInt(T0 + 6 * MIN), windows: 2, run_id: 1})
+  })
+
   it('a later detection past the idle time opens a new incident and the old one is closed', async () => {
     await flowUntil(6)
     await analyse([at(0), at(1)], 1)
@@ -178,5 +187,18 @@ describe('writeIncidents', () => {
     await flowUntil(60)
     await analyse([], 2)
     expect((await incidents())[0]?.status).toBe('closed')
+  })
+
+  it('an older store without incidents gains the table and detections.incident_id on open', async () => {
+    const file = store.path
+    await writeDetections(store, [at(0)])
+    await store.run('DROP TABLE incidents')
+    await store.run('ALTER TABLE detections DROP COLUMN incident_id')
+    await store.close()
+    store = await FlowStore.open(file)
+    expect(await links()).toEqual([{address: '10.0.0.5', ws: BigInt(T0), incident_id: null}])
+    expect(await incidents()).toEqual([])
+    await analyse([at(0), at(1)], 3)
+    expect((await links()).map((d) => d.incident_id)).toEqual([incidentIdOf('lab', '10.0.0.5', 'scan', T0), incidentIdOf('lab', '10.0.0.5', 'scan', T0)])
   })
 })
