@@ -13,7 +13,7 @@ import pLimit from 'p-limit'
 import {UsageError} from '../core/index.js'
 import type {DetectionRow, LoadedModel} from '../infer/index.js'
 import {DEFAULT_MODEL_WINDOW_SEC, FEATURE_COUNT, closeModel, loadModel, modelId as modelIdOf, runFirstPass} from '../infer/index.js'
-import {flowRangeSql, FlowStore, leaveOutBadFlows, nextRunId, recordRun, writeDetections} from '../io/index.js'
+import {flowRangeSql, FlowStore, leaveOutBadFlows, nextRunId, recordRun, writeDetections, writeIncidents} from '../io/index.js'
 import {parseIp} from '../core/index.js'
 import {enrichFlowsWithAsn} from './asn.js'
 import type {BucketJob, JobOutput, RawJobUnits, WindowWork, WorkSetup} from './bucket-work.js'
@@ -129,6 +129,8 @@ export interface AnalyzeResult {
   }
   /** `related`: of the first pass's, those reported beside a beacon detection (infer/beacon-pivot.ts), not flagged by the model */
   detections: {first: number; related: number; post: number; postAddresses: number}
+  /** incidents the run's detections belong to (io/store/incidents.ts), and of those still open */
+  incidents: {total: number; open: number}
   firstDetections: DetectionRow[]
   postDetections: DetectionRow[]
   buckets: {planned: number; analysed: number; jobs: number; retried: number; failed: FailedBucket[]}
@@ -239,6 +241,7 @@ export async function runAnalyze(storePath: string, options: AnalyzeOptions): Pr
         post: postDetections.length,
         postAddresses: new Set(postDetections.map((d) => `${d.network}|${d.address}`)).size,
       },
+      incidents: {total: 0, open: 0},
       firstDetections: [...first.detections, ...first.related],
       postDetections,
       buckets: {planned: post.planned, analysed: post.bucketsAnalysed, jobs: post.jobsTotal, retried: post.retried, failed: post.failed},
@@ -254,6 +257,12 @@ export async function runAnalyze(storePath: string, options: AnalyzeOptions): Pr
       await writeDetections(store, first.detections)
       await writeDetections(store, first.related)
       await writeDetections(store, postDetections)
+      // the incidents of the run's detections; idle time (largest gap, and what closes one): one model window
+      const written = await writeIncidents(store, [...first.detections, ...first.related, ...postDetections], {
+        runId,
+        idleUs: (model?.metadata.windowSec ?? DEFAULT_MODEL_WINDOW_SEC) * 1e6,
+      })
+      result.incidents = {total: written.incidents, open: written.open}
       await writeRunRow(store, result, startedAt, now(), options)
     })
     if (postError !== undefined) throw postError

@@ -27,6 +27,17 @@ beforeAll(() => {
   expect(ingest.code, ingest.stderr).toBe(0)
 })
 
+/** Stored incidents and detections; detections without an incident, and those naming one not stored. */
+function incidentCounts(db: string): {incidents: number; detections: number; unlinked: number; dangling: number} {
+  const sql =
+    'SELECT (SELECT count(*) FROM incidents)::INTEGER AS incidents, (SELECT count(*) FROM detections)::INTEGER AS detections, ' +
+    '(SELECT count(*) FROM detections WHERE incident_id IS NULL)::INTEGER AS unlinked, ' +
+    '(SELECT count(*) FROM detections d WHERE incident_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM incidents i WHERE i.incident_id = d.incident_id))::INTEGER AS dangling'
+  const r = runCli(['sql', sql, '--db', db, '--json'])
+  const row = r.json!.result.rows[0] as {incidents: number; detections: number; unlinked: number; dangling: number}
+  return row
+}
+
 describe('flowscope analyze (CLI)', () => {
   it('--json: both passes over the demo capture, the run recorded, the top detections by score/threshold', () => {
     const r = expectContract('analyze', runCli(['analyze', '--db', db, '--workers', '1', '--json']))
@@ -46,6 +57,13 @@ describe('flowscope analyze (CLI)', () => {
     expect(top[0]!.window).toMatch(/^2026-01-05 00:\d\d\+5m$/)
     const runs = runCli(['sql', "SELECT run_id, kind, status FROM runs WHERE kind = 'analyze'", '--db', db, '--json'])
     expect(runs.json!.result.rows).toEqual([{run_id: 1, kind: 'analyze', status: 'ok'}])
+    // the window detections merge into fewer incidents, and each detection names its incident
+    const counts = incidentCounts(db)
+    expect(counts.incidents).toBe(r.incidents.total)
+    expect(counts.incidents).toBeGreaterThan(0)
+    expect(counts.incidents).toBeLessThan(counts.detections)
+    expect(counts.unlinked).toBe(0)
+    expect(counts.dangling).toBe(0)
   })
 
   it('a model that is not ONNX is bad input: exit 3 naming the file; a bad flag value is a usage error: exit 2', () => {
@@ -142,6 +160,10 @@ describe('flowscope run (CLI)', () => {
     expect(first.report.detections.total).toBe(first.analyze.detections.first + first.analyze.detections.post)
     expect(first.report.summary.networks).toEqual(['site', 'site-sampled'])
     expect(first.html).toBe(html)
+    const counts = incidentCounts(store)
+    expect(counts.incidents).toBe(first.analyze.incidents.total)
+    expect(counts.incidents).toBeLessThan(counts.detections)
+    expect(counts.unlinked).toBe(0)
     expect(readFileSync(html, 'utf8').startsWith('<!doctype html>')).toBe(true)
 
     // the same file again is a no-op ingest; the report still holds the detections

@@ -76,7 +76,7 @@ export async function fillFixture(store: FlowStore): Promise<void> {
   for (const d of DETECTIONS) {
     await store.run(
       `INSERT INTO detections VALUES ($network, $address, TIMESTAMP '${ts(d.startS)}', TIMESTAMP '${ts(d.startS + 300)}', $model, $pass,
-              $score, $threshold, $type, $features, $asn, $as_name, 7, TIMESTAMP '${ts(1000)}')`,
+              $score, $threshold, $type, $features, $asn, $as_name, 7, TIMESTAMP '${ts(1000)}', NULL)`,
       {
         network: d.network,
         address: d.address,

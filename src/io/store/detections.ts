@@ -111,6 +111,7 @@ export async function writeDetections(store: FlowStore, rows: Iterable<Detection
       if (r.runId === undefined || r.runId === null) a.appendNull()
       else a.appendInteger(r.runId)
       a.appendTimestamp(detectedAt)
+      a.appendNull() // incident_id: set by writeIncidents
       a.endRow()
     }
   } finally {

@@ -1,7 +1,7 @@
 /**
  * The DuckDB store: schema and migrations, the flow appender and reader, summary and lock, and the
  * typed API every layer writes through — sources, runs, detections (the one `Detection` type and its
- * one writer) — and `flowRangeSql`, the one flow-range selector (its time semantics documented there).
+ * one writer), incidents (their merging rule and their one writer) — and `flowRangeSql`, the one flow-range selector (its time semantics documented there).
  */
 export {withStoreLock} from './lock.js'
 export {FlowAppender, FlowStore, openStoreForReading} from './store.js'
@@ -22,6 +22,10 @@ export {finishRun, nextRunId, recordRun} from './runs.js'
 export type {NewRun, RunOutcome, RunStatus} from './runs.js'
 export {DETECTION_PASSES, storedFeatures, writeDetections} from './detections.js'
 export type {Detection, DetectionFeature, DetectionPass, StoredDetectionFeature, WriteDetectionsOptions} from './detections.js'
+export {DEFAULT_INCIDENT_IDLE_US, INCIDENT_STATUSES, SEVERITY_BANDS, incidentIdOf, mergeIncidents, severityOf} from './incident-merge.js'
+export type {IncidentStatus, MergeDetection, MergedIncident, MergeOptions} from './incident-merge.js'
+export {writeIncidents} from './incidents.js'
+export type {WriteIncidentsOptions, WrittenIncidents} from './incidents.js'
 export {FLOW_RANGE_MODES, flowRangeSql} from './flow-range.js'
 export type {FlowRange, FlowRangeMode, FlowRangeSql, FlowRangeSqlOptions} from './flow-range.js'
 export {QUARANTINE_TABLE, badFlowRows, countBadFlows, quarantineBadFlows} from './health.js'

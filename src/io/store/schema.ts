@@ -97,7 +97,25 @@ CREATE TABLE IF NOT EXISTS detections (
   as_name       VARCHAR,
   run_id        INTEGER,
   detected_at   TIMESTAMP NOT NULL,
+  incident_id   VARCHAR,               -- the incident it belongs to (incidents.ts); NULL until one is built
   PRIMARY KEY (network, address, window_start, model, pass)
+);
+CREATE TABLE IF NOT EXISTS incidents (
+  incident_id   VARCHAR PRIMARY KEY,   -- hash of network|entity|attack_type|first window start (incident-merge.ts)
+  network       VARCHAR NOT NULL,
+  entity        VARCHAR NOT NULL,      -- the address
+  role          VARCHAR,               -- victim | attacker | scanner | reflector | …; NULL for now
+  attack_type   VARCHAR NOT NULL,
+  first_seen    TIMESTAMP NOT NULL,    -- earliest window start
+  last_seen     TIMESTAMP NOT NULL,    -- latest window end
+  windows       UINTEGER NOT NULL,     -- distinct windows of its detections
+  peak_score    DOUBLE NOT NULL,
+  severity      UTINYINT NOT NULL,     -- 1..5 from the peak score over its threshold (SEVERITY_BANDS)
+  confidence    VARCHAR,               -- NULL for now
+  counterparts  JSON,                  -- NULL for now
+  evidence      JSON,                  -- the peak window: times, model, pass, threshold, top_features
+  status        VARCHAR NOT NULL,      -- open | closed (by the idle time)
+  run_id        INTEGER                -- the run that first built it
 );
 CREATE TABLE IF NOT EXISTS estimates (
   run_id        INTEGER,
@@ -121,6 +139,7 @@ ALTER TABLE flows ADD COLUMN IF NOT EXISTS src_as UINTEGER;
 ALTER TABLE flows ADD COLUMN IF NOT EXISTS dst_as UINTEGER;
 ALTER TABLE sources ADD COLUMN IF NOT EXISTS content VARCHAR DEFAULT 'packets';
 ALTER TABLE sources ADD COLUMN IF NOT EXISTS head_sha256 VARCHAR;
+ALTER TABLE detections ADD COLUMN IF NOT EXISTS incident_id VARCHAR;
 `
 
 /**

@@ -1,0 +1,266 @@
+/**
+ * The `incidents` table (schema.ts) and its one writer: after analyze writes a run's window detections,
+ * `writeIncidents` merges them (incident-merge.ts, the rule and the severity bands) with the stored
+ * incidents they may continue, upserts the incidents and links each detection to its incident
+ * (`detections.incident_id`), in the caller's transaction.
+ *
+ * A stored incident of the same (network, entity, attack_type) whose span comes within the idle time of
+ * the new detections is read back with its linked detections and merged again with them, so a later run
+ * extends it (same incident_id, later last_seen, more windows) and a re-run over the same data rebuilds
+ * it unchanged (its id and run_id are kept). A merged group takes the id of the earliest stored incident
+ * it overlaps; stored incidents that no group took (their detections now belong to another) are deleted.
+ * Open incidents the run did not touch are closed once their network's data runs past the idle time.
+ */
+import {duckdb} from '../../core/index.js'
+import type {Detection} from './detections.js'
+import {storedFeatures} from './detections.js'
+import type {MergeDetection, MergedIncident} from './incident-merge.js'
+import {DEFAULT_INCIDENT_IDLE_US, incidentIdOf, mergeIncidents} from './incident-merge.js'
+import type {FlowStore} from './store.js'
+
+export interface WriteIncidentsOptions {
+  /** the run that writes them (kept as `run_id` of the incidents it opens) */
+  runId?: number | null
+  /** largest gap within one incident and the idle time that closes it, µs (default one 5-minute window) */
+  idleUs?: number
+}
+
+export interface WrittenIncidents {
+  /** incidents the run's detections belong to */
+  incidents: number
+  /** of those, still open */
+  open: number
+}
+
+/** The stored incidents of the new detections' (network, entity, attack_type) within the idle time of their span. */
+const STORED_NEAR_SQL = `incidents i JOIN incident_spans_in s
+           ON i.network = s.network AND i.entity = s.entity AND i.attack_type = s.attack_type AND i.last_seen >= s.lo AND i.first_seen <= s.hi`
+
+interface StoredIncident {
+  incidentId: string
+  network: string
+  entity: string
+  attackType: string
+  firstSeen: number
+  lastSeen: number
+  runId: number | null
+}
+
+/** Builds, merges and writes the incidents of `detections` (see the module comment). */
+export async function writeIncidents(store: FlowStore, detections: Iterable<Detection>, options: WriteIncidentsOptions = {}): Promise<WrittenIncidents> {
+  const idle = options.idleUs ?? DEFAULT_INCIDENT_IDLE_US
+  const runId = options.runId ?? null
+  const fresh = new Map<string, MergeDetection>()
+  for (const d of detections) {
+    fresh.set(detectionKey(d.network, d.address, d.windowStart, d.model, d.pass), {
+      network: d.network,
+      address: d.address,
+      attackType: d.attackType,
+      windowStart: d.windowStart,
+      windowEnd: d.windowEnd,
+      model: d.model,
+      pass: d.pass,
+      score: d.score,
+      threshold: d.threshold,
+      topFeatures: storedFeatures(d.topFeatures),
+    })
+  }
+  const latest = await latestDataTimes(store)
+  if (fresh.size === 0) {
+    await closeIdle(store, latest, idle)
+    return {incidents: 0, open: 0}
+  }
+
+  // the span of each (network, entity, attack_type) among the new detections, widened by the idle time
+  const spans = new Map<string, {network: string; entity: string; attackType: string; lo: number; hi: number}>()
+  for (const d of fresh.values()) {
+    const k = `${d.network}\u0000${d.address}\u0000${d.attackType}`
+    const s = spans.get(k)
+    if (s === undefined) spans.set(k, {network: d.network, entity: d.address, attackType: d.attackType, lo: d.windowStart, hi: d.windowEnd})
+    else {
+      s.lo = Math.min(s.lo, d.windowStart)
+      s.hi = Math.max(s.hi, d.windowEnd)
+    }
+  }
+  const {DuckDBTimestampValue} = duckdb()
+  const ts = (us: number) => new DuckDBTimestampValue(BigInt(Math.floor(us)))
+  await store.run('CREATE TEMP TABLE IF NOT EXISTS incident_spans_in (network VARCHAR, entity VARCHAR, attack_type VARCHAR, lo TIMESTAMP, hi TIMESTAMP)')
+  await store.run('DELETE FROM incident_spans_in')
+  const sa = await store.connection.createAppender('incident_spans_in', null, 'temp')
+  try {
+    for (const s of spans.values()) {
+      sa.appendVarchar(s.network)
+      sa.appendVarchar(s.entity)
+      sa.appendVarchar(s.attackType)
+      sa.appendTimestamp(ts(s.lo - idle))
+      sa.appendTimestamp(ts(s.hi + idle))
+      sa.endRow()
+    }
+  } finally {
+    sa.closeSync()
+  }
+  const stored = (
+    await store.all<{incident_id: string; network: string; entity: string; attack_type: string; first_us: bigint; last_us: bigint; run_id: number | null}>(
+      `SELECT i.incident_id, i.network, i.entity, i.attack_type, epoch_us(i.first_seen) AS first_us, epoch_us(i.last_seen) AS last_us, i.run_id
+         FROM ${STORED_NEAR_SQL}`,
+    )
+  ).map(
+    (r): StoredIncident => ({
+      incidentId: r.incident_id,
+      network: r.network,
+      entity: r.entity,
+      attackType: r.attack_type,
+      firstSeen: Number(r.first_us),
+      lastSeen: Number(r.last_us),
+      runId: r.run_id,
+    }),
+  )
+
+  // the detections already linked to those incidents join the merge (the new ones win on the same key)
+  const all = new Map(fresh)
+  if (stored.length > 0) {
+    const linked = await store.all<{
+      network: string
+      address: string
+      attack_type: string
+      ws: bigint
+      we: bigint
+      model: string
+      pass: string
+      score: number
+      threshold: number
+      top_features: string
+    }>(
+      `SELECT d.network, d.address, d.attack_type, epoch_us(d.window_start) AS ws, epoch_us(d.window_end) AS we, d.model, d.pass, d.score, d.threshold,
+              CAST(d.top_features AS VARCHAR) AS top_features
+         FROM detections d WHERE d.incident_id IN (SELECT i.incident_id FROM ${STORED_NEAR_SQL})`,
+    )
+    for (const r of linked) {
+      const key = detectionKey(r.network, r.address, Number(r.ws), r.model, r.pass)
+      if (all.has(key)) continue
+      all.set(key, {
+        network: r.network,
+        address: r.address,
+        attackType: r.attack_type,
+        windowStart: Number(r.ws),
+        windowEnd: Number(r.we),
+        model: r.model,
+        pass: r.pass,
+        score: r.score,
+        threshold: r.threshold,
+        topFeatures: JSON.parse(r.top_features) as unknown,
+      })
+    }
+  }
+
+  const merged = mergeIncidents(all.values(), {idleUs: idle, latestDataUs: latest})
+  const storedByKey = new Map<string, StoredIncident[]>()
+  for (const s of stored.sort((a, b) => a.firstSeen - b.firstSeen || (a.incidentId < b.incidentId ? -1 : 1))) {
+    const k = `${s.network}\u0000${s.entity}\u0000${s.attackType}`
+    storedByKey.set(k, [...(storedByKey.get(k) ?? []), s])
+  }
+  const claimed = new Set<string>()
+  const used = new Set<string>()
+  const rows: {incident: MergedIncident; runId: number | null}[] = []
+  for (const m of merged) {
+    const candidates = storedByKey.get(`${m.network}\u0000${m.entity}\u0000${m.attackType}`) ?? []
+    const prior = candidates.find((s) => !claimed.has(s.incidentId) && s.firstSeen <= m.lastSeen && s.lastSeen >= m.firstSeen)
+    let id = prior?.incidentId ?? m.incidentId
+    for (let n = 2; prior === undefined && used.has(id); n++) id = incidentIdOf(m.network, m.entity, m.attackType, m.firstSeen) + `-${n}`
+    if (prior !== undefined) claimed.add(prior.incidentId)
+    used.add(id)
+    rows.push({incident: {...m, incidentId: id}, runId: prior === undefined ? runId : prior.runId})
+  }
+  const dropped = stored.filter((s) => !claimed.has(s.incidentId)).map((s) => s.incidentId)
+  if (dropped.length > 0) await store.run(`DELETE FROM incidents WHERE incident_id IN (${dropped.map(sqlString).join(', ')})`)
+
+  await store.run('CREATE TEMP TABLE IF NOT EXISTS incidents_in AS SELECT * FROM incidents WHERE false')
+  await store.run('DELETE FROM incidents_in')
+  await store.run(
+    'CREATE TEMP TABLE IF NOT EXISTS incident_links_in (network VARCHAR, address VARCHAR, window_start TIMESTAMP, model VARCHAR, pass VARCHAR, incident_id VARCHAR)',
+  )
+  await store.run('DELETE FROM incident_links_in')
+  const ia = await store.connection.createAppender('incidents_in', null, 'temp')
+  const la = await store.connection.createAppender('incident_links_in', null, 'temp')
+  try {
+    for (const {incident: m, runId: rid} of rows) {
+      ia.appendVarchar(m.incidentId)
+      ia.appendVarchar(m.network)
+      ia.appendVarchar(m.entity)
+      ia.appendNull() // role
+      ia.appendVarchar(m.attackType)
+      ia.appendTimestamp(ts(m.firstSeen))
+      ia.appendTimestamp(ts(m.lastSeen))
+      ia.appendUInteger(m.windows)
+      ia.appendDouble(m.peakScore)
+      ia.appendUTinyInt(m.severity)
+      ia.appendNull() // confidence
+      ia.appendNull() // counterparts
+      ia.appendVarchar(evidenceJson(m))
+      ia.appendVarchar(m.status)
+      if (rid === null) ia.appendNull()
+      else ia.appendInteger(rid)
+      ia.endRow()
+      for (const d of m.detections) {
+        la.appendVarchar(d.network)
+        la.appendVarchar(d.address)
+        la.appendTimestamp(ts(d.windowStart))
+        la.appendVarchar(d.model)
+        la.appendVarchar(d.pass)
+        la.appendVarchar(m.incidentId)
+        la.endRow()
+      }
+    }
+  } finally {
+    ia.closeSync()
+    la.closeSync()
+  }
+  await store.run('INSERT OR REPLACE INTO incidents SELECT * FROM incidents_in')
+  await store.run(
+    `UPDATE detections SET incident_id = l.incident_id FROM incident_links_in l
+      WHERE detections.network = l.network AND detections.address = l.address AND detections.window_start = l.window_start
+        AND detections.model = l.model AND detections.pass = l.pass`,
+  )
+  await store.run('DELETE FROM incidents_in')
+  await store.run('DELETE FROM incident_links_in')
+  await store.run('DELETE FROM incident_spans_in')
+  await closeIdle(store, latest, idle)
+  return {incidents: rows.length, open: rows.filter((r) => r.incident.status === 'open').length}
+}
+
+/** The latest flow end of each network, µs. */
+async function latestDataTimes(store: FlowStore): Promise<Map<string, number>> {
+  const rows = await store.all<{network: string; last_us: bigint | null}>('SELECT network, epoch_us(max(ts_end)) AS last_us FROM flows GROUP BY network')
+  return new Map(rows.filter((r) => r.last_us !== null).map((r) => [r.network, Number(r.last_us)]))
+}
+
+/** Closes the open incidents whose network's data runs more than the idle time past their last_seen. */
+async function closeIdle(store: FlowStore, latest: ReadonlyMap<string, number>, idle: number): Promise<void> {
+  for (const [network, last] of latest) {
+    await store.run(
+      `UPDATE incidents SET status = 'closed' WHERE status = 'open' AND network = $1 AND epoch_us(last_seen) < $2`,
+      [network, Math.floor(last - idle)],
+    )
+  }
+}
+
+function detectionKey(network: string, address: string, windowStart: number, model: string, pass: string): string {
+  return `${network}\u0000${address}\u0000${Math.floor(windowStart)}\u0000${model}\u0000${pass}`
+}
+
+/** `evidence` as stored: the peak window (ISO times), its model, pass and threshold, and its `top_features`. */
+function evidenceJson(m: MergedIncident): string {
+  const e = m.evidence
+  const iso = (us: number) => new Date(Math.floor(us / 1000)).toISOString()
+  return JSON.stringify({
+    peak_window: {start: iso(e.windowStart), end: iso(e.windowEnd)},
+    model: e.model,
+    pass: e.pass,
+    threshold: e.threshold,
+    top_features: e.topFeatures,
+  })
+}
+
+function sqlString(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`
+}
