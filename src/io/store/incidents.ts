@@ -36,15 +36,8 @@ export interface WrittenIncidents {
 const STORED_NEAR_SQL = `incidents i JOIN incident_spans_in s
            ON i.network = s.network AND i.entity = s.entity AND i.attack_type = s.attack_type AND i.last_seen >= s.lo AND i.first_seen <= s.hi`
 
-interface StoredIncident {
-  incidentId: string
-  network: string
-  entity: string
-  attackType: string
-  firstSeen: number
-  lastSeen: number
-  runId: number | null
-}
+/** what the merging needs of a stored incident: its key and span, and the run that first built it */
+type StoredIncident = Pick<MergedIncident, 'incidentId' | 'network' | 'entity' | 'attackType' | 'firstSeen' | 'lastSeen'> & {runId: number | null}
 
 /** Builds, merges and writes the incidents of `detections` (see the module comment). */
 export async function writeIncidents(store: FlowStore, detections: Iterable<Detection>, options: WriteIncidentsOptions = {}): Promise<WrittenIncidents> {
