@@ -14,7 +14,7 @@
  * rule replaced by that of their remaining flows (or NULL), so that no later query of `sources` fails.
  */
 import {FLOW_TIME_MAX_US, FLOW_TIME_MIN_US, flowRecordProblemSql, MAX_FLOW_BYTES, MAX_FLOW_DURATION_US, MAX_FLOW_PACKETS, MAX_SAMPLING_RATE} from '../../core/index.js'
-import type {FlowStore} from './store.js'
+import {FlowStore} from './store.js'
 
 export const QUARANTINE_TABLE = 'flows_quarantine'
 
@@ -142,7 +142,7 @@ export async function quarantineBadFlows(store: FlowStore): Promise<QuarantineRe
  * columns the rule reads (about 40 ms per 10 million flows); only a store with bad rows gets the view.
  * For connections that read flows from here on, not write them.
  */
-export async function leaveOutBadFlows(store: FlowStore, options: {onBadFlows?: (message: string) => void} = {}): Promise<number> {
+export async function leaveOutBadFlows(store: FlowStore, options: ReadingOptions = {}): Promise<number> {
   const [probe] = await store.all<{healthy: boolean | null}>(HEALTH_PROBE_SQL)
   if (probe?.healthy !== false) return 0
   const table = await storedFlowsTable(store)
@@ -178,4 +178,25 @@ export async function storedFlowsTable(store: FlowStore): Promise<string> {
 
 function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`
+}
+
+export interface ReadingOptions {
+  /** told (once) when stored rows outside the rule were left out of this connection's `flows` */
+  onBadFlows?: (message: string) => void
+}
+
+/**
+ * Opens an existing store read-only, with a clear error when there is none yet. Rows that no store
+ * may hold (written before the ingest gate, core/flow-bounds.ts) are left out of what this connection
+ * reads as `flows` (see `leaveOutBadFlows`), and `onBadFlows` is told how many.
+ */
+export async function openStoreForReading(file: string, options: ReadingOptions = {}): Promise<FlowStore> {
+  const store = await FlowStore.open(file, {readOnly: true, mustExist: true})
+  try {
+    await leaveOutBadFlows(store, options)
+  } catch (error) {
+    await store.close()
+    throw error
+  }
+  return store
 }

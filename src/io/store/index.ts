@@ -4,9 +4,9 @@
  * one writer), incidents (their merging rule and their one writer) — and `flowRangeSql`, the one flow-range selector (its time semantics documented there).
  */
 export {withStoreLock} from './lock.js'
-export {FlowAppender, FlowStore, openStoreForReading} from './store.js'
-export {leaveOutBadFlows, storedFlowsTable} from './health.js'
-export type {ReadingOptions} from './store.js'
+export {FlowAppender, FlowStore} from './store.js'
+export {leaveOutBadFlows, openStoreForReading, storedFlowsTable} from './health.js'
+export type {ReadingOptions} from './health.js'
 export {FLOW_COLUMNS, SCHEMA_SQL} from './schema.js'
 export {summarizeStore} from './summary.js'
 export type {StoreSummary} from './summary.js'

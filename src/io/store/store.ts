@@ -6,7 +6,6 @@ import path from 'node:path'
 
 import {StoreError, StoreLockedError, UsageError} from '../../core/index.js'
 import {FlowAppender} from './flow-appender.js'
-import {leaveOutBadFlows} from './health.js'
 export {FlowAppender} from './flow-appender.js'
 import {MIGRATION_V2_SQL, MIGRATIONS_SQL, SCHEMA_SQL, SCHEMA_VERSION} from './schema.js'
 
@@ -101,25 +100,4 @@ function translateOpenError(file: string, error: unknown): Error {
     cause: error,
     hint: 'check the --db path; a store written by a newer DuckDB cannot be opened by an older one',
   })
-}
-
-export interface ReadingOptions {
-  /** told (once) when stored rows outside the rule were left out of this connection's `flows` */
-  onBadFlows?: (message: string) => void
-}
-
-/**
- * Opens an existing store read-only, with a clear error when there is none yet. Rows that no store
- * may hold (written before the ingest gate, core/flow-bounds.ts) are left out of what this connection
- * reads as `flows` (see `leaveOutBadFlows`), and `onBadFlows` is told how many.
- */
-export async function openStoreForReading(file: string, options: ReadingOptions = {}): Promise<FlowStore> {
-  const store = await FlowStore.open(file, {readOnly: true, mustExist: true})
-  try {
-    await leaveOutBadFlows(store, options)
-  } catch (error) {
-    await store.close()
-    throw error
-  }
-  return store
 }
