@@ -15,3 +15,13 @@ export function duckdb(): Api {
   api ??= createRequire(import.meta.url)('@duckdb/node-api') as Api
   return api
 }
+
+/** A SQL string literal. */
+export function sqlString(s: string): string {
+  return `'${s.replaceAll("'", "''")}'`
+}
+
+/** A quoted SQL identifier. */
+export function sqlIdent(s: string): string {
+  return `"${s.replaceAll('"', '""')}"`
+}

@@ -36,7 +36,7 @@ type Arrow = typeof import('apache-arrow')
 import {UsageError} from '../../core/index.js'
 import {flowRangeSql} from '../store/index.js'
 import type {FlowStore} from '../store/index.js'
-import {sqlIdent, sqlString} from './sql.js'
+import {sqlIdent, sqlString} from '../../core/index.js'
 
 export const FLOW_OUTPUT_FORMATS = ['parquet', 'arrow'] as const
 export type FlowOutputFormat = (typeof FLOW_OUTPUT_FORMATS)[number]

@@ -6,7 +6,8 @@
  */
 import {InputDataError, UsageError} from '../../core/index.js'
 import type {SniffedFile} from './sniff.js'
-import {sqlString, type EpochUnit} from './sql.js'
+import {sqlString} from '../../core/index.js'
+import type {EpochUnit} from './sql.js'
 
 export const FLOW_FILE_PRESETS = ['nprobe', 'cicflowmeter', 'argus', 'nfdump', 'zeek', 'flowscope'] as const
 export type PresetName = (typeof FLOW_FILE_PRESETS)[number]

@@ -11,7 +11,7 @@ import {createGunzip} from 'node:zlib'
 
 import {InputDataError, UsageError} from '../../core/index.js'
 import type {FlowStore} from '../store/index.js'
-import {sqlString} from './sql.js'
+import {sqlString} from '../../core/index.js'
 
 export const FLOW_FILE_FORMATS = ['auto', 'csv', 'tsv', 'parquet'] as const
 export type FlowFileFormat = (typeof FLOW_FILE_FORMATS)[number]

@@ -4,17 +4,7 @@
  * value parsers are temporary macros over VARCHAR, so every file format goes through the same
  * vectorised parsing inside DuckDB.
  */
-import {IANA_PROTOCOL_KEYWORDS, NON_IP_PROTOCOL_NAMES} from '../../core/index.js'
-
-/** A SQL string literal. */
-export function sqlString(s: string): string {
-  return `'${s.replaceAll("'", "''")}'`
-}
-
-/** A quoted SQL identifier. */
-export function sqlIdent(s: string): string {
-  return `"${s.replaceAll('"', '""')}"`
-}
+import {IANA_PROTOCOL_KEYWORDS, NON_IP_PROTOCOL_NAMES, sqlString} from '../../core/index.js'
 
 /** Sentinel protocol number of non-IP records (Argus `arp`, `man`, …). */
 export const NON_IP = -1

@@ -40,7 +40,8 @@ import {
   type PresetName,
 } from '../flowfile/index.js'
 import {FLOW_FILE_FORMATS, sniffFlowFile, type FlowFileContainer, type FlowFileFormat, type SniffedFile} from '../flowfile/index.js'
-import {durationSql, e9Sql, MACROS_SQL, NON_IP, shownSql, sqlString, timeSql} from '../flowfile/index.js'
+import {durationSql, e9Sql, MACROS_SQL, NON_IP, shownSql, timeSql} from '../flowfile/index.js'
+import {sqlString} from '../../core/index.js'
 
 export interface FlowFileIngestOptions {
   /** tenant label stored with every flow */

@@ -11,7 +11,7 @@
  * it overlaps; stored incidents that no group took (their detections now belong to another) are deleted.
  * Open incidents the run did not touch are closed once their network's data runs past the idle time.
  */
-import {duckdb} from '../../core/index.js'
+import {duckdb, sqlString} from '../../core/index.js'
 import type {Detection} from './detections.js'
 import {storedFeatures} from './detections.js'
 import type {MergeDetection, MergedIncident} from './incident-merge.js'
@@ -252,8 +252,4 @@ function evidenceJson(m: MergedIncident): string {
     threshold: e.threshold,
     top_features: e.topFeatures,
   })
-}
-
-function sqlString(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`
 }
