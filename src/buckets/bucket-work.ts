@@ -14,7 +14,7 @@
  * not recomputed. The naive path (`address` set) does the same work for one address: it still needs
  * the whole bucket for the context, but scores only that address's units, in its own model call.
  */
-import {duckdb} from '../core/index.js'
+import {duckdb, LOGIN_SERVICES} from '../core/index.js'
 
 import {InputDataError} from '../core/index.js'
 import {FEATURE_COUNT, computeFeatures, featureRow, guessAttackType, runSqErrors} from '../infer/index.js'
@@ -44,8 +44,6 @@ import {
 } from './post-features.js'
 
 /** Login services: a periodic series of requests to one of these is brute force, not a beacon. */
-const LOGIN_PORTS: ReadonlySet<number> = new Set([21, 22, 23, 110, 143, 445, 993, 995, 1433, 3306, 3389, 5432, 5900])
-
 /** The run's flows as handed to workers: a Parquet file or a DuckDB file with a table `ends`. */
 export interface RunHandoff {
   path: string
@@ -391,7 +389,7 @@ function explainUnit(
   const order = Array.from(surprise, (_, k) => k).sort((a, b) => surprise[b]! - surprise[a]! || a - b)
   const top = order[0]!
   let attackType: AttackType
-  if (top === EV_PERIODIC) attackType = LOGIN_PORTS.has(s.periodicPort[i]!) ? 'brute_force' : 'beaconing'
+  if (top === EV_PERIODIC) attackType = LOGIN_SERVICES.has(s.periodicPort[i]!) ? 'brute_force' : 'beaconing'
   else if (top === EV_FAN) attackType = 'scan'
   else {
     const values = Float32Array.from(featureRow(s.features, i))

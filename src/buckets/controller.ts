@@ -12,7 +12,7 @@ import pLimit from 'p-limit'
 
 import {UsageError} from '../core/index.js'
 import type {DetectionRow, LoadedModel} from '../infer/index.js'
-import {DEFAULT_MODEL_WINDOW_SEC, FEATURE_COUNT, closeModel, loadModel, modelId as modelIdOf, runFirstPass} from '../infer/index.js'
+import {DEFAULT_MODEL_WINDOW_SEC, FEATURE_COUNT, closeModel, decideIncidents, loadModel, modelId as modelIdOf, runFirstPass} from '../infer/index.js'
 import {flowRangeSql, FlowStore, leaveOutBadFlows, nextRunId, recordRun, writeDetections, writeIncidents} from '../io/index.js'
 import {parseIp} from '../core/index.js'
 import {enrichFlowsWithAsn} from './asn.js'
@@ -261,6 +261,7 @@ export async function runAnalyze(storePath: string, options: AnalyzeOptions): Pr
       const written = await writeIncidents(store, [...first.detections, ...first.related, ...postDetections], {
         runId,
         idleUs: (model?.metadata.windowSec ?? DEFAULT_MODEL_WINDOW_SEC) * 1e6,
+        decide: decideIncidents,
       })
       result.incidents = {total: written.incidents, open: written.open}
       await writeRunRow(store, result, startedAt, now(), options)

@@ -45,3 +45,6 @@ export type {BeaconPivotOptions, BeaconRelation, BeaconSeed} from './beacon-pivo
 export {calibrateFromStore, trainFromStore} from './train-store.js'
 export type {CalibrateFromStoreOptions, TrainFromStoreOptions, TrainFromStoreResult} from './train-store.js'
 export {bundledModelPath} from './bundled.js'
+export {INCIDENT_RULES, MIN_INCIDENT_PACKETS, classifyIncident, confidenceOf, decideFromEvidence, estimatesOf, rankOf} from './incident-rules.js'
+export type {Classification, IncidentCandidate} from './incident-rules.js'
+export {decideIncidents} from './incidents.js'

@@ -1,10 +1,13 @@
 /**
  * The merging rule of incidents (issue #16), pure: no DuckDB here (incidents.ts reads and writes them).
  *
- * Window detections of the same (network, entity, attack_type) form one incident when their windows
- * overlap or follow each other with a gap of at most the idle time (default one window length of the
- * default model, 5 minutes): sorted by window start, a detection joins the incident before it when
- * its window starts no later than the incident's last_seen (latest window end) plus the idle time.
+ * Window detections of the same (network, entity) form one incident when their windows overlap or
+ * follow each other with a gap of at most the idle time (default one window length of the default
+ * model, 5 minutes): sorted by window start, a detection joins the incident before it when its window
+ * starts no later than the incident's last_seen (latest window end) plus the idle time. The window
+ * types of its detections do not split it: one entity's overlapping windows are one episode, whose
+ * type is decided for the whole from its flows (src/infer/incident-rules.ts); until then it carries
+ * its detections' most frequent type other than `unknown` (`unknown` when all are).
  * An incident is `closed` when its network's latest data time is more than the idle time past its
  * last_seen (nothing more can join it without a gap), else `open`.
  *
@@ -43,7 +46,10 @@ export interface MergedIncident {
   incidentId: string
   network: string
   entity: string
+  /** its detections' most frequent window type other than `unknown` (the rules refine it from the flows) */
   attackType: string
+  /** how many of its detections have each window type */
+  detectionTypes: Record<string, number>
   firstSeen: number
   lastSeen: number
   /** distinct (window start, window end) among its detections */
@@ -72,17 +78,17 @@ export function severityOf(score: number, threshold: number): number {
   return s
 }
 
-/** The deterministic id of an incident: a hash of network|entity|attack_type|first window start (µs). */
-export function incidentIdOf(network: string, entity: string, attackType: string, firstSeen: number): string {
-  return createHash('sha256').update(`${network}|${entity}|${attackType}|${Math.floor(firstSeen)}`).digest('hex').slice(0, 16)
+/** The deterministic id of an incident: a hash of network|entity|first window start (µs). */
+export function incidentIdOf(network: string, entity: string, firstSeen: number): string {
+  return createHash('sha256').update(`${network}|${entity}|${Math.floor(firstSeen)}`).digest('hex').slice(0, 16)
 }
 
-/** Merges window detections into incidents (see the module comment); sorted by network, entity, type, first_seen. */
+/** Merges window detections into incidents (see the module comment); sorted by network, entity, first_seen. */
 export function mergeIncidents(detections: Iterable<MergeDetection>, options: MergeOptions = {}): MergedIncident[] {
   const idle = options.idleUs ?? DEFAULT_INCIDENT_IDLE_US
   const byKey = new Map<string, MergeDetection[]>()
   for (const d of detections) {
-    const key = `${d.network}\u0000${d.address}\u0000${d.attackType}`
+    const key = `${d.network}\u0000${d.address}`
     const list = byKey.get(key)
     if (list === undefined) byKey.set(key, [d])
     else list.push(d)
@@ -119,13 +125,23 @@ function incidentOf(group: MergeDetection[], idle: number, latest: ReadonlyMap<s
     // the peak is the highest score over its threshold; ties go to the earlier window (deterministic)
     if (ratioOf(d) > ratioOf(peak)) peak = d
   }
+  const types = new Map<string, number>()
+  for (const d of group) types.set(d.attackType, (types.get(d.attackType) ?? 0) + 1)
+  let attackType = 'unknown'
+  for (const [t] of [...types].sort((a, b) => b[1] - a[1] || cmp(a[0], b[0]))) {
+    if (t !== 'unknown') {
+      attackType = t
+      break
+    }
+  }
   const latestData = latest?.get(first.network)
   const status: IncidentStatus = latestData !== undefined && latestData - lastSeen > idle ? 'closed' : 'open'
   return {
-    incidentId: incidentIdOf(first.network, first.address, first.attackType, firstSeen),
+    incidentId: incidentIdOf(first.network, first.address, firstSeen),
     network: first.network,
     entity: first.address,
-    attackType: first.attackType,
+    attackType,
+    detectionTypes: Object.fromEntries([...types].sort((a, b) => cmp(a[0], b[0]))),
     firstSeen,
     lastSeen,
     windows: windows.size,

@@ -24,7 +24,7 @@ export const INCIDENT_TYPES = [
 export type IncidentType = (typeof INCIDENT_TYPES)[number]
 
 /** The entity's part in its incident. */
-export const INCIDENT_ROLES = ['victim', 'attacker', 'scanner', 'target', 'beacon-client', 'beacon-server', 'exfiltrator', 'tunnel-client', 'anomalous'] as const
+export const INCIDENT_ROLES = ['victim', 'attacker', 'scanner', 'target', 'reflector', 'beacon-client', 'beacon-server', 'exfiltrator', 'tunnel-client', 'anomalous'] as const
 export type IncidentRole = (typeof INCIDENT_ROLES)[number]
 
 /** How sure the incident is, from the sampled evidence behind it and its score (INCIDENTS.md). */

@@ -4,17 +4,23 @@
  * incidents they may continue, upserts the incidents and links each detection to its incident
  * (`detections.incident_id`), in the caller's transaction.
  *
- * A stored incident of the same (network, entity, attack_type) whose span comes within the idle time of
+ * A stored incident of the same (network, entity) whose span comes within the idle time of
  * the new detections is read back with its linked detections and merged again with them, so a later run
  * extends it (same incident_id, later last_seen, more windows) and a re-run over the same data rebuilds
  * it unchanged (its id and run_id are kept). A merged group takes the id of the earliest stored incident
  * it overlaps; stored incidents that no group took (their detections now belong to another) are deleted.
  * Open incidents the run did not touch are closed once their network's data runs past the idle time.
+ *
+ * What each merged incident is — its type, role, confidence, counterparts and evidence, or that it is
+ * folded into another incident (a flood's source into its victim) or is no incident at all (too little
+ * sampled evidence) — is decided by `options.decide` (src/infer/incidents.ts gives the rules); without
+ * it every merged incident is stored with its detections' type and no role.
  */
 import {duckdb, sqlString} from '../../core/index.js'
 import type {Detection} from './detections.js'
 import {storedFeatures} from './detections.js'
 import type {MergeDetection, MergedIncident} from './incident-merge.js'
+import type {IncidentConfidence, IncidentCounterparts, IncidentEvidenceRecord, IncidentRole} from './incident-record.js'
 import {DEFAULT_INCIDENT_IDLE_US, incidentIdOf, mergeIncidents} from './incident-merge.js'
 import type {FlowStore} from './store.js'
 
@@ -23,7 +29,27 @@ export interface WriteIncidentsOptions {
   runId?: number | null
   /** largest gap within one incident and the idle time that closes it, µs (default one 5-minute window) */
   idleUs?: number
+  /** decides what each merged incident is (see the module comment) */
+  decide?: DecideIncidents
 }
+
+/** What a merged incident is, as `decide` says. */
+export type IncidentDecision =
+  | {
+      kind: 'incident'
+      attackType: string
+      role: IncidentRole | null
+      confidence: IncidentConfidence | null
+      counterparts: IncidentCounterparts | null
+      evidence: IncidentEvidenceRecord | null
+    }
+  /** its detections belong to incident `into` (another of the same call, itself kept) */
+  | {kind: 'folded'; into: string}
+  /** no incident: its detections keep no incident_id */
+  | {kind: 'dropped'; reason: string}
+
+/** Decides every merged incident (by incidentId); one left out is kept as merged. */
+export type DecideIncidents = (store: FlowStore, incidents: readonly MergedIncident[]) => Promise<Map<string, IncidentDecision>>
 
 export interface WrittenIncidents {
   /** incidents the run's detections belong to */
@@ -32,12 +58,12 @@ export interface WrittenIncidents {
   open: number
 }
 
-/** The stored incidents of the new detections' (network, entity, attack_type) within the idle time of their span. */
+/** The stored incidents of the new detections' (network, entity) within the idle time of their span. */
 const STORED_NEAR_SQL = `incidents i JOIN incident_spans_in s
-           ON i.network = s.network AND i.entity = s.entity AND i.attack_type = s.attack_type AND i.last_seen >= s.lo AND i.first_seen <= s.hi`
+           ON i.network = s.network AND i.entity = s.entity AND i.last_seen >= s.lo AND i.first_seen <= s.hi`
 
 /** what the merging needs of a stored incident: its key and span, and the run that first built it */
-type StoredIncident = Pick<MergedIncident, 'incidentId' | 'network' | 'entity' | 'attackType' | 'firstSeen' | 'lastSeen'> & {runId: number | null}
+type StoredIncident = Pick<MergedIncident, 'incidentId' | 'network' | 'entity' | 'firstSeen' | 'lastSeen'> & {runId: number | null}
 
 /** Builds, merges and writes the incidents of `detections` (see the module comment). */
 export async function writeIncidents(store: FlowStore, detections: Iterable<Detection>, options: WriteIncidentsOptions = {}): Promise<WrittenIncidents> {
@@ -64,12 +90,12 @@ export async function writeIncidents(store: FlowStore, detections: Iterable<Dete
     return {incidents: 0, open: 0}
   }
 
-  // the span of each (network, entity, attack_type) among the new detections, widened by the idle time
-  const spans = new Map<string, {network: string; entity: string; attackType: string; lo: number; hi: number}>()
+  // the span of each (network, entity) among the new detections, widened by the idle time
+  const spans = new Map<string, {network: string; entity: string; lo: number; hi: number}>()
   for (const d of fresh.values()) {
-    const k = `${d.network}\u0000${d.address}\u0000${d.attackType}`
+    const k = `${d.network}\u0000${d.address}`
     const s = spans.get(k)
-    if (s === undefined) spans.set(k, {network: d.network, entity: d.address, attackType: d.attackType, lo: d.windowStart, hi: d.windowEnd})
+    if (s === undefined) spans.set(k, {network: d.network, entity: d.address, lo: d.windowStart, hi: d.windowEnd})
     else {
       s.lo = Math.min(s.lo, d.windowStart)
       s.hi = Math.max(s.hi, d.windowEnd)
@@ -77,14 +103,13 @@ export async function writeIncidents(store: FlowStore, detections: Iterable<Dete
   }
   const {DuckDBTimestampValue} = duckdb()
   const ts = (us: number) => new DuckDBTimestampValue(BigInt(Math.floor(us)))
-  await store.run('CREATE TEMP TABLE IF NOT EXISTS incident_spans_in (network VARCHAR, entity VARCHAR, attack_type VARCHAR, lo TIMESTAMP, hi TIMESTAMP)')
+  await store.run('CREATE TEMP TABLE IF NOT EXISTS incident_spans_in (network VARCHAR, entity VARCHAR, lo TIMESTAMP, hi TIMESTAMP)')
   await store.run('DELETE FROM incident_spans_in')
   const sa = await store.connection.createAppender('incident_spans_in', null, 'temp')
   try {
     for (const s of spans.values()) {
       sa.appendVarchar(s.network)
       sa.appendVarchar(s.entity)
-      sa.appendVarchar(s.attackType)
       sa.appendTimestamp(ts(s.lo - idle))
       sa.appendTimestamp(ts(s.hi + idle))
       sa.endRow()
@@ -93,8 +118,8 @@ export async function writeIncidents(store: FlowStore, detections: Iterable<Dete
     sa.closeSync()
   }
   const stored = (
-    await store.all<{incident_id: string; network: string; entity: string; attack_type: string; first_us: bigint; last_us: bigint; run_id: number | null}>(
-      `SELECT i.incident_id, i.network, i.entity, i.attack_type, epoch_us(i.first_seen) AS first_us, epoch_us(i.last_seen) AS last_us, i.run_id
+    await store.all<{incident_id: string; network: string; entity: string; first_us: bigint; last_us: bigint; run_id: number | null}>(
+      `SELECT DISTINCT i.incident_id, i.network, i.entity, epoch_us(i.first_seen) AS first_us, epoch_us(i.last_seen) AS last_us, i.run_id
          FROM ${STORED_NEAR_SQL}`,
     )
   ).map(
@@ -102,7 +127,6 @@ export async function writeIncidents(store: FlowStore, detections: Iterable<Dete
       incidentId: r.incident_id,
       network: r.network,
       entity: r.entity,
-      attackType: r.attack_type,
       firstSeen: Number(r.first_us),
       lastSeen: Number(r.last_us),
       runId: r.run_id,
@@ -149,22 +173,27 @@ export async function writeIncidents(store: FlowStore, detections: Iterable<Dete
   const merged = mergeIncidents(all.values(), {idleUs: idle, latestDataUs: latest})
   const storedByKey = new Map<string, StoredIncident[]>()
   for (const s of stored.sort((a, b) => a.firstSeen - b.firstSeen || (a.incidentId < b.incidentId ? -1 : 1))) {
-    const k = `${s.network}\u0000${s.entity}\u0000${s.attackType}`
+    const k = `${s.network}\u0000${s.entity}`
     storedByKey.set(k, [...(storedByKey.get(k) ?? []), s])
   }
   const claimed = new Set<string>()
   const used = new Set<string>()
   const rows: {incident: MergedIncident; runId: number | null}[] = []
   for (const m of merged) {
-    const candidates = storedByKey.get(`${m.network}\u0000${m.entity}\u0000${m.attackType}`) ?? []
+    const candidates = storedByKey.get(`${m.network}\u0000${m.entity}`) ?? []
     const prior = candidates.find((s) => !claimed.has(s.incidentId) && s.firstSeen <= m.lastSeen && s.lastSeen >= m.firstSeen)
     let id = prior?.incidentId ?? m.incidentId
-    for (let n = 2; prior === undefined && used.has(id); n++) id = incidentIdOf(m.network, m.entity, m.attackType, m.firstSeen) + `-${n}`
+    for (let n = 2; prior === undefined && used.has(id); n++) id = incidentIdOf(m.network, m.entity, m.firstSeen) + `-${n}`
     if (prior !== undefined) claimed.add(prior.incidentId)
     used.add(id)
     rows.push({incident: {...m, incidentId: id}, runId: prior === undefined ? runId : prior.runId})
   }
-  const dropped = stored.filter((s) => !claimed.has(s.incidentId)).map((s) => s.incidentId)
+  const decisions = options.decide === undefined ? new Map<string, IncidentDecision>() : await options.decide(store, rows.map((r) => r.incident))
+  const decisionOf = (m: MergedIncident): IncidentDecision => decisions.get(m.incidentId) ?? keptAsMerged(m)
+  const kept = rows.filter((r) => decisionOf(r.incident).kind === 'incident')
+  const keptIds = new Set(kept.map((r) => r.incident.incidentId))
+  // stored incidents that no group took, or whose group is now folded into another or dropped
+  const dropped = stored.filter((s) => !claimed.has(s.incidentId) || !keptIds.has(s.incidentId)).map((s) => s.incidentId)
   if (dropped.length > 0) await store.run(`DELETE FROM incidents WHERE incident_id IN (${dropped.map(sqlString).join(', ')})`)
 
   await store.run('CREATE TEMP TABLE IF NOT EXISTS incidents_in AS SELECT * FROM incidents WHERE false')
@@ -176,31 +205,36 @@ export async function writeIncidents(store: FlowStore, detections: Iterable<Dete
   const ia = await store.connection.createAppender('incidents_in', null, 'temp')
   const la = await store.connection.createAppender('incident_links_in', null, 'temp')
   try {
-    for (const {incident: m, runId: rid} of rows) {
+    for (const {incident: m, runId: rid} of kept) {
+      const d = decisionOf(m) as Extract<IncidentDecision, {kind: 'incident'}>
       ia.appendVarchar(m.incidentId)
       ia.appendVarchar(m.network)
       ia.appendVarchar(m.entity)
-      ia.appendNull() // role
-      ia.appendVarchar(m.attackType)
+      appendNullable(ia, d.role)
+      ia.appendVarchar(d.attackType)
       ia.appendTimestamp(ts(m.firstSeen))
       ia.appendTimestamp(ts(m.lastSeen))
       ia.appendUInteger(m.windows)
       ia.appendDouble(m.peakScore)
       ia.appendUTinyInt(m.severity)
-      ia.appendNull() // confidence
-      ia.appendNull() // counterparts
-      ia.appendVarchar(evidenceJson(m))
+      appendNullable(ia, d.confidence)
+      appendNullable(ia, d.counterparts === null ? null : JSON.stringify(d.counterparts))
+      ia.appendVarchar(d.evidence === null ? JSON.stringify(peakEvidence(m)) : JSON.stringify(d.evidence))
       ia.appendVarchar(m.status)
       if (rid === null) ia.appendNull()
       else ia.appendInteger(rid)
       ia.endRow()
-      for (const d of m.detections) {
-        la.appendVarchar(d.network)
-        la.appendVarchar(d.address)
-        la.appendTimestamp(ts(d.windowStart))
-        la.appendVarchar(d.model)
-        la.appendVarchar(d.pass)
-        la.appendVarchar(m.incidentId)
+    }
+    for (const {incident: m} of rows) {
+      const d = decisionOf(m)
+      const into = d.kind === 'incident' ? m.incidentId : d.kind === 'folded' && keptIds.has(d.into) ? d.into : null
+      for (const x of m.detections) {
+        la.appendVarchar(x.network)
+        la.appendVarchar(x.address)
+        la.appendTimestamp(ts(x.windowStart))
+        la.appendVarchar(x.model)
+        la.appendVarchar(x.pass)
+        appendNullable(la, into)
         la.endRow()
       }
     }
@@ -218,7 +252,7 @@ export async function writeIncidents(store: FlowStore, detections: Iterable<Dete
   await store.run('DELETE FROM incident_links_in')
   await store.run('DELETE FROM incident_spans_in')
   await closeIdle(store, latest, idle)
-  return {incidents: rows.length, open: rows.filter((r) => r.incident.status === 'open').length}
+  return {incidents: kept.length, open: kept.filter((r) => r.incident.status === 'open').length}
 }
 
 /** The latest flow end of each network, µs. */
@@ -241,15 +275,26 @@ function detectionKey(network: string, address: string, windowStart: number, mod
   return `${network}\u0000${address}\u0000${Math.floor(windowStart)}\u0000${model}\u0000${pass}`
 }
 
-/** `evidence` as stored: the peak window (ISO times), its model, pass and threshold, and its `top_features`. */
-function evidenceJson(m: MergedIncident): string {
+/** A merged incident kept as it is: its detections' type, no role, confidence or counterparts. */
+function keptAsMerged(m: MergedIncident): IncidentDecision {
+  return {kind: 'incident', attackType: m.attackType, role: null, confidence: null, counterparts: null, evidence: null}
+}
+
+function appendNullable(a: {appendVarchar(v: string): void; appendNull(): void}, v: string | null): void {
+  if (v === null) a.appendNull()
+  else a.appendVarchar(v)
+}
+
+/** The peak window of a merged incident as `evidence` records it (ISO times). */
+export function peakEvidence(m: MergedIncident): Pick<IncidentEvidenceRecord, 'detectionTypes' | 'peakWindow' | 'model' | 'pass' | 'threshold' | 'topFeatures'> {
   const e = m.evidence
   const iso = (us: number) => new Date(Math.floor(us / 1000)).toISOString()
-  return JSON.stringify({
-    peak_window: {start: iso(e.windowStart), end: iso(e.windowEnd)},
+  return {
+    detectionTypes: m.detectionTypes,
+    peakWindow: {start: iso(e.windowStart), end: iso(e.windowEnd)},
     model: e.model,
     pass: e.pass,
     threshold: e.threshold,
-    top_features: e.topFeatures,
-  })
+    topFeatures: e.topFeatures,
+  }
 }

@@ -42,7 +42,7 @@ describe('mergeIncidents', () => {
     expect(out).toHaveLength(1)
     const [i] = out
     expect(i).toMatchObject({network: 'lab', entity: '10.0.0.5', attackType: 'scan', firstSeen: T0, lastSeen: T0 + 9 * MIN, windows: 5, peakScore: 55, severity: 4})
-    expect(i?.incidentId).toBe(incidentIdOf('lab', '10.0.0.5', 'scan', T0))
+    expect(i?.incidentId).toBe(incidentIdOf('lab', '10.0.0.5', T0))
     expect(i?.evidence).toMatchObject({windowStart: T0 + 2 * MIN, threshold: 10})
   })
 
@@ -57,8 +57,10 @@ describe('mergeIncidents', () => {
     expect(new Set(two.map((i) => i.incidentId)).size).toBe(2)
   })
 
-  it('keeps different attack types, addresses and networks apart', () => {
-    expect(merge([at(0), at(1, {attackType: 'flood'})]).map((i) => i.attackType)).toEqual(['flood', 'scan'])
+  it('keeps addresses and networks apart, but not window types: one entity’s episode is one incident', () => {
+    const one = merge([at(0), at(1, {attackType: 'flood'}), at(2, {attackType: 'unknown'}), at(3, {attackType: 'flood'})])
+    expect(one.map((i) => [i.attackType, i.detectionTypes])).toEqual([['flood', {flood: 2, scan: 1, unknown: 1}]])
+    expect(merge([at(0, {attackType: 'unknown'}), at(1, {attackType: 'unknown'})]).map((i) => i.attackType)).toEqual(['unknown'])
     expect(merge([at(0), at(1, {address: '10.0.0.6'})])).toHaveLength(2)
     expect(merge([at(0), at(1, {network: 'other'})])).toHaveLength(2)
   })
@@ -114,23 +116,24 @@ describe('writeIncidents', () => {
 
   it('stores one incident per merged group and links every detection to it', async () => {
     await flowUntil(9)
-    const r = await analyse([at(0), at(1), at(2), at(20), at(8, {attackType: 'flood'})], 7)
+    const r = await analyse([at(0), at(1), at(2), at(20), at(8, {attackType: 'flood', address: '10.0.0.6'})], 7)
     expect(r).toEqual({incidents: 3, open: 3})
     const rows = await incidents()
     expect(rows).toHaveLength(3)
     expect(rows.every((i) => i.role === null && i.confidence === null && i.counterparts === null && i.run_id === 7)).toBe(true)
     const l = await links()
     expect(l.every((d) => d.incident_id !== null)).toBe(true)
-    const scan = incidentIdOf('lab', '10.0.0.5', 'scan', T0)
+    const scan = incidentIdOf('lab', '10.0.0.5', T0)
     expect(l.filter((d) => d.incident_id === scan)).toHaveLength(3)
     const stored = rows.find((i) => i.incident_id === scan)
     expect(stored).toMatchObject({attack_type: 'scan', windows: 3, severity: 3, status: 'open', first_us: BigInt(T0), last_us: BigInt(T0 + 7 * MIN)})
     expect(JSON.parse(stored?.evidence as string)).toEqual({
-      peak_window: {start: '2026-01-05T00:00:00.000Z', end: '2026-01-05T00:05:00.000Z'},
+      detectionTypes: {scan: 3},
+      peakWindow: {start: '2026-01-05T00:00:00.000Z', end: '2026-01-05T00:05:00.000Z'},
       model: 'ae@1234',
       pass: 'first',
       threshold: 10,
-      top_features: [{name: 'dst_ports_log1p', value: 5, z: 12}],
+      topFeatures: [{name: 'dst_ports_log1p', value: 5, z: 12}],
     })
   })
 
@@ -165,7 +168,7 @@ describe('writeIncidents', () => {
     await analyse([at(6)], 2)
     const rows = await incidents()
     expect(rows).toHaveLength(1)
-    expect(rows[0]).toMatchObject({incident_id: incidentIdOf('lab', '10.0.0.5', 'scan', T0 + 10 * MIN), first_us: BigInt(T0 + 6 * MIN), windows: 2, run_id: 1})
+    expect(rows[0]).toMatchObject({incident_id: incidentIdOf('lab', '10.0.0.5', T0 + 10 * MIN), first_us: BigInt(T0 + 6 * MIN), windows: 2, run_id: 1})
   })
 
   it('a later detection past the idle time opens a new incident and the old one is closed', async () => {
@@ -199,6 +202,6 @@ describe('writeIncidents', () => {
     expect(await links()).toEqual([{address: '10.0.0.5', ws: BigInt(T0), incident_id: null}])
     expect(await incidents()).toEqual([])
     await analyse([at(0), at(1)], 3)
-    expect((await links()).map((d) => d.incident_id)).toEqual([incidentIdOf('lab', '10.0.0.5', 'scan', T0), incidentIdOf('lab', '10.0.0.5', 'scan', T0)])
+    expect((await links()).map((d) => d.incident_id)).toEqual([incidentIdOf('lab', '10.0.0.5', T0), incidentIdOf('lab', '10.0.0.5', T0)])
   })
 })

@@ -1,0 +1,270 @@
+/**
+ * The flow evidence behind candidate incidents, read from `flows` in one pass: for each (network,
+ * entity, span), what the entity sent and received in the span (records, packets and bytes as sampled
+ * and as extrapolated, the TCP flag, UDP and ICMP mix, ports) and its largest peers. The rules that read
+ * it are src/infer/incident-rules.ts; this module only counts.
+ *
+ * A record belongs to a span when it starts in it (as the features attribute flows to windows).
+ * Outbound records are those the entity sent (it is `src_ip`), inbound those it received.
+ */
+import {duckdb} from '../../core/index.js'
+import type {FlowStore} from './store.js'
+
+/** How many of an entity's largest peers (by extrapolated packets) the evidence keeps. */
+export const EVIDENCE_PEERS = 50
+
+/** One direction of an entity's traffic in a span. Counts are of records as stored (sampled). */
+export interface DirectionEvidence {
+  records: number
+  /** packets and bytes as stored (the sample), and extrapolated (Σ · sampling_rate) */
+  packets: number
+  bytes: number
+  estPackets: number
+  estBytes: number
+  tcpRecords: number
+  /** TCP records with SYN and without ACK: connection attempts (scans, SYN floods) */
+  synOnlyRecords: number
+  /** TCP records with SYN and ACK: answers to connection attempts (reflection when unasked) */
+  synAckRecords: number
+  /** SYN-ACK records of at most 6 packets that carried no data (no PSH): answers and their retransmissions only */
+  bareSynAckRecords: number
+  udpRecords: number
+  /** extrapolated packets of the UDP records */
+  udpEstPackets: number
+  icmpRecords: number
+  /** TCP records with SYN of at most 16 packets: short connections (brute force, probes) */
+  shortConnRecords: number
+  /** UDP records to port 53, and those over 128 bytes per packet (long queries) */
+  dnsRecords: number
+  dnsLongRecords: number
+  /** distinct peers, and distinct destination ports */
+  peers: number
+  dstPorts: number
+  /** the most distinct destination ports below 32,768 of connection attempts (TCP SYN without ACK) and UDP
+   * records with one peer: a vertical scan's probes, not a server's answers to a client's ports */
+  maxPortsOnePeer: number
+  /** the largest (peer, destination port) pair by short connections, and its count */
+  topPairPeer: string | null
+  topPairPort: number
+  topPairShortConns: number
+  /** ports by extrapolated packets, largest first (at most 8): destination ports, and UDP source ports */
+  dstPortsTop: PortCount[]
+  udpSrcPortsTop: PortCount[]
+}
+
+export interface PortCount {
+  port: number
+  records: number
+  estPackets: number
+}
+
+/** One peer of the entity in the span, both directions. */
+export interface PeerEvidence {
+  address: string
+  recordsOut: number
+  recordsIn: number
+  estPackets: number
+  estBytes: number
+}
+
+export interface EntityEvidence {
+  /** the largest sampling rate N of its records (1 = unsampled) */
+  samplingRate: number
+  out: DirectionEvidence
+  in: DirectionEvidence
+  /** distinct peers (both directions); of those, the ones that sent it exactly one record, that it sent
+   * exactly one record, and that sent it only connection attempts (TCP SYN without ACK: no handshake) */
+  peerCount: number
+  peersOnceIn: number
+  peersOnceOut: number
+  peersSynOnly: number
+  /** the largest EVIDENCE_PEERS peers by extrapolated packets */
+  peers: PeerEvidence[]
+}
+
+/** A span to gather evidence for; times µs, [lo, hi). */
+export interface EvidenceSpan {
+  key: string
+  network: string
+  entity: string
+  lo: number
+  hi: number
+}
+
+/** Reads the evidence of every span in one pass over `flows` (spans with no records get empty evidence). */
+export async function readIncidentEvidence(store: FlowStore, spans: readonly EvidenceSpan[]): Promise<Map<string, EntityEvidence>> {
+  const out = new Map<string, EntityEvidence>()
+  for (const s of spans) out.set(s.key, emptyEvidence())
+  if (spans.length === 0) return out
+  const {DuckDBTimestampValue} = duckdb()
+  const ts = (us: number) => new DuckDBTimestampValue(BigInt(Math.floor(us)))
+  await store.run('CREATE TEMP TABLE IF NOT EXISTS evidence_spans_in (k VARCHAR, network VARCHAR, entity VARCHAR, lo TIMESTAMP, hi TIMESTAMP)')
+  await store.run('DELETE FROM evidence_spans_in')
+  const a = await store.connection.createAppender('evidence_spans_in', null, 'temp')
+  try {
+    for (const s of spans) {
+      a.appendVarchar(s.key)
+      a.appendVarchar(s.network)
+      a.appendVarchar(s.entity)
+      a.appendTimestamp(ts(s.lo))
+      a.appendTimestamp(ts(s.hi))
+      a.endRow()
+    }
+  } finally {
+    a.closeSync()
+  }
+  const edges = `CREATE OR REPLACE TEMP TABLE evidence_edges AS
+    SELECT s.k, 'out' AS dir, f.dst_ip AS peer, f.src_port AS sport, f.dst_port AS dport, f.proto, f.tcp_flags AS fl,
+           f.packets, f.bytes, f.sampling_rate AS n
+      FROM flows f JOIN evidence_spans_in s ON f.network = s.network AND f.src_ip = s.entity AND f.ts_start >= s.lo AND f.ts_start < s.hi
+    UNION ALL
+    SELECT s.k, 'in', f.src_ip, f.src_port, f.dst_port, f.proto, f.tcp_flags, f.packets, f.bytes, f.sampling_rate
+      FROM flows f JOIN evidence_spans_in s ON f.network = s.network AND f.dst_ip = s.entity AND f.ts_start >= s.lo AND f.ts_start < s.hi`
+  await store.run(edges)
+  try {
+    const dirs = await store.all<Record<string, unknown> & {k: string; dir: 'out' | 'in'}>(
+      `SELECT k, dir, count(*) AS records, sum(packets) AS packets, sum(bytes) AS bytes,
+              sum(packets * n) AS est_packets, sum(bytes * n) AS est_bytes, max(n) AS rate,
+              count(*) FILTER (proto = 6) AS tcp,
+              count(*) FILTER (proto = 6 AND fl & 2 <> 0 AND fl & 16 = 0) AS syn_only,
+              count(*) FILTER (proto = 6 AND fl & 18 = 18) AS syn_ack,
+              count(*) FILTER (proto = 6 AND fl & 18 = 18 AND fl & 8 = 0 AND packets <= 6) AS bare_syn_ack,
+              count(*) FILTER (proto = 17) AS udp, coalesce(sum(packets * n) FILTER (proto = 17), 0) AS udp_est_packets,
+              count(*) FILTER (proto IN (1, 58)) AS icmp,
+              count(*) FILTER (proto = 6 AND fl & 2 <> 0 AND packets <= 16) AS short_conn,
+              count(*) FILTER (proto = 17 AND dport = 53) AS dns,
+              count(*) FILTER (proto = 17 AND dport = 53 AND bytes > 128 * packets) AS dns_long,
+              count(DISTINCT peer) AS peers, count(DISTINCT dport) AS dst_ports
+         FROM evidence_edges GROUP BY k, dir`,
+    )
+    for (const r of dirs) {
+      const e = out.get(r.k)
+      if (e === undefined) continue
+      const d = e[r.dir]
+      d.records = num(r.records)
+      d.packets = num(r.packets)
+      d.bytes = num(r.bytes)
+      d.estPackets = num(r.est_packets)
+      d.estBytes = num(r.est_bytes)
+      d.tcpRecords = num(r.tcp)
+      d.synOnlyRecords = num(r.syn_only)
+      d.synAckRecords = num(r.syn_ack)
+      d.bareSynAckRecords = num(r.bare_syn_ack)
+      d.udpRecords = num(r.udp)
+      d.udpEstPackets = num(r.udp_est_packets)
+      d.icmpRecords = num(r.icmp)
+      d.shortConnRecords = num(r.short_conn)
+      d.dnsRecords = num(r.dns)
+      d.dnsLongRecords = num(r.dns_long)
+      d.peers = num(r.peers)
+      d.dstPorts = num(r.dst_ports)
+      e.samplingRate = Math.max(e.samplingRate, num(r.rate))
+    }
+    const pairs = await store.all<{k: string; dir: 'out' | 'in'; max_ports: bigint; peer: string; dport: number; short_conns: bigint}>(
+      `WITH pp AS (
+         SELECT k, dir, peer, count(DISTINCT dport) FILTER (dport < 32768 AND (proto = 17 OR (proto = 6 AND fl & 2 <> 0 AND fl & 16 = 0))) AS ports
+           FROM evidence_edges GROUP BY ALL),
+       sc AS (
+         SELECT k, dir, peer, dport, count(*) AS c FROM evidence_edges WHERE proto = 6 AND fl & 2 <> 0 AND packets <= 16 GROUP BY ALL)
+       SELECT m.k, m.dir, m.max_ports, t.peer, t.dport, t.c AS short_conns
+         FROM (SELECT k, dir, max(ports) AS max_ports FROM pp GROUP BY ALL) m
+         LEFT JOIN (SELECT * FROM sc QUALIFY row_number() OVER (PARTITION BY k, dir ORDER BY c DESC, peer, dport) = 1) t
+           ON m.k = t.k AND m.dir = t.dir`,
+    )
+    for (const r of pairs) {
+      const d = out.get(r.k)?.[r.dir]
+      if (d === undefined) continue
+      d.maxPortsOnePeer = num(r.max_ports)
+      d.topPairPeer = r.peer ?? null
+      d.topPairPort = r.dport ?? -1
+      d.topPairShortConns = num(r.short_conns)
+    }
+    const ports = await store.all<{k: string; dir: 'out' | 'in'; side: 'dst' | 'udp_src'; port: number; records: bigint; est_packets: bigint | number}>(
+      `SELECT * FROM (
+         SELECT k, dir, 'dst' AS side, dport AS port, count(*) AS records, sum(packets * n) AS est_packets FROM evidence_edges GROUP BY ALL
+         UNION ALL
+         SELECT k, dir, 'udp_src', sport, count(*), sum(packets * n) FROM evidence_edges WHERE proto = 17 GROUP BY ALL)
+       QUALIFY row_number() OVER (PARTITION BY k, dir, side ORDER BY est_packets DESC, port) <= 8
+       ORDER BY k, dir, side, est_packets DESC, port`,
+    )
+    for (const r of ports) {
+      const d = out.get(r.k)?.[r.dir]
+      if (d === undefined) continue
+      ;(r.side === 'dst' ? d.dstPortsTop : d.udpSrcPortsTop).push({port: r.port, records: num(r.records), estPackets: num(r.est_packets)})
+    }
+    const peers = await store.all<{
+      k: string
+      peer: string
+      rec_out: bigint
+      rec_in: bigint
+      est_packets: bigint | number
+      est_bytes: bigint | number
+      peer_count: bigint
+      once_in: bigint
+      once_out: bigint
+      syn_only: bigint
+    }>(
+      `WITH p AS (
+         SELECT k, peer, count(*) FILTER (dir = 'out') AS rec_out, count(*) FILTER (dir = 'in') AS rec_in,
+                count(*) FILTER (dir = 'in' AND proto = 6 AND fl & 2 <> 0 AND fl & 16 = 0) AS syn_in,
+                sum(packets * n) AS est_packets, sum(bytes * n) AS est_bytes
+           FROM evidence_edges GROUP BY k, peer)
+       SELECT k, peer, rec_out, rec_in, est_packets, est_bytes, count(*) OVER (PARTITION BY k) AS peer_count,
+              count(*) FILTER (rec_in = 1) OVER (PARTITION BY k) AS once_in, count(*) FILTER (rec_out = 1) OVER (PARTITION BY k) AS once_out,
+              count(*) FILTER (rec_in >= 1 AND syn_in = rec_in) OVER (PARTITION BY k) AS syn_only
+         FROM p QUALIFY row_number() OVER (PARTITION BY k ORDER BY est_packets DESC, peer) <= ${EVIDENCE_PEERS}
+         ORDER BY k, est_packets DESC, peer`,
+    )
+    for (const r of peers) {
+      const e = out.get(r.k)
+      if (e === undefined) continue
+      e.peerCount = num(r.peer_count)
+      e.peersOnceIn = num(r.once_in)
+      e.peersOnceOut = num(r.once_out)
+      e.peersSynOnly = num(r.syn_only)
+      e.peers.push({address: r.peer, recordsOut: num(r.rec_out), recordsIn: num(r.rec_in), estPackets: num(r.est_packets), estBytes: num(r.est_bytes)})
+    }
+  } finally {
+    await store.run('DROP TABLE IF EXISTS evidence_edges')
+    await store.run('DELETE FROM evidence_spans_in')
+  }
+  return out
+}
+
+function num(v: unknown): number {
+  if (v === null || v === undefined) return 0
+  return typeof v === 'bigint' ? Number(v) : Number(v)
+}
+
+function emptyDirection(): DirectionEvidence {
+  return {
+    records: 0,
+    packets: 0,
+    bytes: 0,
+    estPackets: 0,
+    estBytes: 0,
+    tcpRecords: 0,
+    synOnlyRecords: 0,
+    synAckRecords: 0,
+    bareSynAckRecords: 0,
+    udpRecords: 0,
+    udpEstPackets: 0,
+    icmpRecords: 0,
+    shortConnRecords: 0,
+    dnsRecords: 0,
+    dnsLongRecords: 0,
+    peers: 0,
+    dstPorts: 0,
+    maxPortsOnePeer: 0,
+    topPairPeer: null,
+    topPairPort: -1,
+    topPairShortConns: 0,
+    dstPortsTop: [],
+    udpSrcPortsTop: [],
+  }
+}
+
+/** Evidence of an entity with no records in its span. */
+export function emptyEvidence(): EntityEvidence {
+  return {samplingRate: 1, out: emptyDirection(), in: emptyDirection(), peerCount: 0, peersOnceIn: 0, peersOnceOut: 0, peersSynOnly: 0, peers: []}
+}
