@@ -12,6 +12,7 @@ export const LOGIN_SERVICES: ReadonlyMap<number, string> = new Map([
   [110, 'pop3'],
   [143, 'imap'],
   [445, 'smb'],
+  [902, 'vmware-auth'],
   [993, 'imaps'],
   [995, 'pop3s'],
   [1433, 'mssql'],

@@ -14,7 +14,8 @@ import path from 'node:path'
 import {InputDataError, UsageError} from '../core/index.js'
 import type {FlowStore} from '../io/index.js'
 import type {FlowBatch} from '../core/index.js'
-import {appendFlowBatches, insertSource, nextSourceId} from '../io/index.js'
+import {appendFlowBatches, insertSource, nextSourceId, writeDetections, writeIncidents} from '../io/index.js'
+import {decideIncidents} from './incidents.js'
 import type {FeatureMatrix} from './features.js'
 import {FEATURE_SET_VERSION} from './features.js'
 import type {FirstPassResult} from './first-pass.js'
@@ -548,4 +549,78 @@ export async function trainModelCached(
   const result = trainAutoencoder(data, options)
   await exportOnnx(result.model, file, o.exportInfo ?? {})
   return {path: file, cached: false, result}
+}
+
+/** An attack's incidents: those overlapping its span whose entity, or a folded counterpart, is one of its addresses. */
+export interface AttackIncidents {
+  attack: string
+  incidents: {incidentId: string; entity: string; role: string | null; type: string; confidence: string | null; folded: number}[]
+}
+
+export interface IncidentSummary {
+  attacks: AttackIncidents[]
+  /** incidents that belong to no attack */
+  falsePositives: {incidentId: string; entity: string; role: string | null; type: string; severity: number}[]
+  total: number
+}
+
+/**
+ * Writes a first pass's detections and builds their incidents with the rules (as `analyze` does), in
+ * one transaction; then matches the network's incidents to the attacks. An incident belongs to an
+ * attack when its span overlaps the attack's and its entity or one of its folded counterparts is an
+ * address of the attack.
+ */
+export async function summariseIncidents(
+  store: FlowStore,
+  network: string,
+  result: Pick<FirstPassResult, 'detections' | 'related'>,
+  attacks: readonly AttackSpan[],
+  o: {idleUs?: number} = {},
+): Promise<IncidentSummary> {
+  const detections = [...result.detections, ...result.related]
+  await store.transaction(async () => {
+    await writeDetections(store, detections)
+    await writeIncidents(store, detections, {decide: decideIncidents, ...(o.idleUs === undefined ? {} : {idleUs: o.idleUs})})
+  })
+  const rows = await store.all<{
+    incident_id: string
+    entity: string
+    role: string | null
+    attack_type: string
+    confidence: string | null
+    severity: number
+    first_us: bigint
+    last_us: bigint
+    folded: string | null
+  }>(
+    `SELECT incident_id, entity, role, attack_type, confidence, severity, epoch_us(first_seen) AS first_us, epoch_us(last_seen) AS last_us,
+            CAST(counterparts->'$.folded' AS VARCHAR) AS folded
+       FROM incidents WHERE network = $1 ORDER BY first_seen, entity`,
+    [network],
+  )
+  const claimed = new Set<string>()
+  const out: AttackIncidents[] = attacks.map((a) => {
+    const addresses = new Set(a.addresses)
+    const mine = rows.filter((r) => {
+      if (Number(r.first_us) > a.endUs || Number(r.last_us) < a.startUs) return false
+      const folded = r.folded === null ? [] : (JSON.parse(r.folded) as string[])
+      return addresses.has(r.entity) || folded.some((x) => addresses.has(x))
+    })
+    for (const r of mine) claimed.add(r.incident_id)
+    return {
+      attack: a.name,
+      incidents: mine.map((r) => ({
+        incidentId: r.incident_id,
+        entity: r.entity,
+        role: r.role,
+        type: r.attack_type,
+        confidence: r.confidence,
+        folded: r.folded === null ? 0 : (JSON.parse(r.folded) as string[]).length,
+      })),
+    }
+  })
+  const falsePositives = rows
+    .filter((r) => !claimed.has(r.incident_id))
+    .map((r) => ({incidentId: r.incident_id, entity: r.entity, role: r.role, type: r.attack_type, severity: r.severity}))
+  return {attacks: out, falsePositives, total: rows.length}
 }

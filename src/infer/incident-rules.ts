@@ -144,8 +144,11 @@ export function classifyIncident(c: IncidentCandidate): Classification {
   if (rx.topPairShortConns >= R.bruteConns && LOGIN_SERVICES.has(rx.topPairPort)) {
     return {type: 'brute_force', role: 'target', peersAre: 'attackers', summary: `${n(rx.topPairShortConns)} short ${serviceName(rx.topPairPort)} connections from ${rx.topPairPeer}`, ...about(rx.topPairPeer)}
   }
-  if (tx.dnsLongRecords >= R.minRecords && most(tx.dnsLongRecords, tx.dnsRecords)) {
-    return {type: 'dns_tunnel', role: 'tunnel-client', peersAre: 'resolvers', summary: `${n(tx.dnsLongRecords)} of ${n(tx.dnsRecords)} DNS queries over 128 bytes per packet (data in query names)`}
+  if (tx.dnsLongPackets >= R.minRecords && most(tx.dnsLongPackets, tx.dnsPackets)) {
+    return {type: 'dns_tunnel', role: 'tunnel-client', peersAre: 'resolvers', summary: `${n(tx.dnsLongPackets)} of ${n(tx.dnsPackets)} DNS query packets over 128 bytes (data in query names)`}
+  }
+  if (rx.dnsLongPackets >= R.minRecords && most(rx.dnsLongPackets, rx.dnsPackets)) {
+    return {type: 'dns_tunnel', role: 'target', peersAre: 'clients', summary: `receives ${n(rx.dnsLongPackets)} of ${n(rx.dnsPackets)} DNS query packets over 128 bytes (a tunnel's resolver)`}
   }
   if (family === 'beaconing') {
     const client = (tx.dstPortsTop[0]?.port ?? 65535) < 32768
@@ -251,7 +254,9 @@ function foldTarget(c: IncidentCandidate, cls: Classification, hosts: readonly n
   let bestShare = 0
   for (const h of hosts) {
     const host = all[h]!
-    if (host.incident.network !== c.incident.network || rankOf(classes[h]!) <= rankOf(cls)) continue
+    // a higher rank, or two anomalous addresses (the one with the higher score is the host)
+    const hostRank = rankOf(classes[h]!)
+    if (host.incident.network !== c.incident.network || hostRank < rankOf(cls) || (hostRank === rankOf(cls) && hostRank !== 1)) continue
     if (host.incident.firstSeen >= c.incident.lastSeen || c.incident.firstSeen >= host.incident.lastSeen) continue
     const peer = c.evidence.peers.find((p) => p.address === host.incident.entity)
     if (peer === undefined) continue

@@ -34,16 +34,16 @@ export interface DirectionEvidence {
   icmpRecords: number
   /** TCP records with SYN of at most 16 packets: short connections (brute force, probes) */
   shortConnRecords: number
-  /** UDP records to port 53, and those over 128 bytes per packet (long queries) */
-  dnsRecords: number
-  dnsLongRecords: number
+  /** sampled packets of UDP records to port 53, and of those over 128 bytes per packet (long queries) */
+  dnsPackets: number
+  dnsLongPackets: number
   /** distinct peers, and distinct destination ports */
   peers: number
   dstPorts: number
   /** the most distinct destination ports below 32,768 of connection attempts (TCP SYN without ACK) and UDP
    * records with one peer: a vertical scan's probes, not a server's answers to a client's ports */
   maxPortsOnePeer: number
-  /** the largest (peer, destination port) pair by short connections, and its count */
+  /** the largest (peer, destination port) pair by short connections (TCP with SYN, ≤ 16 packets), and its count */
   topPairPeer: string | null
   topPairPort: number
   topPairShortConns: number
@@ -132,8 +132,8 @@ export async function readIncidentEvidence(store: FlowStore, spans: readonly Evi
               count(*) FILTER (proto = 17) AS udp, coalesce(sum(packets * n) FILTER (proto = 17), 0) AS udp_est_packets,
               count(*) FILTER (proto IN (1, 58)) AS icmp,
               count(*) FILTER (proto = 6 AND fl & 2 <> 0 AND packets <= 16) AS short_conn,
-              count(*) FILTER (proto = 17 AND dport = 53) AS dns,
-              count(*) FILTER (proto = 17 AND dport = 53 AND bytes > 128 * packets) AS dns_long,
+              coalesce(sum(packets) FILTER (proto = 17 AND dport = 53), 0) AS dns,
+              coalesce(sum(packets) FILTER (proto = 17 AND dport = 53 AND bytes > 128 * packets), 0) AS dns_long,
               count(DISTINCT peer) AS peers, count(DISTINCT dport) AS dst_ports
          FROM evidence_edges GROUP BY k, dir`,
     )
@@ -154,8 +154,8 @@ export async function readIncidentEvidence(store: FlowStore, spans: readonly Evi
       d.udpEstPackets = num(r.udp_est_packets)
       d.icmpRecords = num(r.icmp)
       d.shortConnRecords = num(r.short_conn)
-      d.dnsRecords = num(r.dns)
-      d.dnsLongRecords = num(r.dns_long)
+      d.dnsPackets = num(r.dns)
+      d.dnsLongPackets = num(r.dns_long)
       d.peers = num(r.peers)
       d.dstPorts = num(r.dst_ports)
       e.samplingRate = Math.max(e.samplingRate, num(r.rate))
@@ -251,8 +251,8 @@ function emptyDirection(): DirectionEvidence {
     udpEstPackets: 0,
     icmpRecords: 0,
     shortConnRecords: 0,
-    dnsRecords: 0,
-    dnsLongRecords: 0,
+    dnsPackets: 0,
+    dnsLongPackets: 0,
     peers: 0,
     dstPorts: 0,
     maxPortsOnePeer: 0,
