@@ -172,7 +172,7 @@ function expectAttacksCaught(run: RunOutcome): void {
 /**
  * The false-positive budget, counted in incidents instead of windows: benign incidents at most
  * FP_BUDGET × the benign address-windows scored (19,779 in the 6.9 h background at full rate: 19
- * incidents, 2.9 per benign hour). Measured at full rate for training seeds 1-4: 4, 2, 7 and 3
+ * incidents, 2.9 per benign hour). Measured at full rate for training seeds 1-4: 4, 2, 7 and 5
  * incidents (0.3-1.0 per benign hour), from 10-28 flagged benign windows; at 1/100 (seed 1): 1 (budget 3).
  */
 function fpIncidentBudget(run: RunOutcome): number {
