@@ -209,6 +209,8 @@ export async function analyzeBench(options = {}) {
     reuseRatio: r.map.reuseRatio,
     firstPassWallS: r.phases.firstPass.wallS,
     detections: r.detections,
+    wallS: r.resources.wallS,
+    incidents: r.incidents,
   })
   const rows = [row('A bucketed', bestA), row('C bucketed', c), row('D naive (sample)', d), row('B 2nd window', b)]
   // what this machine gives two processes at this moment: a fixed CPU spin in 1 and in 2 processes
@@ -268,6 +270,11 @@ function renderTable(r) {
     `1 -> 2 workers, post addresses per second: ${f(r.ratios.workers1to2, 2)}x (target >= 1.6x; work balance over the 2 workers ${f(r.ratios.workBalance2, 2)}x, the bound on an idle machine)`,
     `   (a pure CPU spin in 1 vs 2 processes on this machine right now: ${f(r.ratios.machine1to2, 2)}x)`,
     `inference-map reuse on the second window: ${f(r.ratios.reuseRatioSecondWindow * 100, 1)}%`,
+    ...r.runs.map(
+      (x) =>
+        `${x.label}: ${f(x.detections.first + x.detections.post)} window detections -> ${f(x.incidents.total)} incidents in ${f(x.incidents.wallS, 2)} s, ` +
+        `${f((100 * x.incidents.wallS) / x.wallS, 1)}% of the run's ${f(x.wallS, 1)} s wall (target < 10%)`,
+    ),
     '',
   ].join('\n')
 }

@@ -129,8 +129,8 @@ export interface AnalyzeResult {
   }
   /** `related`: of the first pass's, those reported beside a beacon detection (infer/beacon-pivot.ts), not flagged by the model */
   detections: {first: number; related: number; post: number; postAddresses: number}
-  /** incidents the run's detections belong to (io/store/incidents.ts), and of those still open */
-  incidents: {total: number; open: number}
+  /** incidents the run's detections belong to (src/infer/INCIDENTS.md), of those still open, and the wall time of building them */
+  incidents: {total: number; open: number; wallS: number}
   firstDetections: DetectionRow[]
   postDetections: DetectionRow[]
   buckets: {planned: number; analysed: number; jobs: number; retried: number; failed: FailedBucket[]}
@@ -241,7 +241,7 @@ export async function runAnalyze(storePath: string, options: AnalyzeOptions): Pr
         post: postDetections.length,
         postAddresses: new Set(postDetections.map((d) => `${d.network}|${d.address}`)).size,
       },
-      incidents: {total: 0, open: 0},
+      incidents: {total: 0, open: 0, wallS: 0},
       firstDetections: [...first.detections, ...first.related],
       postDetections,
       buckets: {planned: post.planned, analysed: post.bucketsAnalysed, jobs: post.jobsTotal, retried: post.retried, failed: post.failed},
@@ -258,12 +258,13 @@ export async function runAnalyze(storePath: string, options: AnalyzeOptions): Pr
       await writeDetections(store, first.related)
       await writeDetections(store, postDetections)
       // the incidents of the run's detections; idle time (largest gap, and what closes one): one model window
+      const incidentsStarted = performance.now()
       const written = await writeIncidents(store, [...first.detections, ...first.related, ...postDetections], {
         runId,
         idleUs: (model?.metadata.windowSec ?? DEFAULT_MODEL_WINDOW_SEC) * 1e6,
         decide: decideIncidents,
       })
-      result.incidents = {total: written.incidents, open: written.open}
+      result.incidents = {total: written.incidents, open: written.open, wallS: (performance.now() - incidentsStarted) / 1000}
       await writeRunRow(store, result, startedAt, now(), options)
     })
     if (postError !== undefined) throw postError
