@@ -5,7 +5,7 @@ import {emptyEvidence, readIncidentEvidence} from '../../../src/io/store/inciden
 import type {EntityEvidence} from '../../../src/io/store/incident-evidence.js'
 import {FlowStore} from '../../../src/io/store/store.js'
 import {tempDir} from '../../helpers/cli.js'
-import {ACK, ICMP, PSH, SYN, T0, TCP, UDP, WIN, addFlows} from '../../helpers/hand-flows.js'
+import {ACK, ICMP, PSH, SYN, T0, UDP, WIN, addFlows} from '../../helpers/hand-flows.js'
 import type {HandFlow} from '../../helpers/hand-flows.js'
 
 const E = '10.0.0.5'
