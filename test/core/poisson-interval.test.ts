@@ -73,7 +73,7 @@ describe('poissonInterval95', () => {
     expect(poissonInterval95(-3)).toEqual(poissonInterval95(0))
   })
 
-  it.each([0.5, 3, 20, 200])('covers the true mean %f in at least 95%% of seeded Poisson draws (Garwood is conservative)', (mean) => {
+  it.each([0.5, 3, 20, 200])('covers the true mean %f in at least 95 percent of seeded Poisson draws (Garwood is conservative)', (mean) => {
     const rng = createRng(16_000 + Math.round(mean * 10))
     const draws = 50_000
     const cache = new Map<number, {low: number; high: number}>()

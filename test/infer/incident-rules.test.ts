@@ -165,6 +165,40 @@ describe('incident rules on hand-made flows', () => {
       expect(i.evidence.summary).toBe('12 probes of port 23 on 12 hosts')
     })
 
+    it('6. horizontal scan by UDP probes of one packet each', async () => {
+      const flows = times(10, (i) => ({src: X, dst: `10.0.1.${i + 1}`, proto: UDP, sport: 50_000, dport: 161, packets: 1, bytes: 80}))
+      const i = await only(flows, [det(X, {attackType: 'scan'})])
+      expect([i.attack_type, i.role]).toEqual(['horizontal_scan', 'scanner'])
+      expect(i.evidence.summary).toBe('10 probes of port 161 on 10 hosts')
+    })
+
+    // src bug (doc/code divergence), 1 of 2: INCIDENTS.md rule 6 counts as probes "UDP of ≤ 2 packets per
+    // record", but classifyIncident counts the UDP records as probes only when ALL the outbound records
+    // average ≤ 2 packets (`tx.packets <= 2 * tx.records`). Ten one-packet UDP probes of port 161 beside one
+    // 100-packet SNMP exchange with another host (10 of 11 records are probes: "mostly") count 0 probes, and
+    // the scan falls to `unknown`. Fixing the count alone (probes per record) makes this test pass.
+    it.fails('6. UDP probes are counted per record: one large UDP record beside ten probes does not hide the scan', async () => {
+      const flows: HandFlow[] = [
+        ...times(10, (i) => ({src: X, dst: `10.0.1.${i + 1}`, proto: UDP, sport: 50_000, dport: 161, packets: 1, bytes: 80})),
+        {src: X, dst: '10.0.3.1', proto: UDP, sport: 50_001, dport: 161, packets: 100, bytes: 8000},
+      ]
+      const i = await only(flows, [det(X)])
+      expect([i.attack_type, i.role]).toEqual(['horizontal_scan', 'scanner'])
+    })
+
+    // src bug (doc/code divergence), 2 of 2: rule 6's "mostly to one port" is judged on dstPortsTop[0], the
+    // port with the most EXTRAPOLATED PACKETS, not the port with the most records. Ten SYN probes of port 23
+    // beside one 100-packet HTTPS record: port 443 leads by packets with 1 record of 11, so "mostly to one
+    // port" fails and the scan falls to `unknown`. Taking the port with the most records alone makes it pass.
+    it.fails('6. "mostly to one port" is by records: one heavy record to another port does not hide the scan', async () => {
+      const flows: HandFlow[] = [
+        ...times(10, (i) => ({src: X, dst: `10.0.1.${i + 1}`, dport: 23, flags: SYN})),
+        {src: X, dst: '10.0.3.1', sport: 50_001, dport: 443, flags: ACK | PSH, packets: 100, bytes: 6000},
+      ]
+      const i = await only(flows, [det(X)])
+      expect([i.attack_type, i.role]).toEqual(['horizontal_scan', 'scanner'])
+    })
+
     /** X opens eight short SSH sessions on T, and T answers each. */
     const sshGuessing: HandFlow[] = [
       ...times(8, (i) => ({src: X, dst: T, sport: 50_000 + i, dport: 22, flags: SYN | ACK | PSH | FIN, packets: 10, bytes: 1000})),
@@ -421,6 +455,16 @@ describe('incident rules on hand-made flows', () => {
     it('12 sampled packets and ratio < 1.5 → low', async () => {
       const i = await only(sent(12, 100), [det(X, {score: 14})])
       expect(i.confidence).toBe('low')
+    })
+
+    it('the medium band (w ≤ 0.75 at ratio ≥ 1.5) starts at 9 sampled packets: 8 give w = 0.77 → low', async () => {
+      const eight = await only(sent(8, 100), [det(X)])
+      expect(eight.confidence).toBe('low')
+      await store.run('DELETE FROM incidents')
+      await store.run('DELETE FROM detections')
+      await addFlows(store, sent(1, 100))
+      const nine = await rerun([det(X)], 2)
+      expect(nine[0]!.confidence).toBe('medium')
     })
 
     it('4 sampled packets → low, whatever the score', async () => {
