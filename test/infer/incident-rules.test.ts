@@ -122,7 +122,7 @@ describe('incident rules on hand-made flows', () => {
       expect(i.counterparts).toMatchObject({total: 10, role: 'sources', seenOnceShare: 1})
     })
 
-    it('3. two sources are not a SYN flood (the volume rule types it instead)', async () => {
+    it('3. two sources are too few for rule 3; the volume rule (12) still types it, by its SYN-only majority', async () => {
       const flows = times(10, (i) => ({src: `198.51.100.${(i % 2) + 1}`, dst: X, dport: 80, flags: SYN}))
       const i = await only(flows, [det(X)])
       expect([i.attack_type, i.role]).toEqual(['syn_flood', 'victim'])
@@ -327,7 +327,7 @@ describe('incident rules on hand-made flows', () => {
       expect(v!.counterparts.sample.length).toBeLessThanOrEqual(10)
     })
 
-    it('sources that completed handshakes are not likely spoofed', async () => {
+    it('sources seen more than once (each also completed a connection) are not likely spoofed', async () => {
       const sources = times(30, (i) => ({src: `198.51.100.${i + 1}`, dst: X})).map((f) => f.src)
       const flows = [
         ...sources.map((src) => ({src, dst: X, dport: 80, flags: SYN, bytes: 40})),
@@ -336,6 +336,13 @@ describe('incident rules on hand-made flows', () => {
       ]
       const i = await only(flows, [det(X)])
       expect(i.attack_type).toBe('syn_flood')
+      expect(i.counterparts.likelySpoofed).toBe(false)
+    })
+
+    it('a SYN flood whose one-record sources completed handshakes (a third of them) is not likely spoofed', async () => {
+      const flows = times(30, (i) => ({src: `198.51.100.${i + 1}`, dst: X, dport: 80, flags: i < 20 ? SYN : SYN | ACK | PSH | FIN, packets: i < 20 ? 1 : 6}))
+      const i = await only(flows, [det(X)])
+      expect([i.attack_type, i.counterparts.seenOnceShare]).toEqual(['syn_flood', 1])
       expect(i.counterparts.likelySpoofed).toBe(false)
     })
 
