@@ -37,6 +37,8 @@ export type {
   TopTalker,
   TrafficBucket,
 } from './report-data.js'
+export {DEFAULT_INCIDENTS_TOP, DEFAULT_REPORT_INCIDENTS, parseCounterparts, parseEvidence, readIncidents, SEVERITY_MAX, SEVERITY_MIN} from './incidents-data.js'
+export type {IncidentEvidence, IncidentFilter, IncidentItem, IncidentList, IncidentTypeCount} from './incidents-data.js'
 export {DEFAULT_TERMINAL_WIDTH, fitTable, renderReportText, shouldColor} from './terminal-report.js'
 export type {FitColumn, TerminalReportOptions} from './terminal-report.js'
 export {renderReportMarkdown} from './markdown-report.js'
