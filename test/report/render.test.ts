@@ -94,7 +94,7 @@ describe('report renderers', () => {
       const width = rows[0]!.length
       for (const r of rows) expect(r).toHaveLength(width)
     }
-    const [header, ...rows] = parseCsv(renderReportCsv(report))
+    const [header, ...rows] = parseCsv(renderReportCsv(report, 'detections'))
     expect(rows).toHaveLength(DETECTIONS.length)
     const col = (name: string): number => header!.indexOf(name)
     const get = (r: string[], name: string): string => r[col(name)]!
