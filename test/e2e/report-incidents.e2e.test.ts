@@ -95,3 +95,43 @@ describe('flowscope incidents', () => {
     }
   })
 })
+
+describe('flowscope report: incidents first, --fail-on incidents, --format md', () => {
+  let db: string
+  beforeAll(async () => {
+    db = path.join(tempDir('flowscope-report-incidents-'), 'store.duckdb')
+    const store = await FlowStore.open(db)
+    await fillFixture(store)
+    await store.close()
+  })
+
+  it('--fail-on incidents with --min-severity: exit 4 when an incident of that severity passes the filter, 0 when none does', () => {
+    const hit = expectContract('report', runCli(['report', '--db', db, '--json', '--fail-on', 'incidents', '--min-severity', '4']))
+    expect(hit.incidents.items.map((i: {id: string}) => i.id)).toEqual(['inc-scan-old', 'inc-synflood'])
+    expect(hit.filter.minSeverity).toBe(4)
+    // the severity filters incidents only: the window detections are all there
+    expect(hit.detections.total).toBe(6)
+    const table = runCli(['report', '--db', db, '--fail-on', 'incidents', '--min-severity', '2', '--network', 'lab'])
+    expect(table.code, table.stderr).toBe(4)
+    expect(table.stdout.indexOf('INCIDENTS')).toBeLessThan(table.stdout.indexOf('DETECTIONS'))
+    const none = runCli(['report', '--db', db, '--fail-on', 'incidents', '--min-severity', '5', '--type', 'syn_flood'])
+    expect(none.code, none.stderr).toBe(0)
+    expect(none.stdout).toContain('No incidents pass the filter.')
+    // --fail-on detections still counts window detections
+    expect(runCli(['report', '--db', db, '--fail-on', 'detections', '--min-severity', '5', '--type', 'syn_flood']).code).toBe(0)
+    expect(runCli(['report', '--db', db, '--fail-on', 'detections', '--type', 'scan']).code).toBe(4)
+    expect(runCli(['report', '--db', db, '--min-severity', '9']).code).toBe(2)
+  })
+
+  it('--format md is --format markdown, and leads with the incidents; --csv defaults to the incidents', () => {
+    const md = runCli(['report', '--db', db, '--format', 'md'])
+    expect(md.code, md.stderr).toBe(0)
+    const markdown = runCli(['report', '--db', db, '--format', 'markdown']).stdout
+    // the same report but for the time it was generated
+    const strip = (t: string): string => t.replace(/Generated [^\n]+/, '')
+    expect(strip(md.stdout)).toBe(strip(markdown))
+    expect(md.stdout.indexOf('## Incidents')).toBeLessThan(md.stdout.indexOf('## Detections'))
+    const [header] = parseCsv(runCli(['report', '--db', db, '--format', 'csv']).stdout)
+    expect(header![0]).toBe('incident_id')
+  })
+})

@@ -56,6 +56,26 @@ describe('HTML report', () => {
     expect(html).not.toMatch(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u202a-\u202e]/u)
   })
 
+  it('leads with the incidents: their card, link and section come before the detections, which name their incident', () => {
+    const at = (needle: string): number => html.indexOf(needle)
+    expect(at('<section id="incidents">')).toBeGreaterThan(0)
+    expect(at('<section id="incidents">')).toBeLessThan(at('<section id="detections">'))
+    expect(at('href="#incidents"')).toBeLessThan(at('href="#detections"'))
+    expect(at('incidents pass the filter')).toBeLessThan(at('window detections'))
+    const incidents = html.slice(at('<section id="incidents">'), at('<section id="detections">'))
+    expect(incidents).toContain('victim fd00:1::beef')
+    expect(incidents).toContain('545 sources, 99% seen once, likely spoofed')
+    expect(incidents).toContain('≈120.0 k packets (95%: 96.0 k–150.0 k)')
+    expect(incidents).toContain('high: many sampled packets: the rate is well established')
+    // the old-shape row shows its drivers where a newer one has its summary
+    expect(incidents).toContain('drivers: distinct_dst_ports +14.2')
+    const detections = html.slice(at('<section id="detections">'), at('<section id="timeline">'))
+    expect(detections).toContain('<td class="mono">inc-scan-old</td>')
+    // tables scroll inside their box rather than running off the page
+    expect(html).toMatch(/\.table-wrap \{ max-width: 100%; overflow-x: auto; \}/)
+    expect(detections).toContain('<div class="table-wrap"><table>')
+  })
+
   it('sections without data say so instead of drawing an empty chart', async () => {
     const blank = await FlowStore.open(':memory:')
     const empty = await renderReportHtml(await buildReport(blank, {now: NOW}))
@@ -63,6 +83,7 @@ describe('HTML report', () => {
     expect(empty).not.toContain('<svg')
     for (const name of REPORT_CHARTS) expect(empty).toContain(`data-empty-chart="${name}"`)
     expect(empty).toContain('No detections pass the filter.')
+    expect(empty).toContain('No incidents pass the filter.')
     expect(empty).toContain('No flows in the selected time range.')
     expect(empty).toContain('No sampling estimates recorded in this range')
   })
