@@ -43,13 +43,18 @@ section { min-width: 0; }
 .table-wrap { max-width: 100%; overflow-x: auto; }
 table { border-collapse: collapse; font-size: 13px; margin: 8px 0; width: 100%; }
 th, td { border-bottom: 1px solid var(--line); padding: 4px 10px 4px 0; text-align: left; vertical-align: top; }
-th { color: var(--muted); font-weight: 600; white-space: nowrap; }
+th { color: var(--muted); font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.addr, td.mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; }
 td.addr { white-space: nowrap; }
-td.wrap { overflow-wrap: anywhere; min-width: 9em; }
+td.wrap { overflow-wrap: anywhere; min-width: 6em; }
 td.mono { overflow-wrap: anywhere; word-break: break-all; min-width: 6em; }
 td.drivers { min-width: 11em; }
+td.txt { overflow-wrap: anywhere; }
+td.kind { overflow-wrap: break-word; }
+td.span { min-width: 9em; }
+td.why { overflow-wrap: break-word; min-width: 15em; }
+td.id { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; overflow-wrap: anywhere; min-width: 5em; }
 tr.high td.sev { color: var(--bad); font-weight: 600; }
 tr.mid td.sev { color: var(--warn); font-weight: 600; }
 td.when { white-space: nowrap; }
@@ -210,16 +215,16 @@ function incidentsTable(items: readonly IncidentItem[]): string {
     ['severity', 'type', 'who', 'network', 'when (UTC)', 'how big (95% interval)', 'confidence', 'counterparts', 'why', 'status', 'incident'],
     items.map((i) => [
       {html: escapeHtml(String(i.severity)), cls: 'num sev'},
-      cell(i.type, 'wrap'),
+      cell(i.type, 'kind'),
       cell(fmtIncidentEntity(i), 'addr'),
-      cell(i.network, 'wrap'),
-      cell(fmtIncidentWhen(i), 'wrap'),
-      cell(fmtIncidentSize(i), 'wrap'),
-      cell(fmtConfidenceText(i), 'wrap'),
-      cell(fmtCounterparts(i), 'wrap'),
-      cell(fmtIncidentWhy(i), 'wrap'),
+      cell(i.network, 'txt'),
+      cell(fmtIncidentWhen(i), 'span'),
+      cell(fmtIncidentSize(i), 'txt'),
+      cell(fmtConfidenceText(i), 'txt'),
+      cell(fmtCounterparts(i), 'txt'),
+      cell(fmtIncidentWhy(i), 'why'),
       cell(i.status),
-      cell(i.id, 'mono'),
+      cell(i.id, 'id'),
     ]),
     [true, false, false, false, false, false, false, false, false, false, false],
     (k) => {
@@ -253,7 +258,7 @@ function detectionsTable(r: ReportData): string {
                 .join('')}</ul>`,
       },
       cell(d.model, 'mono'),
-      cell(d.incidentId ?? '-', 'mono'),
+      cell(d.incidentId ?? '-', 'id'),
     ]),
     [true, true, false, false, false, false, false, false, false, false, false],
     (i) => {

@@ -21,6 +21,7 @@ export {
   DEFAULT_REPORT_TALKERS,
   DEFAULT_REPORT_TOP,
   DETECTION_PASS_NAMES,
+  timelineSpan,
 } from './report-data.js'
 export type {
   DetectionBucket,
@@ -34,6 +35,7 @@ export type {
   RunItem,
   SamplingBoundPoint,
   SamplingCell,
+  SpanUs,
   TopTalker,
   TrafficBucket,
 } from './report-data.js'

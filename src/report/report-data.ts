@@ -273,13 +273,14 @@ export async function buildReport(store: FlowStore, options: ReportOptions = {})
     `SELECT min(epoch_us(window_start)) AS first_us, max(epoch_us(window_end)) AS last_us FROM detections WHERE ${det.where}`,
     det.params,
   )
-  // the timeline covers the data inside [since, until), not all of a long window around a short capture
-  const dataFrom = minDefined(nullable(span?.first_us), nullable(detSpan?.first_us))
-  const dataTo = maxDefined(nullable(span?.last_us), nullable(detSpan?.last_us))
   const sinceUs = epochUs(options.since)
   const untilUs = epochUs(options.until)
-  const fromUs = dataFrom === undefined ? sinceUs : maxDefined(dataFrom, sinceUs)
-  const toUs = dataTo === undefined ? untilUs : minDefined(dataTo, untilUs)
+  const {fromUs, toUs} = timelineSpan(
+    {fromUs: nullable(span?.first_us), toUs: nullable(span?.last_us)},
+    {fromUs: nullable(detSpan?.first_us), toUs: nullable(detSpan?.last_us)},
+    sinceUs,
+    untilUs,
+  )
   const bucketS = chooseBucketSeconds(fromUs, toUs)
   const bucketUs = BigInt(bucketS) * 1_000_000n
 
@@ -290,7 +291,7 @@ export async function buildReport(store: FlowStore, options: ReportOptions = {})
     flows.params,
   )
   const detBuckets = await store.all<{b: bigint; type: string; n: bigint}>(
-    `SELECT (${clampTo('epoch_us(window_start)', sinceUs)} // ${bucketUs}) * ${bucketUs} AS b, attack_type AS type, count(*) AS n
+    `SELECT (${clampTo('epoch_us(window_start)', fromUs, toUs)} // ${bucketUs}) * ${bucketUs} AS b, attack_type AS type, count(*) AS n
        FROM detections WHERE ${det.where} GROUP BY b, type ORDER BY b, type`,
     det.params,
   )
@@ -701,9 +702,33 @@ function usToIso(us: bigint): string {
   return new Date(Number(us / 1000n)).toISOString()
 }
 
-/** `expr`, or `since` when it is earlier: a flow or window that began before `since` counts in the first bucket. */
-function clampTo(expr: string, sinceUs: bigint | undefined): string {
-  return sinceUs === undefined ? expr : `greatest(${expr}, ${sinceUs}::BIGINT)`
+/**
+ * `expr`, or `since` when it is earlier (a flow or window that began before `since` counts in the first
+ * bucket), or the last µs before `until` when it is later (in the last bucket).
+ */
+function clampTo(expr: string, sinceUs: bigint | undefined, untilUs?: bigint): string {
+  const low = sinceUs === undefined ? expr : `greatest(${expr}, ${sinceUs}::BIGINT)`
+  return untilUs === undefined ? low : `least(${low}, ${untilUs - 1n}::BIGINT)`
+}
+
+/** A span of time in µs since the epoch; undefined ends are unknown. */
+export interface SpanUs {
+  fromUs: bigint | undefined
+  toUs: bigint | undefined
+}
+
+/**
+ * The span the traffic timeline covers: the flows' own span, inside [since, until). A detection's
+ * window is not data: an analysis window starts before the first flow it holds and a beaconing
+ * window of an hour or a day ends long after the last, so taking the detections' span stretched 16
+ * minutes of flows over a whole day. Their span is used only when there are no flows to show; the
+ * detections are then marked in the bucket their window starts in, clamped into this span.
+ */
+export function timelineSpan(flows: SpanUs, detections: SpanUs, sinceUs: bigint | undefined, untilUs: bigint | undefined): SpanUs {
+  const data = flows.fromUs !== undefined && flows.toUs !== undefined ? flows : detections
+  const fromUs = data.fromUs === undefined ? sinceUs : maxDefined(data.fromUs, sinceUs)
+  const toUs = data.toUs === undefined ? untilUs : minDefined(data.toUs, untilUs)
+  return {fromUs, toUs}
 }
 
 function iso(column: string): string {

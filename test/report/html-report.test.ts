@@ -70,7 +70,7 @@ describe('HTML report', () => {
     // the old-shape row shows its drivers where a newer one has its summary
     expect(incidents).toContain('drivers: distinct_dst_ports +14.2')
     const detections = html.slice(at('<section id="detections">'), at('<section id="timeline">'))
-    expect(detections).toContain('<td class="mono">inc-scan-old</td>')
+    expect(detections).toContain('<td class="id">inc-scan-old</td>')
     // tables scroll inside their box rather than running off the page
     expect(html).toMatch(/\.table-wrap \{ max-width: 100%; overflow-x: auto; \}/)
     expect(detections).toContain('<div class="table-wrap"><table>')
