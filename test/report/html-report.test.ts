@@ -3,6 +3,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {FlowStore} from '../../src/io/index.js'
 import {buildReport, escapeHtml, REPORT_CHARTS, renderReportHtml} from '../../src/report/index.js'
 import type {ReportData} from '../../src/report/index.js'
+import {chartSpec} from '../../src/report/report-charts.js'
 import {HOSTILE, makeFixtureStore, NOW} from './fixture.js'
 
 describe('HTML report', () => {
@@ -74,6 +75,15 @@ describe('HTML report', () => {
     // tables scroll inside their box rather than running off the page
     expect(html).toMatch(/\.table-wrap \{ max-width: 100%; overflow-x: auto; \}/)
     expect(detections).toContain('<div class="table-wrap"><table>')
+  })
+
+  it("the traffic chart's time axis is the data's span, not the detections' windows", () => {
+    const spec = JSON.stringify(chartSpec(report, 'timeline').spec)
+    expect(report.traffic.from).toBe('2026-01-05T00:00:00.000Z')
+    expect(report.traffic.to).toBe('2026-01-05T00:15:55.000Z')
+    expect(spec).toContain(`"domain":[${Date.parse(report.traffic.from!)},${Date.parse(report.traffic.to!)}]`)
+    // a span of minutes: ticks in hours and minutes, no dates
+    expect(spec).toContain('"format":"%H:%M"')
   })
 
   it('sections without data say so instead of drawing an empty chart', async () => {
