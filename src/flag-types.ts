@@ -82,3 +82,23 @@ export const positiveNumberFlag = Flags.custom<number>({
     return n
   },
 })
+
+/** What a report prints on stdout: `md` is `markdown` spelled short. */
+export const REPORT_FORMATS = ['table', 'markdown', 'md', 'csv'] as const
+export type ReportFormatFlag = (typeof REPORT_FORMATS)[number]
+
+/** `--format md` as `markdown`; the others as they are. */
+export function reportFormat(f: ReportFormatFlag): Exclude<ReportFormatFlag, 'md'> {
+  return f === 'md' ? 'markdown' : f
+}
+
+/** What `--fail-on` exits 4 for: any incident passing the filter (with --min-severity, of that severity or more), or any window detection. */
+export const FAIL_ON = ['incidents', 'detections'] as const
+export type FailOn = (typeof FAIL_ON)[number]
+
+/** `--min-severity`: incidents of at least this severity (the 1..5 scale of the incidents table). */
+export const minSeverityFlag = Flags.integer({
+  summary: 'Only incidents of at least this severity (1 lowest .. 5 highest); with --fail-on incidents, only those count.',
+  min: 1,
+  max: 5,
+})

@@ -29,6 +29,8 @@ export interface PipelineOptions {
   /** HTML report file (none when undefined) */
   html?: string
   skipBad?: boolean
+  /** the report's incidents only of at least this severity (1..5) */
+  minSeverity?: number
   onStep?: (step: string) => void
   /** a warning for the user (a stale lock taken over) */
   onWarning?: (message: string) => void
@@ -93,7 +95,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     const store = await openStoreForReading(o.db)
     let report: ReportData
     try {
-      report = await buildReport(store)
+      report = await buildReport(store, o.minSeverity === undefined ? {} : {minSeverity: o.minSeverity})
     } finally {
       await store.close()
     }

@@ -4,7 +4,7 @@ import path from 'node:path'
 
 import {BaseCommand, seedFlag} from '../base-command.js'
 import {EXIT} from '../core/index.js'
-import {rateFlag, networkFlag} from '../flag-types.js'
+import {FAIL_ON, minSeverityFlag, networkFlag, rateFlag} from '../flag-types.js'
 import {runPipeline} from '../pipeline.js'
 import type {PipelineResult} from '../pipeline.js'
 import {humanBytes, renderReportText, shouldColor} from '../report/index.js'
@@ -14,11 +14,11 @@ export default class Run extends BaseCommand<typeof Run> {
   static summary = 'The scheduled job: ingest → sample → analyze → report, in one locked run.'
   static description = `Ingests the files (captures or flow files), optionally stores a sampled copy of each capture at --sample (network <network>-sampled, with the extrapolation beside the full capture's truth), analyzes the network with the model (first pass and bucketed post-processing), and writes the report (--html FILE; a terminal summary on stdout).
 
-For cron: a lock beside the store keeps two runs from overlapping (the second exits 1 naming the holder); stdout has only the summary when not a terminal; --fail-on detections exits 4 when the report has detections. Re-ingesting files already stored is a no-op, so a job may pass the same folder every time.`
+For cron: a lock beside the store keeps two runs from overlapping (the second exits 1 naming the holder); stdout has only the summary when not a terminal; --fail-on incidents exits 4 when the report has incidents (with --min-severity N: of severity N or more), --fail-on detections when it has window detections. Re-ingesting files already stored is a no-op, so a job may pass the same folder every time.`
 
   static examples = [
     {description: 'The demo: the bundled capture, sampled at 1/100, analyzed with the bundled model, report.html', command: '<%= config.bin %> <%= command.id %> fixtures/demo.pcap --db demo.duckdb --sample 1/100 --html report.html'},
-    {description: 'Hourly cron job on a capture folder, alerting through the exit code', command: '<%= config.bin %> <%= command.id %> /var/spool/pcap/*.pcap --db /var/lib/flowscope/site.duckdb --network site --html /var/www/flowscope/index.html --fail-on detections'},
+    {description: 'Hourly cron job on a capture folder, alerting through the exit code', command: '<%= config.bin %> <%= command.id %> /var/spool/pcap/*.pcap --db /var/lib/flowscope/site.duckdb --network site --html /var/www/flowscope/index.html --fail-on incidents --min-severity 3'},
   ]
 
   static strict = false
@@ -34,7 +34,8 @@ For cron: a lock beside the store keeps two runs from overlapping (the second ex
     workers: Flags.integer({summary: 'Worker processes for the post-processing pass.', default: os.availableParallelism(), min: 1}),
     html: Flags.string({summary: 'Write the self-contained HTML report here.'}),
     'skip-bad': Flags.boolean({summary: 'Skip and count bad records instead of failing a file.'}),
-    'fail-on': Flags.option({summary: 'Exit 4 when this is found (for alerting jobs).', options: ['detections'] as const})(),
+    'min-severity': minSeverityFlag,
+    'fail-on': Flags.option({summary: 'Exit 4 when the report has any of these (for alerting jobs).', options: FAIL_ON})(),
   }
 
   async run(): Promise<PipelineResult> {
@@ -51,6 +52,7 @@ For cron: a lock beside the store keeps two runs from overlapping (the second ex
       workers: f.workers,
       ...(f.html === undefined ? {} : {html: f.html}),
       skipBad: f['skip-bad'],
+      ...(f['min-severity'] === undefined ? {} : {minSeverity: f['min-severity']}),
       onStep: (s) => {
         if (process.stdout.isTTY || f['log-level'] === 'debug') this.info(`… ${s}`)
       },
@@ -77,7 +79,8 @@ For cron: a lock beside the store keeps two runs from overlapping (the second ex
     this.out(lines.join('\n'))
     if (!this.jsonEnabled()) this.out(`\n${renderReportText(r.report, {color: shouldColor(process.stdout, process.env)})}`)
     if (r.html) this.out(`\nreport: ${path.resolve(r.html)}`)
-    if (f['fail-on'] === 'detections' && r.report.detections.total > 0) this.exitSucceededWith(EXIT.detections)
+    const found = f['fail-on'] === undefined ? 0 : f['fail-on'] === 'incidents' ? r.report.incidents.total : r.report.detections.total
+    if (found > 0) this.exitSucceededWith(EXIT.detections)
     return r
   }
 }

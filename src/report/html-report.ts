@@ -12,6 +12,8 @@ import {RUN_COLUMNS, SAMPLING_COLUMNS, TALKER_COLUMNS, TYPE_COLUMNS} from './rep
 import type {ReportColumn} from './report-columns.js'
 import {detectionsHeadline, fmtAs, fmtDuration, fmtFilter, fmtRatio, fmtScore, fmtTime} from './report-format.js'
 import {humanBytes} from './table.js'
+import type {IncidentItem} from './incidents-data.js'
+import {fmtConfidenceText, fmtCounterparts, fmtIncidentEntity, fmtIncidentSize, fmtIncidentWhen, fmtIncidentWhy, incidentsHeadline} from './incident-format.js'
 
 const CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 
@@ -37,15 +39,24 @@ figure { margin: 8px 0; }
 figure svg { max-width: 100%; height: auto; }
 figcaption { color: var(--muted); font-size: 12px; }
 .empty { color: var(--muted); font-style: italic; }
-table { border-collapse: collapse; font-size: 13px; margin: 8px 0; }
+section { min-width: 0; }
+.table-wrap { max-width: 100%; overflow-x: auto; }
+table { border-collapse: collapse; font-size: 13px; margin: 8px 0; width: 100%; }
 th, td { border-bottom: 1px solid var(--line); padding: 4px 10px 4px 0; text-align: left; vertical-align: top; }
-th { color: var(--muted); font-weight: 600; white-space: nowrap; }
+th { color: var(--muted); font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.addr, td.mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; }
 td.addr { white-space: nowrap; }
-td.wrap { overflow-wrap: anywhere; min-width: 9em; }
-td.mono { overflow-wrap: anywhere; min-width: 13em; }
-td.drivers { min-width: 14em; }
+td.wrap { overflow-wrap: anywhere; min-width: 6em; }
+td.mono { overflow-wrap: anywhere; word-break: break-all; min-width: 6em; }
+td.drivers { min-width: 11em; }
+td.txt { overflow-wrap: anywhere; }
+td.kind { overflow-wrap: break-word; }
+td.span { min-width: 9em; }
+td.why { overflow-wrap: break-word; min-width: 15em; }
+td.id { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; overflow-wrap: anywhere; min-width: 5em; }
+tr.high td.sev { color: var(--bad); font-weight: 600; }
+tr.mid td.sev { color: var(--warn); font-weight: 600; }
 td.when { white-space: nowrap; }
 tr.high td.ratio { color: var(--bad); font-weight: 600; }
 tr.mid td.ratio { color: var(--warn); font-weight: 600; }
@@ -77,18 +88,28 @@ export async function renderReportHtml(r: ReportData): Promise<string> {
 <h1>flowscope report</h1>
 <p class="meta">Generated ${e(fmtTime(r.generatedAt))} UTC from the store <code>${e(r.db)}</code> · filter: ${e(fmtFilter(r.filter))}</p>
 <div class="cards">
-${card(String(d.total), 'detections pass the filter', d.total > 0)}
+${card(String(r.incidents.total), `incidents pass the filter · ${r.incidents.open} open`, r.incidents.total > 0)}
+${card(String(d.total), 'window detections', d.total > 0)}
 ${card(String(d.addresses), 'addresses with detections', d.addresses > 0)}
 ${card(String(s.flows), `flows · ${humanBytes(s.bytes)}`)}
 ${card(String(s.sources), `sources · ${s.networks.length} network${s.networks.length === 1 ? '' : 's'}`)}
 ${card(String(r.runs.length), 'recent runs')}
 </div>
 <p class="meta">Networks: ${s.networks.map(e).join(', ') || '-'} · flows from ${e(fmtTime(s.tsFirst))} to ${e(fmtTime(s.tsLast))} UTC</p>
-<nav><a href="#detections">Detections</a><a href="#timeline">Timeline</a><a href="#types">By type</a><a href="#talkers">Top talkers</a><a href="#runs">Resource use</a><a href="#sampling">Sampling accuracy</a></nav>
+<nav><a href="#incidents">Incidents</a><a href="#detections">Detections</a><a href="#timeline">Timeline</a><a href="#types">By type</a><a href="#talkers">Top talkers</a><a href="#runs">Resource use</a><a href="#sampling">Sampling accuracy</a></nav>
 </header>
 <main>`)
 
-  parts.push(section('detections', 'Detections', `<p>${e(detectionsHeadline(r))}</p>`, detectionsTable(r)))
+  parts.push(section('incidents', 'Incidents', `<p>${e(incidentsHeadline(r.incidents))}</p>`, incidentsTable(r.incidents.items)))
+
+  parts.push(
+    section(
+      'detections',
+      'Detections',
+      `<p>The window detections behind the incidents, for drill-down: ${e(detectionsHeadline(r))}</p>`,
+      detectionsTable(r),
+    ),
+  )
 
   parts.push(section('timeline', 'Traffic and detections over time', chart('timeline')))
 
@@ -177,7 +198,7 @@ function table(headers: string[], rows: Cell[][], numeric: boolean[], rowClass?:
       return `<tr${cls ? ` class="${cls}"` : ''}>${row.map((c) => `<td${c.cls ? ` class="${c.cls}"` : ''}>${c.html}</td>`).join('')}</tr>`
     })
     .join('\n')
-  return `<table>\n<thead><tr>${head}</tr></thead>\n<tbody>\n${body}\n</tbody>\n</table>`
+  return `<div class="table-wrap"><table>\n<thead><tr>${head}</tr></thead>\n<tbody>\n${body}\n</tbody>\n</table></div>`
 }
 
 /** A table of the rows in these columns: right-aligned ones are numbers, the others text (with their class). */
@@ -189,10 +210,34 @@ function columnTable<R>(columns: (ReportColumn<R> & {cls?: string})[], rows: rea
   )
 }
 
+function incidentsTable(items: readonly IncidentItem[]): string {
+  return table(
+    ['severity', 'type', 'who', 'network', 'when (UTC)', 'how big (95% interval)', 'confidence', 'counterparts', 'why', 'status', 'incident'],
+    items.map((i) => [
+      {html: escapeHtml(String(i.severity)), cls: 'num sev'},
+      cell(i.type, 'kind'),
+      cell(fmtIncidentEntity(i), 'addr'),
+      cell(i.network, 'txt'),
+      cell(fmtIncidentWhen(i), 'span'),
+      cell(fmtIncidentSize(i), 'txt'),
+      cell(fmtConfidenceText(i), 'txt'),
+      cell(fmtCounterparts(i), 'txt'),
+      cell(fmtIncidentWhy(i), 'why'),
+      cell(i.status),
+      cell(i.id, 'id'),
+    ]),
+    [true, false, false, false, false, false, false, false, false, false, false],
+    (k) => {
+      const sev = items[k]?.severity ?? 0
+      return sev >= 4 ? 'high' : sev >= 2 ? 'mid' : ''
+    },
+  )
+}
+
 function detectionsTable(r: ReportData): string {
   const rows = r.detections.rows
   return table(
-    ['score / threshold', '×thr', 'network', 'address', 'AS', 'window (UTC)', 'type', 'pass', 'drivers (z)', 'model'],
+    ['score / threshold', '×thr', 'network', 'address', 'AS', 'window (UTC)', 'type', 'pass', 'drivers (z)', 'model', 'incident'],
     rows.map((d) => [
       num(`${fmtScore(d.score)} / ${fmtScore(d.threshold)}`),
       {html: escapeHtml(fmtRatio(d.ratio)), cls: 'num ratio'},
@@ -213,8 +258,9 @@ function detectionsTable(r: ReportData): string {
                 .join('')}</ul>`,
       },
       cell(d.model, 'mono'),
+      cell(d.incidentId ?? '-', 'id'),
     ]),
-    [true, true, false, false, false, false, false, false, false, false],
+    [true, true, false, false, false, false, false, false, false, false, false],
     (i) => {
       const ratio = rows[i]?.ratio ?? null
       return ratio === null ? '' : ratio >= 2 ? 'high' : ratio >= 1 ? 'mid' : ''

@@ -21,6 +21,7 @@ export {
   DEFAULT_REPORT_TALKERS,
   DEFAULT_REPORT_TOP,
   DETECTION_PASS_NAMES,
+  timelineSpan,
 } from './report-data.js'
 export type {
   DetectionBucket,
@@ -34,13 +35,17 @@ export type {
   RunItem,
   SamplingBoundPoint,
   SamplingCell,
+  SpanUs,
   TopTalker,
   TrafficBucket,
 } from './report-data.js'
-export {DEFAULT_TERMINAL_WIDTH, fitTable, renderReportText, shouldColor} from './terminal-report.js'
+export {DEFAULT_INCIDENTS_TOP, DEFAULT_REPORT_INCIDENTS, parseCounterparts, parseEvidence, readIncidents, SEVERITY_MAX, SEVERITY_MIN} from './incidents-data.js'
+export type {IncidentEvidence, IncidentFilter, IncidentItem, IncidentList, IncidentTypeCount} from './incidents-data.js'
+export {DEFAULT_TERMINAL_WIDTH, fitTable, renderIncidentsText, renderReportText, shouldColor} from './terminal-report.js'
 export type {FitColumn, TerminalReportOptions} from './terminal-report.js'
-export {renderReportMarkdown} from './markdown-report.js'
-export {REPORT_CSV_TABLES, renderReportCsv} from './csv-report.js'
+export {renderIncidentsMarkdown, renderReportMarkdown} from './markdown-report.js'
+export {REPORT_CSV_TABLES, renderIncidentsCsv, renderReportCsv} from './csv-report.js'
+export {EMPTY_INCIDENTS, fmtConfidenceText, fmtCounterparts, fmtIncidentEntity, fmtIncidentSize, fmtIncidentWhen, fmtIncidentWhy, incidentsHeadline} from './incident-format.js'
 export type {ReportCsvTable} from './csv-report.js'
 export {renderReportHtml} from './html-report.js'
 export {REPORT_CHARTS, renderReportCharts} from './report-charts.js'

@@ -9,6 +9,8 @@ import {pickColumns, RUN_COLUMNS, SAMPLING_COLUMNS, TALKER_COLUMNS, TYPE_COLUMNS
 import type {ReportColumn} from './report-columns.js'
 import {EMPTY, detectionsHeadline, fmtAs, fmtDrivers, fmtDuration, fmtFilter, fmtPopulation, fmtRatio, fmtScore, fmtTime} from './report-format.js'
 import {humanBytes} from './table.js'
+import type {IncidentItem, IncidentList} from './incidents-data.js'
+import {fmtConfidenceText, fmtCounterparts, fmtIncidentEntity, fmtIncidentSize, fmtIncidentWhen, fmtIncidentWhy, incidentsHeadline} from './incident-format.js'
 
 /** A pipe table of the rows; with no rows, the `empty` sentence instead (given one). */
 function mdTable<R>(columns: ReportColumn<R>[], rows: readonly R[], empty?: string): string {
@@ -17,6 +19,29 @@ function mdTable<R>(columns: ReportColumn<R>[], rows: readonly R[], empty?: stri
   const rule = `|${columns.map((c) => (c.align === 'right' ? ' ---: ' : ' --- ')).join('|')}|`
   const body = rows.map((r) => `| ${columns.map((c) => escapeMarkdown(c.value(r))).join(' | ')} |`)
   return [head, rule, ...body].join('\n')
+}
+
+/** The incidents as a Markdown section (`## Incidents`, its headline and one table): the report's first, and `flowscope incidents --format md`. */
+export function renderIncidentsMarkdown(l: IncidentList, heading = '## Incidents'): string {
+  const e = escapeMarkdown
+  const out = [heading, '', e(incidentsHeadline(l)), '']
+  if (l.items.length > 0) {
+    const columns: ReportColumn<IncidentItem>[] = [
+      {header: 'severity', value: (i) => String(i.severity), align: 'right'},
+      {header: 'type', value: (i) => i.type},
+      {header: 'who', value: (i) => fmtIncidentEntity(i)},
+      {header: 'network', value: (i) => i.network},
+      {header: 'when (UTC)', value: (i) => fmtIncidentWhen(i)},
+      {header: 'how big (95% interval)', value: (i) => fmtIncidentSize(i)},
+      {header: 'confidence', value: (i) => fmtConfidenceText(i)},
+      {header: 'counterparts', value: (i) => fmtCounterparts(i)},
+      {header: 'why', value: (i) => fmtIncidentWhy(i)},
+      {header: 'status', value: (i) => i.status},
+      {header: 'incident', value: (i) => i.id},
+    ]
+    out.push(mdTable(columns, l.items), '')
+  }
+  return `${out.join('\n').trimEnd()}\n`
 }
 
 export function renderReportMarkdown(r: ReportData): string {
@@ -32,7 +57,9 @@ export function renderReportMarkdown(r: ReportData): string {
     '',
   )
 
-  out.push('## Detections', '', e(detectionsHeadline(r)), '')
+  out.push(renderIncidentsMarkdown(r.incidents).trimEnd(), '')
+
+  out.push('## Detections', '', `Window detections, for drill-down: ${e(detectionsHeadline(r))}`, '')
   if (r.detections.rows.length > 0) {
     out.push(
       mdTable(
@@ -48,6 +75,7 @@ export function renderReportMarkdown(r: ReportData): string {
           {header: 'pass', value: (d) => d.pass},
           {header: 'drivers (z)', value: (d) => fmtDrivers(d.features)},
           {header: 'model', value: (d) => d.model},
+          {header: 'incident', value: (d) => d.incidentId ?? '-'},
         ],
         r.detections.rows,
       ),

@@ -70,7 +70,15 @@ function timelineSpec(r: ReportData): ChartPlan {
   const traffic = r.traffic.timeline.map((b) => ({t: Date.parse(b.bucketStart), bytes: b.bytesScaled, flows: b.flows}))
   const detections = r.detections.timeline.map((d) => ({t: Date.parse(d.bucketStart), type: visible(d.type), count: d.count}))
   if (traffic.every((b) => b.flows === 0) && detections.length === 0) return {spec: null, empty: EMPTY.traffic, caption}
-  const x = {field: 't', type: 'temporal', scale: {type: 'utc'}, title: 'time (UTC)', axis: {format: timeFormat(traffic.map((b) => b.t))}}
+  // the axis spans the data (report-data.ts timelineSpan), not whatever the marks would stretch it to
+  const domain = r.traffic.from !== null && r.traffic.to !== null ? [Date.parse(r.traffic.from), Date.parse(r.traffic.to)] : undefined
+  const x = {
+    field: 't',
+    type: 'temporal',
+    scale: {type: 'utc', ...(domain === undefined ? {} : {domain})},
+    title: 'time (UTC)',
+    axis: {format: timeFormat(domain ?? traffic.map((b) => b.t))},
+  }
   const layers: unknown[] = [
     {
       data: {values: traffic},

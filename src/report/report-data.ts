@@ -8,6 +8,9 @@ import {DETECTION_PASSES, flowRangeSql, summarizeStore} from '../io/index.js'
 import type {Detection, DetectionPass, FlowStore, StoredDetectionFeature, StoreSummary} from '../io/index.js'
 import {UsageError} from '../core/index.js'
 
+import {DEFAULT_REPORT_INCIDENTS, readIncidents} from './incidents-data.js'
+import type {IncidentList} from './incidents-data.js'
+
 export const DETECTION_PASS_NAMES = DETECTION_PASSES
 export type DetectionPassName = DetectionPass
 
@@ -32,8 +35,12 @@ export interface ReportOptions {
   minScore?: number
   /** only detections of this pass */
   pass?: DetectionPassName
+  /** only incidents of at least this severity (1..5); detections are not filtered by it */
+  minSeverity?: number
   /** how many detections to list (all of them count in totals, types and the timeline); default 50 */
   top?: number
+  /** how many incidents to list (all of them count in totals and types); default 20 */
+  incidentsTop?: number
   /** how many top talkers; default 10 */
   talkers?: number
   /** how many recent runs; default 20 */
@@ -65,6 +72,8 @@ export interface DetectionItem extends Pick<Detection, 'network' | 'address' | '
   features: DetectionFeature[]
   runId: number | null
   detectedAt: string
+  /** the incident it belongs to; null until incidents are built for it */
+  incidentId: string | null
 }
 
 export interface DetectionTypeCount {
@@ -167,10 +176,14 @@ export interface ReportData {
     until: string | null
     type: string | null
     minScore: number | null
+    minSeverity: number | null
     pass: string | null
     top: number
   }
+  /** the incidents passing the filter (network, time, type, min severity), most severe first: what a person reads first */
+  incidents: IncidentList
   summary: StoreSummary
+  /** the window detections behind the incidents, for drill-down */
   detections: {
     /** detections passing the filter */
     total: number
@@ -218,6 +231,18 @@ export async function buildReport(store: FlowStore, options: ReportOptions = {})
   }
   if (options.minScore !== undefined && !Number.isFinite(options.minScore)) throw new UsageError('--min-score must be a number')
   const now = options.now ?? Date.now
+  const incidentsTop = positiveInt(options.incidentsTop ?? DEFAULT_REPORT_INCIDENTS, 'incidents-top')
+  const incidents = await readIncidents(
+    store,
+    {
+      ...(options.network === undefined ? {} : {network: options.network}),
+      ...(options.since === undefined ? {} : {since: options.since}),
+      ...(options.until === undefined ? {} : {until: options.until}),
+      ...(options.type === undefined ? {} : {type: options.type}),
+      ...(options.minSeverity === undefined ? {} : {minSeverity: options.minSeverity}),
+    },
+    incidentsTop,
+  )
 
   const det = detectionWhere(options)
   const [detTotals] = await store.all<{n: bigint; addresses: bigint; max_score: number | null}>(
@@ -227,7 +252,7 @@ export async function buildReport(store: FlowStore, options: ReportOptions = {})
   const detRows = await store.all<RawDetection>(
     `SELECT network, address, asn, as_name, ${iso('window_start')} AS window_start, ${iso('window_end')} AS window_end,
             model, pass, score, threshold, attack_type, CAST(top_features AS VARCHAR) AS top_features, run_id,
-            ${iso('detected_at')} AS detected_at
+            ${iso('detected_at')} AS detected_at, incident_id
        FROM detections WHERE ${det.where}
       ORDER BY score DESC, window_start, network, address, model, pass
       LIMIT ${top}`,
@@ -248,13 +273,14 @@ export async function buildReport(store: FlowStore, options: ReportOptions = {})
     `SELECT min(epoch_us(window_start)) AS first_us, max(epoch_us(window_end)) AS last_us FROM detections WHERE ${det.where}`,
     det.params,
   )
-  // the timeline covers the data inside [since, until), not all of a long window around a short capture
-  const dataFrom = minDefined(nullable(span?.first_us), nullable(detSpan?.first_us))
-  const dataTo = maxDefined(nullable(span?.last_us), nullable(detSpan?.last_us))
   const sinceUs = epochUs(options.since)
   const untilUs = epochUs(options.until)
-  const fromUs = dataFrom === undefined ? sinceUs : maxDefined(dataFrom, sinceUs)
-  const toUs = dataTo === undefined ? untilUs : minDefined(dataTo, untilUs)
+  const {fromUs, toUs} = timelineSpan(
+    {fromUs: nullable(span?.first_us), toUs: nullable(span?.last_us)},
+    {fromUs: nullable(detSpan?.first_us), toUs: nullable(detSpan?.last_us)},
+    sinceUs,
+    untilUs,
+  )
   const bucketS = chooseBucketSeconds(fromUs, toUs)
   const bucketUs = BigInt(bucketS) * 1_000_000n
 
@@ -265,7 +291,7 @@ export async function buildReport(store: FlowStore, options: ReportOptions = {})
     flows.params,
   )
   const detBuckets = await store.all<{b: bigint; type: string; n: bigint}>(
-    `SELECT (${clampTo('epoch_us(window_start)', sinceUs)} // ${bucketUs}) * ${bucketUs} AS b, attack_type AS type, count(*) AS n
+    `SELECT (${clampTo('epoch_us(window_start)', fromUs, toUs)} // ${bucketUs}) * ${bucketUs} AS b, attack_type AS type, count(*) AS n
        FROM detections WHERE ${det.where} GROUP BY b, type ORDER BY b, type`,
     det.params,
   )
@@ -293,9 +319,11 @@ export async function buildReport(store: FlowStore, options: ReportOptions = {})
       until: options.until ? options.until.toISOString() : null,
       type: options.type ?? null,
       minScore: options.minScore ?? null,
+      minSeverity: options.minSeverity ?? null,
       pass: options.pass ?? null,
       top,
     },
+    incidents,
     summary,
     detections: {
       total: Number(detTotals?.n ?? 0),
@@ -390,6 +418,7 @@ interface RawDetection {
   top_features: string | null
   run_id: number | null
   detected_at: string
+  incident_id: string | null
 }
 
 function toDetectionItem(r: RawDetection): DetectionItem {
@@ -409,6 +438,7 @@ function toDetectionItem(r: RawDetection): DetectionItem {
     features: parseFeatures(r.top_features),
     runId: r.run_id === null ? null : Number(r.run_id),
     detectedAt: r.detected_at,
+    incidentId: r.incident_id,
   }
 }
 
@@ -672,9 +702,33 @@ function usToIso(us: bigint): string {
   return new Date(Number(us / 1000n)).toISOString()
 }
 
-/** `expr`, or `since` when it is earlier: a flow or window that began before `since` counts in the first bucket. */
-function clampTo(expr: string, sinceUs: bigint | undefined): string {
-  return sinceUs === undefined ? expr : `greatest(${expr}, ${sinceUs}::BIGINT)`
+/**
+ * `expr`, or `since` when it is earlier (a flow or window that began before `since` counts in the first
+ * bucket), or the last µs before `until` when it is later (in the last bucket).
+ */
+function clampTo(expr: string, sinceUs: bigint | undefined, untilUs?: bigint): string {
+  const low = sinceUs === undefined ? expr : `greatest(${expr}, ${sinceUs}::BIGINT)`
+  return untilUs === undefined ? low : `least(${low}, ${untilUs - 1n}::BIGINT)`
+}
+
+/** A span of time in µs since the epoch; undefined ends are unknown. */
+export interface SpanUs {
+  fromUs: bigint | undefined
+  toUs: bigint | undefined
+}
+
+/**
+ * The span the traffic timeline covers: the flows' own span, inside [since, until). A detection's
+ * window is not data: an analysis window starts before the first flow it holds and a beaconing
+ * window of an hour or a day ends long after the last, so taking the detections' span stretched 16
+ * minutes of flows over a whole day. Their span is used only when there are no flows to show; the
+ * detections are then marked in the bucket their window starts in, clamped into this span.
+ */
+export function timelineSpan(flows: SpanUs, detections: SpanUs, sinceUs: bigint | undefined, untilUs: bigint | undefined): SpanUs {
+  const data = flows.fromUs !== undefined && flows.toUs !== undefined ? flows : detections
+  const fromUs = data.fromUs === undefined ? sinceUs : maxDefined(data.fromUs, sinceUs)
+  const toUs = data.toUs === undefined ? untilUs : minDefined(data.toUs, untilUs)
+  return {fromUs, toUs}
 }
 
 function iso(column: string): string {

@@ -83,6 +83,7 @@ export function fmtFilter(f: ReportData['filter']): string {
   if (f.until !== null) parts.push(`until=${fmtTime(f.until)}`)
   if (f.type !== null) parts.push(`type=${f.type}`)
   if (f.minScore !== null) parts.push(`min-score=${f.minScore}`)
+  if (f.minSeverity !== null) parts.push(`min-severity=${f.minSeverity}`)
   if (f.pass !== null) parts.push(`pass=${f.pass}`)
   return parts.length === 0 ? 'none' : parts.join('  ')
 }

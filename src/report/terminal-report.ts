@@ -10,6 +10,8 @@ import {RUN_COLUMNS, SAMPLING_COLUMNS, TALKER_COLUMNS, TYPE_COLUMNS} from './rep
 import type {ReportColumn} from './report-columns.js'
 import {EMPTY, detectionsHeadline, fmtAs, fmtDrivers, fmtDuration, fmtFilter, fmtPopulation, fmtRatio, fmtScore, fmtTime, fmtWindow} from './report-format.js'
 import {humanBytes} from './table.js'
+import type {IncidentItem, IncidentList} from './incidents-data.js'
+import {fmtConfidence, fmtCounterparts, fmtIncidentEntity, fmtIncidentSize, fmtIncidentSpan, fmtIncidentWhy, incidentsHeadline} from './incident-format.js'
 
 export const DEFAULT_TERMINAL_WIDTH = 100
 
@@ -44,7 +46,9 @@ export function renderReportText(r: ReportData, options: TerminalReportOptions =
   out.push(kv('flows', `${s.flows} flows  ·  ${s.packets} packets  ·  ${humanBytes(s.bytes)}  ·  ${fmtTime(s.tsFirst)} .. ${fmtTime(s.tsLast)} UTC`))
   out.push(kv('filter', fmtFilter(r.filter)))
 
-  out.push('', section('DETECTIONS', paint), ...wrapText(detectionsHeadline(r), width))
+  out.push('', ...incidentsSection(r.incidents, width, paint))
+
+  out.push('', section('DETECTIONS', paint), ...wrapText(`window detections, for drill-down: ${detectionsHeadline(r)}`, width))
   if (r.detections.rows.length > 0) out.push(detectionTable(r.detections.rows, width, paint))
   if (r.detections.byType.length > 0) {
     out.push(
@@ -75,6 +79,43 @@ export function renderReportText(r: ReportData, options: TerminalReportOptions =
   return `${out.join('\n')}\n`
 }
 
+/** The incidents alone (`flowscope incidents`), as the report's INCIDENTS section shows them. */
+export function renderIncidentsText(l: IncidentList, options: TerminalReportOptions = {}): string {
+  const width = Math.max(60, options.width ?? DEFAULT_TERMINAL_WIDTH)
+  const paint: Paint = options.color ? (text, style) => (text === '' ? text : `\u001b[${SGR[style]}m${text}\u001b[0m`) : (text) => text
+  return `${incidentsSection(l, width, paint).join('\n')}\n`
+}
+
+/**
+ * The INCIDENTS section: a line per incident (severity, type, role and entity, when, windows,
+ * confidence, status), and under it (indented, dim) how big it was with its intervals, its
+ * counterparts, why it was typed so and its id (the key of its window detections below).
+ */
+function incidentsSection(l: IncidentList, width: number, paint: Paint): string[] {
+  const out = [section('INCIDENTS', paint), ...wrapText(incidentsHeadline(l), width)]
+  if (l.items.length === 0) return out
+  const several = new Set(l.items.map((i) => i.network)).size > 1
+  const columns: FitColumn<IncidentItem>[] = [
+    {header: 'sev', value: (i) => String(i.severity), align: 'right', paint: (i, t) => paint(t, i.severity >= 4 ? 'red' : i.severity >= 2 ? 'yellow' : 'dim')},
+    {header: 'type', value: (i) => i.type, min: 9, max: 18, shrink: 2},
+    ...(several ? [{header: 'network', value: (i: IncidentItem) => i.network, min: 7, max: 16, shrink: 4}] : []),
+    {header: 'who', value: (i) => fmtIncidentEntity(i), min: 24, max: 48, shrink: 1},
+    // the year is in the report's header; a span of days keeps its end's date
+    {header: 'when (UTC)', value: (i) => fmtIncidentSpan(i).replace(/^\d{4}-/, '').replace(/ \d{4}-/, ' ')},
+    {header: 'win', value: (i) => String(i.windows), align: 'right'},
+    {header: 'confidence', value: (i) => fmtConfidence(i), drop: 2},
+    {header: 'status', value: (i) => i.status, drop: 1},
+  ]
+  const [header, ...lines] = fitTable(columns, l.items, width).split('\n')
+  out.push(header ?? '')
+  l.items.forEach((i, k) => {
+    out.push(lines[k] ?? '')
+    const more = [fmtIncidentSize(i), fmtCounterparts(i), fmtIncidentWhy(i), `incident ${i.id}`].filter((x) => x !== '-')
+    for (const [n, line] of wrapParts(more.join(SEP), width - 4).entries()) out.push(paint(`${n === 0 ? '  ↳ ' : '    '}${line}`, 'dim'))
+  })
+  return out
+}
+
 function section(title: string, paint: Paint): string {
   return paint(title, 'bold')
 }
@@ -98,7 +139,7 @@ function detectionTable(rows: DetectionItem[], width: number, paint: Paint): str
   const out = [header ?? '']
   rows.forEach((d, i) => {
     out.push(lines[i] ?? '')
-    const more = `${fmtDrivers(d.features)}  ·  threshold ${fmtScore(d.threshold)}  ·  ${d.pass} pass  ·  model ${d.model}`
+    const more = `${fmtDrivers(d.features)}  ·  threshold ${fmtScore(d.threshold)}  ·  ${d.pass} pass  ·  model ${d.model}${d.incidentId === null ? '' : `  ·  incident ${d.incidentId}`}`
     for (const [k, line] of wrapParts(more, width - 4).entries()) out.push(paint(`${k === 0 ? '  ↳ ' : '    '}${line}`, 'dim'))
   })
   return out.join('\n')

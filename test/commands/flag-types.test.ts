@@ -6,7 +6,7 @@
 import {describe, expect, it} from 'vitest'
 
 import {UsageError} from '../../src/core/errors.js'
-import {parseDurationSec, parseNetworkLabel, parseTimeSpec} from '../../src/flag-types.js'
+import {FAIL_ON, minSeverityFlag, parseDurationSec, parseNetworkLabel, parseTimeSpec, REPORT_FORMATS, reportFormat} from '../../src/flag-types.js'
 
 const NOW = Date.UTC(2026, 0, 5, 10, 0, 0)
 
@@ -32,5 +32,17 @@ describe('parseDurationSec and parseNetworkLabel', () => {
     expect(parseNetworkLabel('site-a')).toBe('site-a')
     expect(() => parseNetworkLabel('a\u001b[31mred')).toThrow(UsageError)
     expect(() => parseNetworkLabel('x'.repeat(129))).toThrow(UsageError)
+  })
+})
+
+describe('report formats, --fail-on and --min-severity', () => {
+  it('md is markdown; the other formats are themselves', () => {
+    expect(REPORT_FORMATS).toEqual(['table', 'markdown', 'md', 'csv'])
+    expect(REPORT_FORMATS.map(reportFormat)).toEqual(['table', 'markdown', 'markdown', 'csv'])
+  })
+
+  it('--fail-on takes incidents (first) and detections; --min-severity is the 1..5 scale', () => {
+    expect(FAIL_ON).toEqual(['incidents', 'detections'])
+    expect(minSeverityFlag).toMatchObject({min: 1, max: 5})
   })
 })

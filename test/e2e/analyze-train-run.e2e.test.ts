@@ -1,7 +1,7 @@
 /**
  * `analyze`, `train` and `run` as a user runs them (the built CLI, `--json`), on the demo capture:
  * the envelope against each command's schema, the values that matter, and the exit code of each
- * kind of failure (0 ok, 2 usage, 3 bad input data naming the file, 4 --fail-on detections).
+ * kind of failure (0 ok, 2 usage, 3 bad input data naming the file, 4 --fail-on detections or incidents).
  */
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
@@ -204,6 +204,18 @@ describe('flowscope run (CLI)', () => {
     expect(r.analyze).toBeNull()
     expect(r.html).toBeNull()
     expect(r.report.detections.total).toBe(first.report.detections.total)
+    expect(r.report.incidents.total).toBe(first.analyze.incidents.total)
+
+    // --fail-on incidents: exit 4 while an incident of --min-severity or more is in the report, 0 when none is
+    const severe = Math.max(...first.report.incidents.items.map((i: {severity: number}) => i.severity))
+    const hit = runCli(['run', DEMO, '--db', store, '--network', 'site', '--no-analyze', '--fail-on', 'incidents', '--min-severity', String(severe), '--json'])
+    expect(expectContract('run', hit).report.incidents.items.every((i: {severity: number}) => i.severity >= severe)).toBe(true)
+    expect(hit.code).toBe(4)
+    if (severe < 5) {
+      const none = runCli(['run', DEMO, '--db', store, '--network', 'site', '--no-analyze', '--fail-on', 'incidents', '--min-severity', String(severe + 1), '--json'])
+      expect(expectContract('run', none).report.incidents.total).toBe(0)
+      expect(none.code).toBe(0)
+    }
   })
 
   it('a damaged capture is bad input: exit 3 naming the file and offset; no file or a bad rate is usage: exit 2; a bad model exit 3', () => {

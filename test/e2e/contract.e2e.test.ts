@@ -55,7 +55,7 @@ const entry = (id: string): ManifestCommand => manifest.commands[id.replaceAll('
 async function valueType(flag: {parse?: (input: string, ctx: unknown, opts: unknown) => Promise<unknown>; options?: readonly string[]}): Promise<string> {
   if (flag.options) return 'option'
   if (!flag.parse) return 'string'
-  for (const probe of ['12', '24', '100', '1/100', 'store', 'udp://127.0.0.1:1']) {
+  for (const probe of ['12', '24', '100', '1/100', 'store', 'udp://127.0.0.1:1', '3']) {
     try {
       const v = await flag.parse(probe, {}, flag)
       return v instanceof Date ? 'date' : Array.isArray(v) ? 'array' : typeof v
@@ -113,7 +113,7 @@ async function contract(): Promise<Record<string, unknown>> {
 
 describe('the CLI contract', () => {
   it('every command has --json and a schema; every schema is a command', () => {
-    expect(COMMANDS).toHaveLength(18)
+    expect(COMMANDS).toHaveLength(19)
     for (const id of COMMANDS) expect(entry(id).enableJsonFlag, id).toBe(true)
     expect(schemaFiles()).toEqual(COMMANDS.map(schemaFile).sort())
   })

@@ -215,6 +215,17 @@ describe('flowscope report (CLI, as a cron job)', () => {
       expect(await count('figure[data-chart="sampling"] .mark-symbol.role-mark path')).toBe(scored)
       expect(await count('figure[data-chart="sampling"] .mark-line.role-mark path')).toBe(2)
 
+      // the incidents come first, and no table runs off the page: each fits its box (wrapping, not scrolling)
+      expect(await page.locator('main section').first().getAttribute('id')).toBe('incidents')
+      // a string, evaluated in the page: the test is compiled without the DOM's types
+      const overflow = (await page.evaluate(`({
+        page: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+        tables: [...document.querySelectorAll('.table-wrap')].map((t) => t.scrollWidth - t.clientWidth),
+      })`)) as {page: number; tables: number[]}
+      expect(overflow.tables.length).toBeGreaterThanOrEqual(2)
+      expect(overflow.page).toBeLessThanOrEqual(0)
+      for (const extra of overflow.tables) expect(extra).toBeLessThanOrEqual(1)
+
       // hostile strings are shown as text, not run
       const text = await page.locator('body').innerText()
       expect(text).toContain(HOSTILE.network)

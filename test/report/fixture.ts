@@ -46,6 +46,89 @@ export const DETECTIONS: FixtureDetection[] = [
   {network: HOSTILE.network, address: '192.0.2.1', startS: 780, model: 'ae-default@1a2b3c', pass: 'stream', score: 2.75, threshold: 2.5, type: 'exfiltration', features: [{name: 'out_in_ratio', value: 40, z: 7.7}], asn: 64502, asName: HOSTILE.asName},
 ]
 
+export interface FixtureIncident {
+  id: string
+  network: string
+  entity: string
+  role: string | null
+  type: string
+  firstS: number
+  lastS: number
+  windows: number
+  peakScore: number
+  severity: number
+  confidence: string | null
+  counterparts: unknown
+  evidence: unknown
+  status: string
+  /** addresses whose detections (of the same network) link to it */
+  detections: string[]
+}
+
+/** The full shape of a stored incident's evidence (incident-record.ts), with its figures. */
+const fullEvidence = (summary: string, confidenceText: string, rate: number, packets: number, bytes: number) => ({
+  summary,
+  confidenceText,
+  samplingRate: rate,
+  sampled: {records: packets, packets, bytes},
+  estimated: {
+    packets: {estimate: packets * rate, low: Math.round(packets * rate * 0.8), high: Math.round(packets * rate * 1.25)},
+    bytes: {estimate: bytes * rate, low: Math.round(bytes * rate * 0.8), high: Math.round(bytes * rate * 1.25)},
+  },
+  detectionTypes: {flood: 1},
+  peakWindow: {start: '2026-01-05T00:05:00.000Z', end: '2026-01-05T00:10:00.000Z'},
+  model: 'ae-default@1a2b3c',
+  pass: 'post',
+  threshold: 2.5,
+  topFeatures: [{name: 'bytes_in', value: 1.2e9, z: 22.5}],
+})
+
+/**
+ * Incidents in both shapes: full (role, confidence, counterparts and evidence as incident-record.ts
+ * has them) and old (role, confidence and counterparts NULL, evidence only the peak window in
+ * snake_case keys, as rows written before those were filled), one of them hostile.
+ */
+export const INCIDENTS: FixtureIncident[] = [
+  {
+    id: 'inc-synflood', network: 'lab', entity: 'fd00:1::beef', role: 'victim', type: 'syn_flood', firstS: 300, lastS: 600, windows: 1, peakScore: 5.5,
+    severity: 4, confidence: 'high',
+    counterparts: {
+      total: 545, role: 'sources', seenOnceShare: 0.99, likelySpoofed: true,
+      sample: [{address: '198.51.100.7', role: 'source', records: 2, packets: 200, bytes: 8000, share: 0.004}],
+      folded: ['198.51.100.7'],
+    },
+    evidence: fullEvidence('SYN-only packets to one port from 545 sources', 'many sampled packets: the rate is well established', 100, 1200, 48000),
+    status: 'open', detections: ['fd00:1::beef'],
+  },
+  {
+    id: 'inc-scan-old', network: 'lab', entity: '10.1.0.66', role: null, type: 'scan', firstS: 120, lastS: 720, windows: 2, peakScore: 9.5,
+    severity: 5, confidence: null, counterparts: null,
+    evidence: {
+      peak_window: {start: '2026-01-05T00:02:00.000Z', end: '2026-01-05T00:07:00.000Z'}, model: 'ae-default@1a2b3c', pass: 'post', threshold: 2.5,
+      top_features: [{name: 'distinct_dst_ports', value: 812, z: 14.2}],
+    },
+    status: 'closed', detections: ['10.1.0.66'],
+  },
+  {
+    id: 'inc-amp', network: 'lab', entity: '10.1.0.7', role: 'victim', type: 'udp_amplification', firstS: 600, lastS: 900, windows: 1, peakScore: 3.1,
+    severity: 2, confidence: 'medium',
+    counterparts: {
+      total: 12, role: 'reflectors', seenOnceShare: 0.25, likelySpoofed: false,
+      sample: [{address: '203.0.113.53', role: 'reflector', records: 9, packets: 900, bytes: 1_200_000, share: 0.6}],
+      services: [{port: 53, name: 'DNS', share: 0.8}, {port: 123, name: 'NTP', share: 0.2}],
+    },
+    evidence: fullEvidence('UDP from source port 53 and 123, 40× the bytes sent', 'a few dozen sampled packets: the size is known within a factor of two', 100, 30, 40000),
+    status: 'open', detections: ['10.1.0.7'],
+  },
+  {
+    id: 'inc-hostile', network: HOSTILE.network, entity: HOSTILE.address, role: null, type: HOSTILE.type, firstS: 660, lastS: 960, windows: 1, peakScore: 4.4,
+    severity: 1, confidence: 'low',
+    counterparts: {total: 1, role: HOSTILE.feature, seenOnceShare: 1, likelySpoofed: false, sample: [{address: HOSTILE.asName, role: 'peer', records: 1, packets: 1, bytes: 40, share: 1}]},
+    evidence: {summary: HOSTILE.feature, confidence_text: HOSTILE.asName, peak_window: {start: '2026-01-05T00:11:00.000Z', end: '2026-01-05T00:16:00.000Z'}, model: HOSTILE.model},
+    status: 'open', detections: [],
+  },
+]
+
 /** Opens an in-memory store (or the file `path`) and fills it with the fixture. */
 export async function makeFixtureStore(path = ':memory:'): Promise<FlowStore> {
   const store = await FlowStore.open(path)
@@ -90,6 +173,29 @@ export async function fillFixture(store: FlowStore): Promise<void> {
         as_name: d.asName,
       },
     )
+  }
+  for (const i of INCIDENTS) {
+    await store.run(
+      `INSERT INTO incidents VALUES ($id, $network, $entity, $role, $type, TIMESTAMP '${ts(i.firstS)}', TIMESTAMP '${ts(i.lastS)}', $windows,
+              $peak, $severity, $confidence, $counterparts, $evidence, $status, 7)`,
+      {
+        id: i.id,
+        network: i.network,
+        entity: i.entity,
+        role: i.role,
+        type: i.type,
+        windows: i.windows,
+        peak: i.peakScore,
+        severity: i.severity,
+        confidence: i.confidence,
+        counterparts: i.counterparts === null ? null : JSON.stringify(i.counterparts),
+        evidence: JSON.stringify(i.evidence),
+        status: i.status,
+      },
+    )
+    for (const address of i.detections) {
+      await store.run('UPDATE detections SET incident_id = $id WHERE network = $network AND address = $address', {id: i.id, network: i.network, address})
+    }
   }
   await store.run(
     `INSERT INTO runs (run_id, kind, status, network, started_at, finished_at, wall_s, cpu_user_s, cpu_system_s, peak_rss_mb,

@@ -3,6 +3,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {FlowStore} from '../../src/io/index.js'
 import {buildReport, escapeHtml, REPORT_CHARTS, renderReportHtml} from '../../src/report/index.js'
 import type {ReportData} from '../../src/report/index.js'
+import {chartSpec} from '../../src/report/report-charts.js'
 import {HOSTILE, makeFixtureStore, NOW} from './fixture.js'
 
 describe('HTML report', () => {
@@ -56,6 +57,35 @@ describe('HTML report', () => {
     expect(html).not.toMatch(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u202a-\u202e]/u)
   })
 
+  it('leads with the incidents: their card, link and section come before the detections, which name their incident', () => {
+    const at = (needle: string): number => html.indexOf(needle)
+    expect(at('<section id="incidents">')).toBeGreaterThan(0)
+    expect(at('<section id="incidents">')).toBeLessThan(at('<section id="detections">'))
+    expect(at('href="#incidents"')).toBeLessThan(at('href="#detections"'))
+    expect(at('incidents pass the filter')).toBeLessThan(at('window detections'))
+    const incidents = html.slice(at('<section id="incidents">'), at('<section id="detections">'))
+    expect(incidents).toContain('victim fd00:1::beef')
+    expect(incidents).toContain('545 sources, 99% seen once, likely spoofed')
+    expect(incidents).toContain('≈120.0 k packets (95%: 96.0 k–150.0 k)')
+    expect(incidents).toContain('high: many sampled packets: the rate is well established')
+    // the old-shape row shows its drivers where a newer one has its summary
+    expect(incidents).toContain('drivers: distinct_dst_ports +14.2')
+    const detections = html.slice(at('<section id="detections">'), at('<section id="timeline">'))
+    expect(detections).toContain('<td class="id">inc-scan-old</td>')
+    // tables scroll inside their box rather than running off the page
+    expect(html).toMatch(/\.table-wrap \{ max-width: 100%; overflow-x: auto; \}/)
+    expect(detections).toContain('<div class="table-wrap"><table>')
+  })
+
+  it("the traffic chart's time axis is the data's span, not the detections' windows", () => {
+    const spec = JSON.stringify(chartSpec(report, 'timeline').spec)
+    expect(report.traffic.from).toBe('2026-01-05T00:00:00.000Z')
+    expect(report.traffic.to).toBe('2026-01-05T00:15:55.000Z')
+    expect(spec).toContain(`"domain":[${Date.parse(report.traffic.from!)},${Date.parse(report.traffic.to!)}]`)
+    // a span of minutes: ticks in hours and minutes, no dates
+    expect(spec).toContain('"format":"%H:%M"')
+  })
+
   it('sections without data say so instead of drawing an empty chart', async () => {
     const blank = await FlowStore.open(':memory:')
     const empty = await renderReportHtml(await buildReport(blank, {now: NOW}))
@@ -63,6 +93,7 @@ describe('HTML report', () => {
     expect(empty).not.toContain('<svg')
     for (const name of REPORT_CHARTS) expect(empty).toContain(`data-empty-chart="${name}"`)
     expect(empty).toContain('No detections pass the filter.')
+    expect(empty).toContain('No incidents pass the filter.')
     expect(empty).toContain('No flows in the selected time range.')
     expect(empty).toContain('No sampling estimates recorded in this range')
   })

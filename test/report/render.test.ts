@@ -94,7 +94,7 @@ describe('report renderers', () => {
       const width = rows[0]!.length
       for (const r of rows) expect(r).toHaveLength(width)
     }
-    const [header, ...rows] = parseCsv(renderReportCsv(report))
+    const [header, ...rows] = parseCsv(renderReportCsv(report, 'detections'))
     expect(rows).toHaveLength(DETECTIONS.length)
     const col = (name: string): number => header!.indexOf(name)
     const get = (r: string[], name: string): string => r[col(name)]!
@@ -116,6 +116,37 @@ describe('report renderers', () => {
     const bias = sampling[0]!.indexOf('rel_bias')
     expect(sampling.slice(1).some((r) => r[bias]!.startsWith('-'))).toBe(true)
     expect(sampling.slice(1).some((r) => r[1] === `'${visible(HOSTILE.sampler)}`)).toBe(true)
+  })
+
+  it('every format leads with the incidents; the window detections follow, each with its incident id', () => {
+    const text = renderReportText(report, {color: false})
+    expect(text.indexOf('\nINCIDENTS\n')).toBeGreaterThan(0)
+    expect(text.indexOf('\nINCIDENTS\n')).toBeLessThan(text.indexOf('\nDETECTIONS\n'))
+    expect(text).toContain('545 sources, 99% seen once, likely spoofed')
+    expect(text).toContain('incident inc-scan-old')
+    const md = renderReportMarkdown(report)
+    expect(md.indexOf('\n## Incidents\n')).toBeGreaterThan(0)
+    expect(md.indexOf('\n## Incidents\n')).toBeLessThan(md.indexOf('\n## Detections\n'))
+    expect(md).toContain('12 reflectors, 25% seen once: DNS/53 80%, NTP/123 20%')
+    // CSV: the incidents are the default table and the first of the list; detections carry their incident id
+    expect(REPORT_CSV_TABLES[0]).toBe('incidents')
+    const [header, ...rows] = parseCsv(renderReportCsv(report))
+    expect(header![0]).toBe('incident_id')
+    expect(rows.map((r) => r[0])).toEqual(report.incidents.items.map((i) => i.id))
+    const [dh, ...dr] = parseCsv(renderReportCsv(report, 'detections'))
+    expect(dr.map((r) => r[dh!.indexOf('incident_id')])).toEqual(report.detections.rows.map((d) => d.incidentId ?? ''))
+  })
+
+  it('old-shape incidents (NULL role, confidence, counterparts; evidence only the peak window) render in every format', () => {
+    const old = report.incidents.items.find((i) => i.id === 'inc-scan-old')!
+    expect(old).toMatchObject({role: null, confidence: null, counterparts: null})
+    const only: ReportData = {...report, incidents: {total: 1, open: 0, items: [old], byType: [{type: 'scan', count: 1, open: 0, maxSeverity: 5}]}}
+    const text = renderReportText(only, {color: false})
+    expect(text).toMatch(/ {2}5 {2}scan +10\.1\.0\.66 +01-05 00:02 \.\. 00:12 +2 {2}- +closed/)
+    expect(text).toContain('drivers: distinct_dst_ports +14.2')
+    expect(renderReportMarkdown(only)).toContain('| 5 | scan | 10.1.0.66 | lab | 2026-01-05 00:02 .. 00:12, 2 windows | - | - | - | drivers: distinct\\_dst\\_ports +14.2 | closed | inc-scan-old |')
+    const [, row] = parseCsv(renderReportCsv(only))
+    expect(row!.slice(0, 5)).toEqual(['inc-scan-old', 'lab', '10.1.0.66', '', 'scan'])
   })
 
   it('csv cells: quoting, formula prefixes, control characters', () => {

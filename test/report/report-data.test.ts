@@ -2,7 +2,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {UsageError} from '../../src/core/errors.js'
 import {FlowStore} from '../../src/io/index.js'
-import {buildReport, chooseBucketSeconds} from '../../src/report/index.js'
+import {buildReport, chooseBucketSeconds, timelineSpan} from '../../src/report/index.js'
 import type {ReportData} from '../../src/report/index.js'
 import {scoreSampling} from '../../src/report/report-data.js'
 import {DETECTIONS, HOSTILE, makeFixtureStore, NOW, T0} from './fixture.js'
@@ -71,7 +71,8 @@ describe('buildReport', () => {
     const t = all.traffic
     expect(t.bucketSeconds).toBe(30)
     expect(t.from).toBe('2026-01-05T00:00:00.000Z')
-    expect(t.to).toBe('2026-01-05T00:18:00.000Z')
+    // the flows' span: the detections' windows (the last ends at 00:18) do not stretch it
+    expect(t.to).toBe('2026-01-05T00:15:55.000Z')
     const starts = t.timeline.map((b) => Date.parse(b.bucketStart))
     expect(starts.slice(1).every((s, i) => s - starts[i]! === 30_000)).toBe(true)
     expect(t.timeline.reduce((a, b) => a + b.flows, 0)).toBe(all.summary.flows)
@@ -148,6 +149,40 @@ describe('buildReport', () => {
       expect(r.sampling).toEqual({estimates: 0, keyed: 0, population: null, cells: [], bound: []})
     } finally {
       await empty.close()
+    }
+  })
+
+  it('the timeline spans the flows, not the windows of the detections (16 minutes of data are not drawn across a day)', async () => {
+    const us = (iso: string): bigint => BigInt(Date.parse(iso)) * 1000n
+    // the demo: flows 00:00 .. 00:16:17; windows from 23:15 the day before (a 1 h beaconing window) to 00:00 the day after (a 1-day one)
+    const flows = {fromUs: us('2026-01-05T00:00:00Z'), toUs: us('2026-01-05T00:16:17Z')}
+    const windows = {fromUs: us('2026-01-04T23:15:00Z'), toUs: us('2026-01-06T00:00:00Z')}
+    expect(timelineSpan(flows, windows, undefined, undefined)).toEqual(flows)
+    expect(chooseBucketSeconds(flows.fromUs, flows.toUs)).toBe(30)
+    // since and until still narrow it
+    expect(timelineSpan(flows, windows, us('2026-01-05T00:05:00Z'), us('2026-01-05T00:10:00Z'))).toEqual({fromUs: us('2026-01-05T00:05:00Z'), toUs: us('2026-01-05T00:10:00Z')})
+    expect(timelineSpan(flows, windows, us('2026-01-01T00:00:00Z'), undefined)).toEqual(flows)
+    // with no flows, the detections' span is all there is
+    expect(timelineSpan({fromUs: undefined, toUs: undefined}, windows, undefined, undefined)).toEqual(windows)
+    expect(timelineSpan({fromUs: undefined, toUs: undefined}, {fromUs: undefined, toUs: undefined}, 5n, 9n)).toEqual({fromUs: 5n, toUs: 9n})
+
+    // in a store: a day-long window does not stretch the timeline, and its detection is marked inside it
+    const s = await makeFixtureStore()
+    try {
+      await s.run(
+        `INSERT INTO detections VALUES ('lab', '10.1.0.5', TIMESTAMP '2026-01-04 23:15:00', TIMESTAMP '2026-01-06 00:00:00', 'm', 'post',
+                3, 2.5, 'beaconing', '[]', NULL, NULL, 7, TIMESTAMP '2026-01-05 00:30:00', NULL)`,
+      )
+      const r = await buildReport(s, {now: NOW})
+      expect(r.traffic.from).toBe('2026-01-05T00:00:00.000Z')
+      expect(r.traffic.to).toBe('2026-01-05T00:15:55.000Z')
+      expect(r.traffic.bucketSeconds).toBe(30)
+      expect(r.detections.timeline.reduce((a, d) => a + d.count, 0)).toBe(DETECTIONS.length + 1)
+      const first = r.traffic.timeline[0]!.bucketStart
+      const last = r.traffic.timeline[r.traffic.timeline.length - 1]!.bucketStart
+      for (const d of r.detections.timeline) expect(d.bucketStart >= first && d.bucketStart <= last, d.bucketStart).toBe(true)
+    } finally {
+      await s.close()
     }
   })
 

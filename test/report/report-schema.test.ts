@@ -55,7 +55,7 @@ describe('schemas/report.schema.json', () => {
 describe('flowscope report flags', () => {
   it('are the documented ones (a rename shows here and in review)', async () => {
     const {default: Report} = await import('../../src/commands/report.js')
-    expect(Object.keys(Report.flags).sort()).toEqual(['csv', 'fail-on', 'format', 'html', 'min-score', 'network', 'pass', 'since', 'top', 'type', 'until'])
+    expect(Object.keys(Report.flags).sort()).toEqual(['csv', 'fail-on', 'format', 'html', 'min-score', 'min-severity', 'network', 'pass', 'since', 'top', 'type', 'until'])
     expect(Report.examples.length).toBeGreaterThanOrEqual(4)
   })
 })
