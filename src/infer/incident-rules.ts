@@ -125,7 +125,7 @@ export function classifyIncident(c: IncidentCandidate): Classification {
     const unknownService = top !== undefined && most(top.estPackets, rx.udpEstPackets) && bpp >= R.amplifiedBpp && rx.peers >= R.floodSources
     if ((known || unknownService) && rx.estBytes >= 2 * (tx.estBytes + 1)) {
       const services = rx.udpSrcPortsTop.filter((p) => AMPLIFICATION_SERVICES.has(p.port) || p === top).map((p) => serviceName(p.port))
-      return victim('udp_amplification', 'reflectors', `${n(rx.udpRecords)} UDP answers at ${n(bpp)} bytes/packet from ${n(rx.peers)} reflectors (${[...new Set(services)].join(', ')}), ${n(rx.estBytes / (tx.estBytes + 1))}× the bytes sent`)
+      return victim('udp_amplification', 'reflectors', `${n(rx.udpRecords)} UDP answers at ${n(bpp)} bytes/packet from ${n(rx.peers)} reflectors (${[...new Set(services)].join(', ')}), ${tx.estBytes > 0 ? `${n(rx.estBytes / tx.estBytes)}× the bytes sent` : 'with nothing sent'}`)
     }
   }
   if (rx.bareSynAckRecords >= R.minRecords && most(rx.bareSynAckRecords, rx.tcpRecords) && rx.peers >= R.floodSources) {
@@ -133,8 +133,8 @@ export function classifyIncident(c: IncidentCandidate): Classification {
   }
 
   // — one initiator and its targets —
-  const probes = tx.synOnlyRecords + (tx.udpRecords > 0 && tx.packets <= 2 * tx.records ? tx.udpRecords : 0)
-  const topOut = tx.dstPortsTop[0]
+  const probes = tx.synOnlyRecords + tx.udpProbeRecords
+  const topOut = tx.topDstPortByRecords ?? undefined
   if (tx.peers >= R.scanPeers && most(probes, tx.records) && topOut !== undefined && most(topOut.records, tx.records)) {
     return {type: 'horizontal_scan', role: 'scanner', peersAre: 'targets', summary: `${n(probes)} probes of port ${topOut.port} on ${n(tx.peers)} hosts`}
   }

@@ -31,6 +31,8 @@ export interface DirectionEvidence {
   udpRecords: number
   /** extrapolated packets of the UDP records */
   udpEstPackets: number
+  /** UDP records of at most 2 packets: probes (a scan's), or one query and its retry */
+  udpProbeRecords: number
   icmpRecords: number
   /** TCP records with SYN of at most 16 packets: short connections (brute force, probes) */
   shortConnRecords: number
@@ -50,6 +52,8 @@ export interface DirectionEvidence {
   /** ports by extrapolated packets, largest first (at most 8): destination ports, and UDP source ports */
   dstPortsTop: PortCount[]
   udpSrcPortsTop: PortCount[]
+  /** the destination port of the most records (lowest on ties), null with none */
+  topDstPortByRecords: PortCount | null
 }
 
 export interface PortCount {
@@ -130,6 +134,7 @@ export async function readIncidentEvidence(store: FlowStore, spans: readonly Evi
               count(*) FILTER (proto = 6 AND fl & 18 = 18) AS syn_ack,
               count(*) FILTER (proto = 6 AND fl & 18 = 18 AND fl & 8 = 0 AND packets <= 6) AS bare_syn_ack,
               count(*) FILTER (proto = 17) AS udp, coalesce(sum(packets * n) FILTER (proto = 17), 0) AS udp_est_packets,
+              count(*) FILTER (proto = 17 AND packets <= 2) AS udp_probes,
               count(*) FILTER (proto IN (1, 58)) AS icmp,
               count(*) FILTER (proto = 6 AND fl & 2 <> 0 AND packets <= 16) AS short_conn,
               coalesce(sum(packets) FILTER (proto = 17 AND dport = 53), 0) AS dns,
@@ -152,6 +157,7 @@ export async function readIncidentEvidence(store: FlowStore, spans: readonly Evi
       d.bareSynAckRecords = num(r.bare_syn_ack)
       d.udpRecords = num(r.udp)
       d.udpEstPackets = num(r.udp_est_packets)
+      d.udpProbeRecords = num(r.udp_probes)
       d.icmpRecords = num(r.icmp)
       d.shortConnRecords = num(r.short_conn)
       d.dnsPackets = num(r.dns)
@@ -179,18 +185,22 @@ export async function readIncidentEvidence(store: FlowStore, spans: readonly Evi
       d.topPairPort = r.dport ?? -1
       d.topPairShortConns = num(r.short_conns)
     }
-    const ports = await store.all<{k: string; dir: 'out' | 'in'; side: 'dst' | 'udp_src'; port: number; records: bigint; est_packets: bigint | number}>(
-      `SELECT * FROM (
+    const ports = await store.all<{k: string; dir: 'out' | 'in'; side: 'dst' | 'udp_src'; port: number; records: bigint; est_packets: bigint | number; by_records: bigint}>(
+      `WITH c AS (
          SELECT k, dir, 'dst' AS side, dport AS port, count(*) AS records, sum(packets * n) AS est_packets FROM evidence_edges GROUP BY ALL
          UNION ALL
          SELECT k, dir, 'udp_src', sport, count(*), sum(packets * n) FROM evidence_edges WHERE proto = 17 GROUP BY ALL)
-       QUALIFY row_number() OVER (PARTITION BY k, dir, side ORDER BY est_packets DESC, port) <= 8
+       SELECT *, row_number() OVER (PARTITION BY k, dir, side ORDER BY records DESC, port) AS by_records FROM c
+       QUALIFY row_number() OVER (PARTITION BY k, dir, side ORDER BY est_packets DESC, port) <= 8 OR by_records = 1
        ORDER BY k, dir, side, est_packets DESC, port`,
     )
     for (const r of ports) {
       const d = out.get(r.k)?.[r.dir]
       if (d === undefined) continue
-      ;(r.side === 'dst' ? d.dstPortsTop : d.udpSrcPortsTop).push({port: r.port, records: num(r.records), estPackets: num(r.est_packets)})
+      const p = {port: r.port, records: num(r.records), estPackets: num(r.est_packets)}
+      if (r.side === 'dst' && Number(r.by_records) === 1) d.topDstPortByRecords = p
+      const list = r.side === 'dst' ? d.dstPortsTop : d.udpSrcPortsTop
+      if (list.length < 8) list.push(p)
     }
     const peers = await store.all<{
       k: string
@@ -208,11 +218,14 @@ export async function readIncidentEvidence(store: FlowStore, spans: readonly Evi
          SELECT k, peer, count(*) FILTER (dir = 'out') AS rec_out, count(*) FILTER (dir = 'in') AS rec_in,
                 count(*) FILTER (dir = 'in' AND proto = 6 AND fl & 2 <> 0 AND fl & 16 = 0) AS syn_in,
                 sum(packets * n) AS est_packets, sum(bytes * n) AS est_bytes
-           FROM evidence_edges GROUP BY k, peer)
-       SELECT k, peer, rec_out, rec_in, est_packets, est_bytes, count(*) OVER (PARTITION BY k) AS peer_count,
-              count(*) FILTER (rec_in = 1) OVER (PARTITION BY k) AS once_in, count(*) FILTER (rec_out = 1) OVER (PARTITION BY k) AS once_out,
-              count(*) FILTER (rec_in >= 1 AND syn_in = rec_in) OVER (PARTITION BY k) AS syn_only
-         FROM p QUALIFY row_number() OVER (PARTITION BY k ORDER BY est_packets DESC, peer) <= ${EVIDENCE_PEERS}
+           FROM evidence_edges GROUP BY k, peer),
+       totals AS (
+         SELECT k, count(*) AS peer_count, count(*) FILTER (rec_in = 1) AS once_in, count(*) FILTER (rec_out = 1) AS once_out,
+                count(*) FILTER (rec_in >= 1 AND syn_in = rec_in) AS syn_only
+           FROM p GROUP BY k),
+       top AS (SELECT k, peer, rec_out, rec_in, est_packets, est_bytes FROM p QUALIFY row_number() OVER (PARTITION BY k ORDER BY est_packets DESC, peer) <= ${EVIDENCE_PEERS})
+       SELECT top.*, totals.peer_count, totals.once_in, totals.once_out, totals.syn_only
+         FROM top JOIN totals USING (k)
          ORDER BY k, est_packets DESC, peer`,
     )
     for (const r of peers) {
@@ -249,6 +262,7 @@ function emptyDirection(): DirectionEvidence {
     bareSynAckRecords: 0,
     udpRecords: 0,
     udpEstPackets: 0,
+    udpProbeRecords: 0,
     icmpRecords: 0,
     shortConnRecords: 0,
     dnsPackets: 0,
@@ -261,6 +275,7 @@ function emptyDirection(): DirectionEvidence {
     topPairShortConns: 0,
     dstPortsTop: [],
     udpSrcPortsTop: [],
+    topDstPortByRecords: null,
   }
 }
 

@@ -93,9 +93,9 @@ describe('readIncidentEvidence', () => {
     expect(ev.out.shortConnRecords).toBe(8)
   })
 
-  it('DNS queries, and the long ones (> 128 bytes per packet)', () => {
-    expect(ev.out).toMatchObject({dnsRecords: 2, dnsLongRecords: 1})
-    expect(ev.in).toMatchObject({dnsRecords: 0, dnsLongRecords: 0})
+  it('DNS query packets, and those of the long queries (> 128 bytes per packet)', () => {
+    expect(ev.out).toMatchObject({dnsPackets: 3, dnsLongPackets: 2})
+    expect(ev.in).toMatchObject({dnsPackets: 0, dnsLongPackets: 0})
   })
 
   it('maxPortsOnePeer counts only attempts and UDP on service ports: not answers, established traffic or high ports', () => {
