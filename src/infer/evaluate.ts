@@ -664,16 +664,24 @@ export interface IncidentScore {
  * Incident precision and recall against a truth: an attack is found right when its incidents are
  * exactly one, of its type and role, on its entity; an incident is correct when it is the expected
  * incident of an attack whose span it overlaps (whether or not that attack has other incidents too).
+ * Other incidents are an attack's when they overlap its span and their entity or a folded address is
+ * one of its addresses; a correct incident is only its own attack's.
  */
 export function scoreIncidents(expected: readonly ExpectedIncident[], found: readonly FoundIncident[]): IncidentScore {
   const overlaps = (i: FoundIncident, e: ExpectedIncident): boolean => i.firstUs <= e.endUs && i.lastUs >= e.startUs
   const isExpected = (i: FoundIncident, e: ExpectedIncident): boolean => overlaps(i, e) && i.type === e.type && i.role === e.role && i.entity === e.entity
+  // an incident that is one attack's expected incident is that attack's alone (a flood's victim can be a scan's target too)
+  const owner = new Map(found.map((i) => [i.incidentId, expected.find((e) => isExpected(i, e))]))
   const attacks = expected.map((e) => {
     const addresses = new Set([...e.addresses, e.entity])
-    const incidents = found.filter((i) => overlaps(i, e) && (addresses.has(i.entity) || i.folded.some((a) => addresses.has(a))))
+    const incidents = found.filter((i) => {
+      const o = owner.get(i.incidentId)
+      if (o !== undefined) return o === e
+      return overlaps(i, e) && (addresses.has(i.entity) || i.folded.some((a) => addresses.has(a)))
+    })
     return {attack: e.attack, incidents, right: incidents.length === 1 && isExpected(incidents[0] as FoundIncident, e)}
   })
-  const correct = found.filter((i) => expected.some((e) => isExpected(i, e))).length
+  const correct = found.filter((i) => owner.get(i.incidentId) !== undefined).length
   const right = attacks.filter((a) => a.right).length
   return {
     attacks,

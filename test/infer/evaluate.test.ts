@@ -348,6 +348,15 @@ describe('scoreIncidents', () => {
     expect(s.recall).toBe(0)
   })
 
+  it("counts an attack's incident only for that attack, though its entity is another attack's address", () => {
+    const overlapping = [{...(expected[0] as (typeof expected)[number]), addresses: ['1.1.1.1', '10.0.0.9']}, {...(expected[1] as (typeof expected)[number]), startUs: 150}]
+    const s = scoreIncidents(overlapping, [inc('a', '1.1.1.1', 'horizontal_scan', 'scanner', 100, 200), inc('b', '10.0.0.9', 'syn_flood', 'victim', 150, 300)])
+    expect(s.attacks.map((a) => [a.attack, a.right, a.incidents.map((i) => i.incidentId)])).toEqual([
+      ['scan', true, ['a']],
+      ['flood', true, ['b']],
+    ])
+  })
+
   it('has no precision without incidents and no recall without attacks', () => {
     expect(scoreIncidents(expected, [])).toMatchObject({precision: null, recall: 0, total: 0})
     expect(scoreIncidents([], [inc('a', '1.1.1.1', 'unknown', 'anomalous', 0, 1)])).toMatchObject({precision: 0, recall: null})
