@@ -624,3 +624,70 @@ export async function summariseIncidents(
     .map((r) => ({incidentId: r.incident_id, entity: r.entity, role: r.role, type: r.attack_type, severity: r.severity}))
   return {attacks: out, falsePositives, total: rows.length}
 }
+
+/** The incident an attack should be: its type, role and entity, over its span, and every address it involves. */
+export interface ExpectedIncident {
+  attack: string
+  type: string
+  role: string
+  entity: string
+  startUs: number
+  endUs: number
+  /** every address of the attack (spoofed sources, reflectors, targets…): an incident on any of them in the span is the attack's */
+  addresses: readonly string[]
+}
+
+/** An incident as stored, with its span (µs) and the addresses folded into it. */
+export interface FoundIncident {
+  incidentId: string
+  entity: string
+  role: string | null
+  type: string
+  firstUs: number
+  lastUs: number
+  folded: readonly string[]
+}
+
+export interface IncidentScore {
+  /** per attack: its incidents (overlapping its span, entity or a folded address its own) and whether they are exactly the expected one */
+  attacks: {attack: string; incidents: FoundIncident[]; right: boolean}[]
+  /** incidents equal to an overlapping attack's expected incident (type, role, entity) */
+  correct: number
+  total: number
+  /** correct / total, null without incidents */
+  precision: number | null
+  /** attacks found right / attacks, null without attacks */
+  recall: number | null
+}
+
+/**
+ * Incident precision and recall against a truth: an attack is found right when its incidents are
+ * exactly one, of its type and role, on its entity; an incident is correct when it is the expected
+ * incident of an attack whose span it overlaps (whether or not that attack has other incidents too).
+ * Other incidents are an attack's when they overlap its span and their entity or a folded address is
+ * one of its addresses; a correct incident is only its own attack's.
+ */
+export function scoreIncidents(expected: readonly ExpectedIncident[], found: readonly FoundIncident[]): IncidentScore {
+  const overlaps = (i: FoundIncident, e: ExpectedIncident): boolean => i.firstUs <= e.endUs && i.lastUs >= e.startUs
+  const isExpected = (i: FoundIncident, e: ExpectedIncident): boolean => overlaps(i, e) && i.type === e.type && i.role === e.role && i.entity === e.entity
+  // an incident that is one attack's expected incident is that attack's alone (a flood's victim can be a scan's target too)
+  const owner = new Map(found.map((i) => [i.incidentId, expected.find((e) => isExpected(i, e))]))
+  const attacks = expected.map((e) => {
+    const addresses = new Set([...e.addresses, e.entity])
+    const incidents = found.filter((i) => {
+      const o = owner.get(i.incidentId)
+      if (o !== undefined) return o === e
+      return overlaps(i, e) && (addresses.has(i.entity) || i.folded.some((a) => addresses.has(a)))
+    })
+    return {attack: e.attack, incidents, right: incidents.length === 1 && isExpected(incidents[0] as FoundIncident, e)}
+  })
+  const correct = found.filter((i) => owner.get(i.incidentId) !== undefined).length
+  const right = attacks.filter((a) => a.right).length
+  return {
+    attacks,
+    correct,
+    total: found.length,
+    precision: found.length === 0 ? null : correct / found.length,
+    recall: expected.length === 0 ? null : right / expected.length,
+  }
+}

@@ -22,6 +22,7 @@ import {
   mergeAttacks,
   networkSpan,
   rocAuc,
+  scoreIncidents,
   selectRows,
   summariseDetections,
   trainModelCached,
@@ -304,5 +305,60 @@ describe('model cache', () => {
     expect(other.path).not.toBe(first.path)
     expect(readdirSync(dir).filter((f) => f.endsWith('.onnx'))).toHaveLength(2)
     expect(path.dirname(other.path)).toBe(dir)
+  })
+})
+
+describe('scoreIncidents', () => {
+  const expected = [
+    {attack: 'scan', type: 'horizontal_scan', role: 'scanner', entity: '1.1.1.1', startUs: 100, endUs: 200, addresses: ['1.1.1.1', '10.0.0.1', '10.0.0.2']},
+    {attack: 'flood', type: 'syn_flood', role: 'victim', entity: '10.0.0.9', startUs: 300, endUs: 400, addresses: ['10.0.0.9', '5.5.5.5', '6.6.6.6']},
+    {attack: 'exfil', type: 'exfiltration', role: 'exfiltrator', entity: '10.0.0.7', startUs: 500, endUs: 600, addresses: ['10.0.0.7', '8.8.4.4']},
+  ]
+  const inc = (id: string, entity: string, type: string, role: string, firstUs: number, lastUs: number, folded: string[] = []) => ({incidentId: id, entity, role, type, firstUs, lastUs, folded})
+
+  it('counts an attack right when its one incident has its type, role and entity', () => {
+    const s = scoreIncidents(expected, [
+      inc('a', '1.1.1.1', 'horizontal_scan', 'scanner', 60, 260, ['10.0.0.1']),
+      inc('b', '10.0.0.9', 'syn_flood', 'victim', 300, 420),
+      // a spoofed source on its own: the flood is no longer one incident, and this one is wrong
+      inc('c', '5.5.5.5', 'unknown', 'anomalous', 300, 360),
+      // the exfiltrator, mis-typed
+      inc('d', '10.0.0.7', 'beaconing', 'beacon-client', 480, 700),
+      // benign, outside every attack
+      inc('e', '10.0.0.3', 'unknown', 'anomalous', 0, 50),
+    ])
+    expect(s.attacks.map((a) => [a.attack, a.right, a.incidents.map((i) => i.incidentId)])).toEqual([
+      ['scan', true, ['a']],
+      ['flood', false, ['b', 'c']],
+      ['exfil', false, ['d']],
+    ])
+    expect(s.correct).toBe(2)
+    expect(s.total).toBe(5)
+    expect(s.precision).toBeCloseTo(2 / 5)
+    expect(s.recall).toBeCloseTo(1 / 3)
+  })
+
+  it('attributes an incident by a folded address, and needs the span to overlap', () => {
+    const s = scoreIncidents(expected, [inc('a', '9.9.9.9', 'horizontal_scan', 'scanner', 100, 150, ['10.0.0.2']), inc('b', '10.0.0.9', 'syn_flood', 'victim', 450, 500)])
+    expect(s.attacks[0]?.incidents.map((i) => i.incidentId)).toEqual(['a'])
+    expect(s.attacks[0]?.right).toBe(false)
+    expect(s.attacks[1]?.incidents).toEqual([])
+    expect(s.correct).toBe(0)
+    expect(s.precision).toBe(0)
+    expect(s.recall).toBe(0)
+  })
+
+  it("counts an attack's incident only for that attack, though its entity is another attack's address", () => {
+    const overlapping = [{...(expected[0] as (typeof expected)[number]), addresses: ['1.1.1.1', '10.0.0.9']}, {...(expected[1] as (typeof expected)[number]), startUs: 150}]
+    const s = scoreIncidents(overlapping, [inc('a', '1.1.1.1', 'horizontal_scan', 'scanner', 100, 200), inc('b', '10.0.0.9', 'syn_flood', 'victim', 150, 300)])
+    expect(s.attacks.map((a) => [a.attack, a.right, a.incidents.map((i) => i.incidentId)])).toEqual([
+      ['scan', true, ['a']],
+      ['flood', true, ['b']],
+    ])
+  })
+
+  it('has no precision without incidents and no recall without attacks', () => {
+    expect(scoreIncidents(expected, [])).toMatchObject({precision: null, recall: 0, total: 0})
+    expect(scoreIncidents([], [inc('a', '1.1.1.1', 'unknown', 'anomalous', 0, 1)])).toMatchObject({precision: 0, recall: null})
   })
 })
