@@ -49,10 +49,10 @@ export const INCIDENT_RULES = {
   scanPeers: 5,
   /** short connections to one login service of one peer: password guessing */
   bruteConns: 5,
-  /** an upload: extrapolated bytes out, over bytes in, to at most this many peers */
+  /** an upload: the 95% lower bound of the extrapolated bytes out, their ratio to the bytes in, and the share of them that goes to one peer */
   exfilBytes: 256 * 1024,
   exfilRatio: 8,
-  exfilPeers: 3,
+  exfilTopShare: 0.9,
   /** share of a peer in an incident's records that folds it into that peer's incident */
   foldShare: 0.5,
   /** bytes per packet of a reflection's answers when the service port is not a known amplifier */
@@ -151,13 +151,23 @@ export function classifyIncident(c: IncidentCandidate): Classification {
     return {type: 'dns_tunnel', role: 'target', peersAre: 'clients', summary: `receives ${n(rx.dnsLongPackets)} of ${n(rx.dnsPackets)} DNS query packets over 128 bytes (a tunnel's resolver)`}
   }
   if (family === 'beaconing') {
-    const client = (tx.dstPortsTop[0]?.port ?? 65535) < 32768
-    return client
-      ? {type: 'beaconing', role: 'beacon-client', peersAre: 'servers', summary: `regular small check-ins to port ${tx.dstPortsTop[0]?.port} of ${n(tx.peers)} peer(s)`}
+    const port = tx.dstPortsTop[0]?.port ?? 65535
+    if (port < 32768 && LOGIN_SERVICES.has(port)) {
+      return {type: 'brute_force', role: 'attacker', peersAre: 'targets', summary: `regular logins to ${serviceName(port)} of ${n(tx.peers)} peer(s) (periodic guessing)`}
+    }
+    return port < 32768
+      ? {type: 'beaconing', role: 'beacon-client', peersAre: 'servers', summary: `regular small check-ins to port ${port} of ${n(tx.peers)} peer(s)`}
       : {type: 'beaconing', role: 'beacon-server', peersAre: 'clients', summary: `answers regular small check-ins from ${n(rx.peers)} peer(s)`}
   }
-  if (tx.estBytes >= R.exfilBytes && tx.estBytes >= R.exfilRatio * (rx.estBytes + 1) && tx.peers >= 1 && tx.peers <= R.exfilPeers) {
-    return {type: 'exfiltration', role: 'exfiltrator', peersAre: 'destinations', summary: `≈${bytes(tx.estBytes)} sent to ${n(tx.peers)} peer(s), ${n(tx.estBytes / (rx.estBytes + 1))}× the bytes received`}
+  const sentLow = lowerBound(tx.estBytes, tx.packets, c.evidence.samplingRate)
+  const topSink = Math.max(0, ...c.evidence.peers.map((p) => p.estBytesOut))
+  if (sentLow >= R.exfilBytes && tx.estBytes >= R.exfilRatio * (rx.estBytes + 1) && topSink >= R.exfilTopShare * tx.estBytes) {
+    return {
+      type: 'exfiltration',
+      role: 'exfiltrator',
+      peersAre: 'destinations',
+      summary: `≈${bytes(tx.estBytes)} sent (95% at least ${bytes(sentLow)}), ${pct(topSink / tx.estBytes)} to one peer, ${n(tx.estBytes / (rx.estBytes + 1))}× the bytes received`,
+    }
   }
 
   // — one-way volume —
@@ -185,8 +195,12 @@ export function classifyIncident(c: IncidentCandidate): Classification {
       return inbound
         ? victim('udp_amplification', 'reflectors', `large UDP answers from ${n(rx.peers)} peer(s) (window type amplification)`)
         : {type: 'udp_amplification', role: 'reflector', peersAre: 'victims', summary: `large UDP answers to ${n(tx.peers)} peer(s) (window type amplification)`}
-    case 'brute_force':
-      return {type: 'brute_force', role: inbound ? 'target' : 'attacker', peersAre: inbound ? 'attackers' : 'targets', summary: 'repeated login attempts (window type brute_force)'}
+    case 'brute_force': {
+      // the attacker connects to the login port; the target is where it is the destination port
+      const login = (d: DirectionEvidence) => d.dstPortsTop.filter((p) => LOGIN_SERVICES.has(p.port)).reduce((a, p) => a + p.records, 0)
+      const target = login(rx) !== login(tx) ? login(rx) > login(tx) : inbound
+      return {type: 'brute_force', role: target ? 'target' : 'attacker', peersAre: target ? 'attackers' : 'targets', summary: 'repeated login attempts (window type brute_force)'}
+    }
     case 'exfiltration':
       return {type: 'exfiltration', role: 'exfiltrator', peersAre: 'destinations', summary: `≈${bytes(tx.estBytes)} sent (window type exfiltration)`}
     default:
@@ -200,6 +214,16 @@ function about(peer: string | null): {about?: string} {
 
 function victim(type: IncidentType, peersAre: string, summary: string): Classification {
   return {type, role: 'victim', peersAre, summary}
+}
+
+/** The 95% lower bound of an extrapolated total resting on `sampled` packets at 1-in-`rate` (the total itself unsampled). */
+function lowerBound(total: number, sampled: number, rate: number): number {
+  if (rate <= 1 || sampled <= 0) return total
+  return (total * poissonInterval95(sampled).low) / sampled
+}
+
+function pct(x: number): string {
+  return `${Math.round(100 * x)}%`
 }
 
 function protocolFlood(d: DirectionEvidence): IncidentType {

@@ -252,14 +252,45 @@ describe('incident rules on hand-made flows', () => {
       expect(i.attack_type).toBe('unknown')
     })
 
-    it('11. exfiltration: ≥ 256 kB out, ≥ 8× the bytes in, to 1–3 peers (whatever the window type)', async () => {
+    it('11. exfiltration: ≥ 256 kB out, ≥ 8× the bytes in, ≥ 90% of them to one peer (whatever the window type)', async () => {
       const flows: HandFlow[] = [
         ...times(2, (i) => ({src: X, dst: '203.0.113.7', sport: 50_000 + i, dport: 443, flags: SYN | ACK | PSH | FIN, packets: 1000, bytes: 1_400_000})),
         ...times(2, (i) => ({src: '203.0.113.7', dst: X, sport: 443, dport: 50_000 + i, flags: SYN | ACK | FIN, packets: 900, bytes: 54_000})),
       ]
       const i = await only(flows, [det(X)])
       expect([i.attack_type, i.role]).toEqual(['exfiltration', 'exfiltrator'])
-      expect(i.evidence.summary).toBe('≈2.8 MB sent to 1 peer(s), 26× the bytes received')
+      expect(i.evidence.summary).toBe('≈2.8 MB sent (95% at least 2.8 MB), 100% to one peer, 26× the bytes received')
+    })
+
+    it('11. a sampled upload is exfiltration only when the 95% lower bound of its bytes clears 256 kB', async () => {
+      // 1-in-1000: one sampled packet of 1,400 bytes stands for ≈1.4 MB, but 95% at least ≈35 kB: not enough
+      const few: HandFlow[] = [
+        {src: X, dst: '203.0.113.7', sport: 50_000, dport: 443, flags: ACK | PSH, packets: 1, bytes: 1400, rate: 1000},
+        {src: '203.0.113.7', dst: X, sport: 443, dport: 50_000, flags: ACK, packets: 2, bytes: 80, rate: 1000},
+      ]
+      expect((await only(few, [det(X)])).attack_type).not.toBe('exfiltration')
+      // 40 sampled packets: ≈56 MB, 95% at least ≈40 MB
+      const many: HandFlow[] = [
+        {src: X, dst: '203.0.113.7', sport: 50_000, dport: 443, flags: ACK | PSH, packets: 40, bytes: 56_000, rate: 1000},
+        {src: '203.0.113.7', dst: X, sport: 443, dport: 50_000, flags: ACK, packets: 5, bytes: 200, rate: 1000},
+      ]
+      expect((await only(many, [det(X)])).attack_type).toBe('exfiltration')
+    })
+
+    it('10. periodic windows on a login port are brute force, not a beacon', async () => {
+      const flows = times(6, (i) => ({src: X, dst: T, sport: 50_000 + i, dport: 22, flags: SYN | ACK | PSH | FIN, packets: 20, bytes: 3000, at: T0 + i * MIN}))
+      const i = await only(flows, [det(X, {attackType: 'beaconing'})])
+      expect([i.attack_type, i.role]).toEqual(['brute_force', 'attacker'])
+    })
+
+    it('14. a brute force typed by its windows: the target is the end whose own login port receives the connections', async () => {
+      // a server that sends more than it receives (long answers) is still the target
+      const flows: HandFlow[] = [
+        ...times(3, (i) => ({src: X, dst: T, sport: 50_000 + i, dport: 22, flags: SYN | ACK | PSH | FIN, packets: 30, bytes: 3000})),
+        ...times(3, (i) => ({src: T, dst: X, sport: 22, dport: 50_000 + i, flags: SYN | ACK | PSH | FIN, packets: 40, bytes: 9000})),
+      ]
+      const i = await only(flows, [det(T, {attackType: 'brute_force'})])
+      expect([i.attack_type, i.role]).toEqual(['brute_force', 'target'])
     })
 
     it('12. one-way flood, victim: ≥ 4× the packets in, typed by the inbound majority (ICMP)', async () => {

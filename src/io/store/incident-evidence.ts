@@ -69,6 +69,8 @@ export interface PeerEvidence {
   recordsIn: number
   estPackets: number
   estBytes: number
+  /** extrapolated bytes the entity sent to it */
+  estBytesOut: number
 }
 
 export interface EntityEvidence {
@@ -209,6 +211,7 @@ export async function readIncidentEvidence(store: FlowStore, spans: readonly Evi
       rec_in: bigint
       est_packets: bigint | number
       est_bytes: bigint | number
+      est_bytes_out: bigint | number
       peer_count: bigint
       once_in: bigint
       once_out: bigint
@@ -217,13 +220,13 @@ export async function readIncidentEvidence(store: FlowStore, spans: readonly Evi
       `WITH p AS (
          SELECT k, peer, count(*) FILTER (dir = 'out') AS rec_out, count(*) FILTER (dir = 'in') AS rec_in,
                 count(*) FILTER (dir = 'in' AND proto = 6 AND fl & 2 <> 0 AND fl & 16 = 0) AS syn_in,
-                sum(packets * n) AS est_packets, sum(bytes * n) AS est_bytes
+                sum(packets * n) AS est_packets, sum(bytes * n) AS est_bytes, coalesce(sum(bytes * n) FILTER (dir = 'out'), 0) AS est_bytes_out
            FROM evidence_edges GROUP BY k, peer),
        totals AS (
          SELECT k, count(*) AS peer_count, count(*) FILTER (rec_in = 1) AS once_in, count(*) FILTER (rec_out = 1) AS once_out,
                 count(*) FILTER (rec_in >= 1 AND syn_in = rec_in) AS syn_only
            FROM p GROUP BY k),
-       top AS (SELECT k, peer, rec_out, rec_in, est_packets, est_bytes FROM p QUALIFY row_number() OVER (PARTITION BY k ORDER BY est_packets DESC, peer) <= ${EVIDENCE_PEERS})
+       top AS (SELECT k, peer, rec_out, rec_in, est_packets, est_bytes, est_bytes_out FROM p QUALIFY row_number() OVER (PARTITION BY k ORDER BY est_packets DESC, peer) <= ${EVIDENCE_PEERS})
        SELECT top.*, totals.peer_count, totals.once_in, totals.once_out, totals.syn_only
          FROM top JOIN totals USING (k)
          ORDER BY k, est_packets DESC, peer`,
@@ -235,7 +238,7 @@ export async function readIncidentEvidence(store: FlowStore, spans: readonly Evi
       e.peersOnceIn = num(r.once_in)
       e.peersOnceOut = num(r.once_out)
       e.peersSynOnly = num(r.syn_only)
-      e.peers.push({address: r.peer, recordsOut: num(r.rec_out), recordsIn: num(r.rec_in), estPackets: num(r.est_packets), estBytes: num(r.est_bytes)})
+      e.peers.push({address: r.peer, recordsOut: num(r.rec_out), recordsIn: num(r.rec_in), estPackets: num(r.est_packets), estBytes: num(r.est_bytes), estBytesOut: num(r.est_bytes_out)})
     }
   } finally {
     await store.run('DROP TABLE IF EXISTS evidence_edges')

@@ -141,7 +141,7 @@ describe('readIncidentEvidence', () => {
     expect(ev.peersOnceOut).toBe(0) // it sent A eight records, B two, C three
     expect(ev.peersSynOnly).toBe(2) // S1, S2 (A sent an ACK)
     expect(ev.peers).toHaveLength(8)
-    expect(ev.peers[0]).toEqual({address: A, recordsOut: 8, recordsIn: 1, estPackets: 1900, estBytes: 556_600})
+    expect(ev.peers[0]).toEqual({address: A, recordsOut: 8, recordsIn: 1, estPackets: 1900, estBytes: 556_600, estBytesOut: 551_400})
     // C and R1 tie at 900 packets: the smaller address first
     expect(ev.peers.slice(1, 3).map((p) => [p.address, p.recordsOut, p.recordsIn, p.estPackets])).toEqual([
       [C, 3, 0, 900],
