@@ -270,6 +270,14 @@ export function decideFromEvidence(candidates: readonly IncidentCandidate[]): Ma
   return decisions
 }
 
+/** When the entity was active inside its incident's windows: its first record start and last record end (a day-long window of 16 minutes of data is 16 minutes). */
+function activeSpan(c: IncidentCandidate): {active?: {first: string; last: string}} {
+  const {firstRecordUs: a, lastRecordUs: b} = c.evidence
+  if (a === null || b === null) return {}
+  const iso = (us: number) => new Date(Math.floor(us / 1000)).toISOString()
+  return {active: {first: iso(Math.max(a, c.incident.firstSeen)), last: iso(Math.min(Math.max(a, b), c.incident.lastSeen))}}
+}
+
 /** The kept incident (of a higher rank, overlapping in time) that `c` mostly talks to, if any. */
 function foldTarget(c: IncidentCandidate, cls: Classification, hosts: readonly number[], all: readonly IncidentCandidate[], classes: readonly Classification[]): number | undefined {
   const records = c.evidence.out.records + c.evidence.in.records
@@ -354,7 +362,7 @@ function counterpartsOf(c: IncidentCandidate, cls: Classification, folded: strin
   }
   if (cls.type === 'udp_amplification' && cls.role === 'victim') {
     const udp = e.in.udpEstPackets
-    out.services = e.in.udpSrcPortsTop.map((p) => ({port: p.port, name: serviceName(p.port), share: udp > 0 ? p.estPackets / udp : 0}))
+    out.services = e.in.udpSrcPortsTop.map((p) => ({port: p.port, name: AMPLIFICATION_SERVICES.get(p.port) ?? `port ${p.port}`, share: udp > 0 ? p.estPackets / udp : 0}))
   }
   if (folded.length > 0) out.folded = [...folded].sort()
   return out
@@ -369,6 +377,7 @@ function evidenceOf(c: IncidentCandidate, cls: Classification): IncidentEvidence
     samplingRate: e.samplingRate,
     sampled: {records: e.out.records + e.in.records, packets: est.sampledPackets, bytes: e.out.bytes + e.in.bytes},
     estimated: {packets: est.packets, bytes: est.bytes},
+    ...activeSpan(c),
     ...peakEvidence(c.incident),
   }
 }

@@ -211,22 +211,24 @@ function columnTable<R>(columns: (ReportColumn<R> & {cls?: string})[], rows: rea
 }
 
 function incidentsTable(items: readonly IncidentItem[]): string {
+  // the network only when there are several; the status with the time: the table has to fit a page
+  const several = new Set(items.map((i) => i.network)).size > 1
+  const headers = ['severity', 'type', 'who', ...(several ? ['network'] : []), 'when (UTC)', 'how big (95% interval)', 'confidence', 'counterparts', 'why', 'incident']
   return table(
-    ['severity', 'type', 'who', 'network', 'when (UTC)', 'how big (95% interval)', 'confidence', 'counterparts', 'why', 'status', 'incident'],
+    headers,
     items.map((i) => [
       {html: escapeHtml(String(i.severity)), cls: 'num sev'},
       cell(i.type, 'kind'),
       cell(fmtIncidentEntity(i), 'addr'),
-      cell(i.network, 'txt'),
-      cell(fmtIncidentWhen(i), 'span'),
+      ...(several ? [cell(i.network, 'txt')] : []),
+      cell(`${fmtIncidentWhen(i)}, ${i.status}`, 'span'),
       cell(fmtIncidentSize(i), 'txt'),
       cell(fmtConfidenceText(i), 'txt'),
       cell(fmtCounterparts(i), 'txt'),
       cell(fmtIncidentWhy(i), 'why'),
-      cell(i.status),
       cell(i.id, 'id'),
     ]),
-    [true, false, false, false, false, false, false, false, false, false, false],
+    headers.map((_, k) => k === 0),
     (k) => {
       const sev = items[k]?.severity ?? 0
       return sev >= 4 ? 'high' : sev >= 2 ? 'mid' : ''

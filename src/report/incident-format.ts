@@ -16,15 +16,19 @@ export function fmtIncidentEntity(i: Pick<IncidentItem, 'role' | 'entity'>): str
   return i.role === null ? i.entity : `${i.role} ${i.entity}`
 }
 
-/** `2026-01-05 00:00 .. 00:09` (the end's date only when it differs), UTC. */
-export function fmtIncidentSpan(i: Pick<IncidentItem, 'firstSeen' | 'lastSeen'>): string {
-  const a = fmtTime(i.firstSeen, true)
-  const b = fmtTime(i.lastSeen, true)
+/**
+ * `2026-01-05 00:00 .. 00:09` (the end's date only when it differs), UTC: when the entity was active
+ * (`evidence.active`), else the span of its windows.
+ */
+export function fmtIncidentSpan(i: Pick<IncidentItem, 'firstSeen' | 'lastSeen'> & {evidence?: IncidentItem['evidence']}): string {
+  const active = i.evidence?.active ?? null
+  const a = fmtTime(active?.first ?? i.firstSeen, true)
+  const b = fmtTime(active?.last ?? i.lastSeen, true)
   return `${a} .. ${a.slice(0, 10) === b.slice(0, 10) ? b.slice(11) : b}`
 }
 
 /** The span and how many windows it took: `2026-01-05 00:00 .. 00:09, 6 windows`. */
-export function fmtIncidentWhen(i: Pick<IncidentItem, 'firstSeen' | 'lastSeen' | 'windows'>): string {
+export function fmtIncidentWhen(i: Pick<IncidentItem, 'firstSeen' | 'lastSeen' | 'windows'> & {evidence?: IncidentItem['evidence']}): string {
   return `${fmtIncidentSpan(i)}, ${i.windows} window${i.windows === 1 ? '' : 's'}`
 }
 
@@ -56,8 +60,10 @@ export function fmtBytesInterval(e: IntervalEstimate): string {
 export function fmtIncidentSize(i: Pick<IncidentItem, 'evidence'>): string {
   const e = i.evidence
   if (e?.estimated) {
-    const rate = e.samplingRate !== null && e.samplingRate > 1 ? ` at 1/${e.samplingRate}` : ''
-    return `${fmtPacketsInterval(e.estimated.packets)}, ${fmtBytesInterval(e.estimated.bytes)}${rate}`
+    if (e.samplingRate === null || e.samplingRate <= 1) {
+      return `${count(e.estimated.packets.estimate)} packets, ${humanBytes(Math.round(e.estimated.bytes.estimate))} (unsampled: exact)`
+    }
+    return `${fmtPacketsInterval(e.estimated.packets)}, ${fmtBytesInterval(e.estimated.bytes)} at 1/${e.samplingRate}`
   }
   if (e?.sampled) return `${count(e.sampled.packets)} sampled packets, ${humanBytes(e.sampled.bytes)}`
   return '-'
@@ -72,12 +78,14 @@ export function fmtConfidence(i: Pick<IncidentItem, 'confidence'>): string {
 export function fmtConfidenceText(i: Pick<IncidentItem, 'confidence' | 'evidence'>): string {
   const why = i.evidence?.confidenceText ?? null
   if (i.confidence === null) return why ?? '-'
-  return why === null ? i.confidence : `${i.confidence}: ${why}`
+  if (why === null) return i.confidence
+  // the stored sentence already opens with its level ("high: 306 packets seen, …")
+  return why.startsWith(`${i.confidence}:`) ? why : `${i.confidence}: ${why}`
 }
 
 /**
  * The peers: `545 sources, 99% seen once, likely spoofed`; reflectors with their services
- * (`12 reflectors: DNS/53 80%, NTP/123 20%`); `-` when none are stored.
+ * (`12 reflectors: dns/53 80%, ntp/123 20%`); up to three named (`1 target: 10.1.10.176`); `-` when none are stored.
  */
 export function fmtCounterparts(i: Pick<IncidentItem, 'counterparts'>): string {
   const c = i.counterparts
@@ -88,10 +96,16 @@ export function fmtCounterparts(i: Pick<IncidentItem, 'counterparts'>): string {
   if (c.likelySpoofed) parts.push('likely spoofed')
   let text = parts.join(', ')
   if (c.services !== undefined && c.services.length > 0) {
-    text += `: ${c.services.map((s) => `${s.name === '' ? 'port' : s.name}/${s.port} ${fmtShare(s.share)}`).join(', ')}`
+    text += `: ${c.services.map((s) => `${s.name === '' || s.name.startsWith('port ') ? 'port' : s.name}/${s.port} ${fmtShare(s.share)}`).join(', ')}`
+  } else if (c.total <= FEW_COUNTERPARTS && c.sample.length > 0) {
+    // a few: name them
+    text += `: ${c.sample.map((p) => p.address).join(', ')}`
   }
   return text
 }
+
+/** Up to this many counterparts are named in the line. */
+const FEW_COUNTERPARTS = 3
 
 /** Why it is an incident of its type: the evidence's summary, else the features that drove its peak window. */
 export function fmtIncidentWhy(i: Pick<IncidentItem, 'evidence'>): string {

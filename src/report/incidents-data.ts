@@ -244,6 +244,7 @@ export function parseEvidence(json: string | null): IncidentEvidence | null {
   const o = parseObject(json)
   if (o === null) return null
   const peak = field(o, 'peakWindow')
+  const active = field(o, 'active')
   const sampled = field(o, 'sampled')
   const estimated = field(o, 'estimated')
   const types = field(o, 'detectionTypes')
@@ -260,6 +261,7 @@ export function parseEvidence(json: string | null): IncidentEvidence | null {
     detectionTypes: isObject(types)
       ? Object.fromEntries(Object.entries(types).filter((e): e is [string, number] => num(e[1]) !== null))
       : null,
+    active: isObject(active) && typeof active.first === 'string' && typeof active.last === 'string' ? {first: active.first, last: active.last} : null,
     peakWindow: isObject(peak) && typeof peak.start === 'string' && typeof peak.end === 'string' ? {start: peak.start, end: peak.end} : null,
     model: str(field(o, 'model')),
     pass: str(field(o, 'pass')),

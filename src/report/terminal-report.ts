@@ -97,14 +97,14 @@ function incidentsSection(l: IncidentList, width: number, paint: Paint): string[
   const several = new Set(l.items.map((i) => i.network)).size > 1
   const columns: FitColumn<IncidentItem>[] = [
     {header: 'sev', value: (i) => String(i.severity), align: 'right', paint: (i, t) => paint(t, i.severity >= 4 ? 'red' : i.severity >= 2 ? 'yellow' : 'dim')},
-    {header: 'type', value: (i) => i.type, min: 9, max: 18, shrink: 2},
+    {header: 'type', value: (i) => i.type, min: 18, max: 18},
     ...(several ? [{header: 'network', value: (i: IncidentItem) => i.network, min: 7, max: 16, shrink: 4}] : []),
     {header: 'who', value: (i) => fmtIncidentEntity(i), min: 24, max: 48, shrink: 1},
     // the year is in the report's header; a span of days keeps its end's date
     {header: 'when (UTC)', value: (i) => fmtIncidentSpan(i).replace(/^\d{4}-/, '').replace(/ \d{4}-/, ' ')},
     {header: 'win', value: (i) => String(i.windows), align: 'right'},
-    {header: 'confidence', value: (i) => fmtConfidence(i), drop: 2},
-    {header: 'status', value: (i) => i.status, drop: 1},
+    {header: 'confidence', value: (i) => fmtConfidence(i), drop: 1},
+    {header: 'status', value: (i) => i.status, drop: 2},
   ]
   const [header, ...lines] = fitTable(columns, l.items, width).split('\n')
   out.push(header ?? '')

@@ -135,7 +135,7 @@ describe('incident rules on hand-made flows', () => {
       expect([i.attack_type, i.role]).toEqual(['udp_amplification', 'victim'])
       expect(i.evidence.summary).toMatch(/^6 UDP answers at 3,000 bytes\/packet from 3 reflectors \(dns \(53\)\), with nothing sent$/)
       expect(i.counterparts.role).toBe('reflectors')
-      expect(i.counterparts.services).toEqual([{port: 53, name: 'dns (53)', share: 1}])
+      expect(i.counterparts.services).toEqual([{port: 53, name: 'dns', share: 1}])
     })
 
     it('4. UDP amplification by an unknown port at ≥ 400 bytes/packet from ≥ 3 reflectors', async () => {
@@ -450,7 +450,7 @@ describe('incident rules on hand-made flows', () => {
       const rows = await analyse(flows, [det(X), ...reflectors.map((r) => det(r))])
       expect(rows.map((r) => [r.entity, r.attack_type, r.role])).toEqual([[X, 'udp_amplification', 'victim']])
       expect(rows[0]!.counterparts.folded).toEqual(reflectors)
-      expect(rows[0]!.counterparts.services?.[0]).toMatchObject({port: 123, name: 'ntp (123)', share: 1})
+      expect(rows[0]!.counterparts.services?.[0]).toMatchObject({port: 123, name: 'ntp', share: 1})
     })
   })
 

@@ -85,6 +85,7 @@ describe('readIncidents', () => {
       samplingRate: null,
       sampled: null,
       estimated: null,
+      active: null,
       detectionTypes: null,
       peakWindow: {start: '2026-01-05T00:02:00.000Z', end: '2026-01-05T00:07:00.000Z'},
       model: 'ae-default@1a2b3c',

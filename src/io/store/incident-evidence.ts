@@ -76,6 +76,9 @@ export interface PeerEvidence {
 export interface EntityEvidence {
   /** the largest sampling rate N of its records (1 = unsampled) */
   samplingRate: number
+  /** the first record start and the last record end of the entity in the span, µs; null with no records */
+  firstRecordUs: number | null
+  lastRecordUs: number | null
   out: DirectionEvidence
   in: DirectionEvidence
   /** distinct peers (both directions); of those, the ones that sent it exactly one record, that it sent
@@ -121,10 +124,10 @@ export async function readIncidentEvidence(store: FlowStore, spans: readonly Evi
   }
   const edges = `CREATE OR REPLACE TEMP TABLE evidence_edges AS
     SELECT s.k, 'out' AS dir, f.dst_ip AS peer, f.src_port AS sport, f.dst_port AS dport, f.proto, f.tcp_flags AS fl,
-           f.packets, f.bytes, f.sampling_rate AS n
+           f.packets, f.bytes, f.sampling_rate AS n, f.ts_start AS t0, f.ts_end AS t1
       FROM flows f JOIN evidence_spans_in s ON f.network = s.network AND f.src_ip = s.entity AND f.ts_start >= s.lo AND f.ts_start < s.hi
     UNION ALL
-    SELECT s.k, 'in', f.src_ip, f.src_port, f.dst_port, f.proto, f.tcp_flags, f.packets, f.bytes, f.sampling_rate
+    SELECT s.k, 'in', f.src_ip, f.src_port, f.dst_port, f.proto, f.tcp_flags, f.packets, f.bytes, f.sampling_rate, f.ts_start, f.ts_end
       FROM flows f JOIN evidence_spans_in s ON f.network = s.network AND f.dst_ip = s.entity AND f.ts_start >= s.lo AND f.ts_start < s.hi`
   await store.run(edges)
   try {
@@ -141,7 +144,8 @@ export async function readIncidentEvidence(store: FlowStore, spans: readonly Evi
               count(*) FILTER (proto = 6 AND fl & 2 <> 0 AND packets <= 16) AS short_conn,
               coalesce(sum(packets) FILTER (proto = 17 AND dport = 53), 0) AS dns,
               coalesce(sum(packets) FILTER (proto = 17 AND dport = 53 AND bytes > 128 * packets), 0) AS dns_long,
-              count(DISTINCT peer) AS peers, count(DISTINCT dport) AS dst_ports
+              count(DISTINCT peer) AS peers, count(DISTINCT dport) AS dst_ports,
+              epoch_us(min(t0)) AS first_us, epoch_us(max(t1)) AS last_us
          FROM evidence_edges GROUP BY k, dir`,
     )
     for (const r of dirs) {
@@ -167,6 +171,10 @@ export async function readIncidentEvidence(store: FlowStore, spans: readonly Evi
       d.peers = num(r.peers)
       d.dstPorts = num(r.dst_ports)
       e.samplingRate = Math.max(e.samplingRate, num(r.rate))
+      const first = num(r.first_us)
+      const last = num(r.last_us)
+      e.firstRecordUs = e.firstRecordUs === null ? first : Math.min(e.firstRecordUs, first)
+      e.lastRecordUs = e.lastRecordUs === null ? last : Math.max(e.lastRecordUs, last)
     }
     const pairs = await store.all<{k: string; dir: 'out' | 'in'; max_ports: bigint; peer: string; dport: number; short_conns: bigint}>(
       `WITH pp AS (
@@ -284,5 +292,5 @@ function emptyDirection(): DirectionEvidence {
 
 /** Evidence of an entity with no records in its span. */
 export function emptyEvidence(): EntityEvidence {
-  return {samplingRate: 1, out: emptyDirection(), in: emptyDirection(), peerCount: 0, peersOnceIn: 0, peersOnceOut: 0, peersSynOnly: 0, peers: []}
+  return {samplingRate: 1, firstRecordUs: null, lastRecordUs: null, out: emptyDirection(), in: emptyDirection(), peerCount: 0, peersOnceIn: 0, peersOnceOut: 0, peersSynOnly: 0, peers: []}
 }

@@ -82,6 +82,8 @@ export interface IncidentEvidenceRecord {
   sampled: {records: number; packets: number; bytes: number}
   /** extrapolated with 95% intervals */
   estimated: {packets: IntervalEstimate; bytes: IntervalEstimate}
+  /** when the entity was active in the incident's windows: its first record's start and last record's end (ISO) */
+  active?: {first: string; last: string}
   /** window detections behind it, by their window-level type */
   detectionTypes: Record<string, number>
   /** the peak window: times (ISO), model, pass, threshold and the features that drove its score */
