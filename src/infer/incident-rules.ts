@@ -160,7 +160,7 @@ export function classifyIncident(c: IncidentCandidate): Classification {
       : {type: 'beaconing', role: 'beacon-server', peersAre: 'clients', summary: `answers regular small check-ins from ${n(rx.peers)} peer(s)`}
   }
   const sentLow = lowerBound(tx.estBytes, tx.packets, c.evidence.samplingRate)
-  const topSink = Math.max(0, ...c.evidence.peers.map((p) => p.estBytesOut))
+  const topSink = c.evidence.maxBytesOutOnePeer
   if (sentLow >= R.exfilBytes && tx.estBytes >= R.exfilRatio * (rx.estBytes + 1) && topSink >= R.exfilTopShare * tx.estBytes) {
     return {
       type: 'exfiltration',
@@ -239,13 +239,16 @@ export function decideFromEvidence(candidates: readonly IncidentCandidate[]): Ma
   const order = candidates.map((_, i) => i).sort((a, b) => rankOf(classes[b]!) - rankOf(classes[a]!) || ratio(candidates[b]!.incident) - ratio(candidates[a]!.incident) || a - b)
   const decisions = new Map<string, IncidentDecision>()
   const hosts: number[] = [] // kept, in rank order
+  const index: HostIndex = new Map()
   const folded = new Map<number, string[]>()
   for (const i of order) {
     const c = candidates[i]!
-    const host = foldTarget(c, classes[i]!, hosts, candidates, classes)
+    const host = foldTarget(c, classes[i]!, index, candidates)
     if (host !== undefined) {
       decisions.set(c.incident.incidentId, {kind: 'folded', into: candidates[host]!.incident.incidentId})
-      folded.set(host, [...(folded.get(host) ?? []), c.incident.entity])
+      const list = folded.get(host)
+      if (list === undefined) folded.set(host, [c.incident.entity])
+      else list.push(c.incident.entity)
       continue
     }
     const sampled = c.evidence.out.packets + c.evidence.in.packets
@@ -253,7 +256,12 @@ export function decideFromEvidence(candidates: readonly IncidentCandidate[]): Ma
       decisions.set(c.incident.incidentId, {kind: 'dropped', reason: `${sampled} sampled packet(s): too little evidence for an incident of its own`})
       continue
     }
+    const key = hostKey(c.incident.network, c.incident.entity)
+    const entry = {at: i, rank: rankOf(classes[i]!), order: hosts.length}
     hosts.push(i)
+    const same = index.get(key)
+    if (same === undefined) index.set(key, [entry])
+    else same.push(entry)
   }
   for (const i of hosts) {
     const c = candidates[i]!
@@ -278,28 +286,36 @@ function activeSpan(c: IncidentCandidate): {active?: {first: string; last: strin
   return {active: {first: iso(Math.max(a, c.incident.firstSeen)), last: iso(Math.min(Math.max(a, b), c.incident.lastSeen))}}
 }
 
-/** The kept incident (of a higher rank, overlapping in time) that `c` mostly talks to, if any. */
-function foldTarget(c: IncidentCandidate, cls: Classification, hosts: readonly number[], all: readonly IncidentCandidate[], classes: readonly Classification[]): number | undefined {
+/** The kept incidents by (network, entity), each with its rank and its place in rank order. */
+type HostIndex = Map<string, {at: number; rank: number; order: number}[]>
+
+function hostKey(network: string, entity: string): string {
+  return `${network}\u0000${entity}`
+}
+
+/**
+ * The kept incident (of a higher rank, overlapping in time) that `c` mostly talks to, if any: the one on
+ * a peer of at least half its records (only its top two by records can be), or on the one peer its
+ * rule is about (a busy server's brute force is the attacker's incident); the former first.
+ */
+function foldTarget(c: IncidentCandidate, cls: Classification, hosts: HostIndex, all: readonly IncidentCandidate[]): number | undefined {
   const records = c.evidence.out.records + c.evidence.in.records
   if (records === 0) return undefined
-  let best: number | undefined
-  let bestShare = 0
-  for (const h of hosts) {
-    const host = all[h]!
-    // a higher rank, or two anomalous addresses (the one with the higher score is the host)
-    const hostRank = rankOf(classes[h]!)
-    if (host.incident.network !== c.incident.network || hostRank < rankOf(cls) || (hostRank === rankOf(cls) && hostRank !== 1)) continue
-    if (host.incident.firstSeen >= c.incident.lastSeen || c.incident.firstSeen >= host.incident.lastSeen) continue
-    const peer = c.evidence.peers.find((p) => p.address === host.incident.entity)
-    if (peer === undefined) continue
-    // the peer its rule is about counts as all of its traffic: a busy server's brute force is the attacker's incident
-    const share = cls.about === host.incident.entity ? 1 : (peer.recordsOut + peer.recordsIn) / records
-    if (share >= INCIDENT_RULES.foldShare && share > bestShare) {
-      best = h
-      bestShare = share
+  const rank = rankOf(cls)
+  const half = c.evidence.topPeersByRecords.filter((p) => p.records >= INCIDENT_RULES.foldShare * records).map((p) => p.address)
+  const peers = [...half, ...(cls.about === undefined ? [] : [cls.about])]
+  for (const peer of peers) {
+    let best: {at: number; order: number} | undefined
+    for (const h of hosts.get(hostKey(c.incident.network, peer)) ?? []) {
+      // a higher rank, or two anomalous addresses (the one with the higher score is the host)
+      if (h.rank < rank || (h.rank === rank && h.rank !== 1)) continue
+      const host = all[h.at]!.incident
+      if (host.firstSeen >= c.incident.lastSeen || c.incident.firstSeen >= host.lastSeen) continue
+      if (best === undefined || h.order < best.order) best = h
     }
+    if (best !== undefined) return best.at
   }
-  return best
+  return undefined
 }
 
 function ratio(m: MergedIncident): number {

@@ -10,8 +10,14 @@
 import {duckdb} from '../../core/index.js'
 import type {FlowStore} from './store.js'
 
-/** How many of an entity's largest peers (by extrapolated packets) the evidence keeps. */
-export const EVIDENCE_PEERS = 50
+/** How many of an entity's largest peers (by extrapolated packets) the evidence keeps: the counterparts' sample. */
+export const EVIDENCE_PEERS = 10
+
+/** A probe, for vertical scans: a TCP connection attempt (SYN without ACK) or a UDP record, to a service port (< 32,768). */
+const ATTEMPT_SQL = 'dport < 32768 AND (proto = 17 OR (proto = 6 AND fl & 2 <> 0 AND fl & 16 = 0))'
+
+/** How many of the largest ports (by extrapolated packets) each direction keeps. */
+const EVIDENCE_PORTS = 5
 
 /** One direction of an entity's traffic in a span. Counts are of records as stored (sampled). */
 export interface DirectionEvidence {
@@ -49,7 +55,7 @@ export interface DirectionEvidence {
   topPairPeer: string | null
   topPairPort: number
   topPairShortConns: number
-  /** ports by extrapolated packets, largest first (at most 8): destination ports, and UDP source ports */
+  /** ports by extrapolated packets, largest first (at most EVIDENCE_PORTS): destination ports, and UDP source ports */
   dstPortsTop: PortCount[]
   udpSrcPortsTop: PortCount[]
   /** the destination port of the most records (lowest on ties), null with none */
@@ -89,6 +95,10 @@ export interface EntityEvidence {
   peersSynOnly: number
   /** the largest EVIDENCE_PEERS peers by extrapolated packets */
   peers: PeerEvidence[]
+  /** the two peers of the most records (both directions; lowest address on ties): the only ones that can hold half of them */
+  topPeersByRecords: {address: string; records: number}[]
+  /** the most extrapolated bytes the entity sent to one peer */
+  maxBytesOutOnePeer: number
 }
 
 /** A span to gather evidence for; times µs, [lo, hi). */
@@ -103,36 +113,46 @@ export interface EvidenceSpan {
 /** Reads the evidence of every span in one pass over `flows` (spans with no records get empty evidence). */
 export async function readIncidentEvidence(store: FlowStore, spans: readonly EvidenceSpan[]): Promise<Map<string, EntityEvidence>> {
   const out = new Map<string, EntityEvidence>()
-  for (const s of spans) out.set(s.key, emptyEvidence())
+  // the spans by their index: an integer key groups faster than the caller's string
+  const byIndex: EntityEvidence[] = spans.map(() => emptyEvidence())
+  spans.forEach((s, i) => out.set(s.key, byIndex[i]!))
   if (spans.length === 0) return out
   const {DuckDBTimestampValue} = duckdb()
   const ts = (us: number) => new DuckDBTimestampValue(BigInt(Math.floor(us)))
-  await store.run('CREATE TEMP TABLE IF NOT EXISTS evidence_spans_in (k VARCHAR, network VARCHAR, entity VARCHAR, lo TIMESTAMP, hi TIMESTAMP)')
+  await store.run('CREATE TEMP TABLE IF NOT EXISTS evidence_spans_in (k INTEGER, network VARCHAR, entity VARCHAR, lo TIMESTAMP, hi TIMESTAMP)')
   await store.run('DELETE FROM evidence_spans_in')
   const a = await store.connection.createAppender('evidence_spans_in', null, 'temp')
   try {
-    for (const s of spans) {
-      a.appendVarchar(s.key)
+    spans.forEach((s, i) => {
+      a.appendInteger(i)
       a.appendVarchar(s.network)
       a.appendVarchar(s.entity)
       a.appendTimestamp(ts(s.lo))
       a.appendTimestamp(ts(s.hi))
       a.endRow()
-    }
+    })
   } finally {
     a.closeSync()
   }
-  const edges = `CREATE OR REPLACE TEMP TABLE evidence_edges AS
-    SELECT s.k, 'out' AS dir, f.dst_ip AS peer, f.src_port AS sport, f.dst_port AS dport, f.proto, f.tcp_flags AS fl,
+  // every record of each span's entity, as the entity sees it (out: it sent it; the peer is the other end)
+  await store.run(`CREATE OR REPLACE TEMP TABLE evidence_edges AS
+    SELECT s.k, true AS o, f.dst_ip AS peer, f.src_port AS sport, f.dst_port AS dport, f.proto, f.tcp_flags AS fl,
            f.packets, f.bytes, f.sampling_rate AS n, f.ts_start AS t0, f.ts_end AS t1
       FROM flows f JOIN evidence_spans_in s ON f.network = s.network AND f.src_ip = s.entity AND f.ts_start >= s.lo AND f.ts_start < s.hi
     UNION ALL
-    SELECT s.k, 'in', f.src_ip, f.src_port, f.dst_port, f.proto, f.tcp_flags, f.packets, f.bytes, f.sampling_rate, f.ts_start, f.ts_end
-      FROM flows f JOIN evidence_spans_in s ON f.network = s.network AND f.dst_ip = s.entity AND f.ts_start >= s.lo AND f.ts_start < s.hi`
-  await store.run(edges)
+    SELECT s.k, false, f.src_ip, f.src_port, f.dst_port, f.proto, f.tcp_flags, f.packets, f.bytes, f.sampling_rate, f.ts_start, f.ts_end
+      FROM flows f JOIN evidence_spans_in s ON f.network = s.network AND f.dst_ip = s.entity AND f.ts_start >= s.lo AND f.ts_start < s.hi`)
+  // per (span, peer), both directions: what every peer-level figure is built from, once
+  await store.run(`CREATE OR REPLACE TEMP TABLE evidence_peers AS
+    SELECT k, peer, count(*) FILTER (o) AS rec_out, count(*) FILTER (NOT o) AS rec_in,
+           count(*) FILTER (NOT o AND proto = 6 AND fl & 2 <> 0 AND fl & 16 = 0) AS syn_in,
+           sum(packets * n) AS est_packets, sum(bytes * n) AS est_bytes, coalesce(sum(bytes * n) FILTER (o), 0) AS est_bytes_out,
+           count(DISTINCT dport) FILTER (o AND ${ATTEMPT_SQL}) AS ports_out, count(DISTINCT dport) FILTER (NOT o AND ${ATTEMPT_SQL}) AS ports_in
+      FROM evidence_edges GROUP BY k, peer`)
+  const dir = (k: number, o: boolean): DirectionEvidence | undefined => byIndex[k]?.[o ? 'out' : 'in']
   try {
-    const dirs = await store.all<Record<string, unknown> & {k: string; dir: 'out' | 'in'}>(
-      `SELECT k, dir, count(*) AS records, sum(packets) AS packets, sum(bytes) AS bytes,
+    const dirs = await store.all<Record<string, unknown> & {k: number; o: boolean}>(
+      `SELECT k, o, count(*) AS records, sum(packets) AS packets, sum(bytes) AS bytes,
               sum(packets * n) AS est_packets, sum(bytes * n) AS est_bytes, max(n) AS rate,
               count(*) FILTER (proto = 6) AS tcp,
               count(*) FILTER (proto = 6 AND fl & 2 <> 0 AND fl & 16 = 0) AS syn_only,
@@ -144,14 +164,13 @@ export async function readIncidentEvidence(store: FlowStore, spans: readonly Evi
               count(*) FILTER (proto = 6 AND fl & 2 <> 0 AND packets <= 16) AS short_conn,
               coalesce(sum(packets) FILTER (proto = 17 AND dport = 53), 0) AS dns,
               coalesce(sum(packets) FILTER (proto = 17 AND dport = 53 AND bytes > 128 * packets), 0) AS dns_long,
-              count(DISTINCT peer) AS peers, count(DISTINCT dport) AS dst_ports,
               epoch_us(min(t0)) AS first_us, epoch_us(max(t1)) AS last_us
-         FROM evidence_edges GROUP BY k, dir`,
+         FROM evidence_edges GROUP BY k, o`,
     )
     for (const r of dirs) {
-      const e = out.get(r.k)
+      const e = byIndex[r.k]
       if (e === undefined) continue
-      const d = e[r.dir]
+      const d = e[r.o ? 'out' : 'in']
       d.records = num(r.records)
       d.packets = num(r.packets)
       d.bytes = num(r.bytes)
@@ -168,52 +187,45 @@ export async function readIncidentEvidence(store: FlowStore, spans: readonly Evi
       d.shortConnRecords = num(r.short_conn)
       d.dnsPackets = num(r.dns)
       d.dnsLongPackets = num(r.dns_long)
-      d.peers = num(r.peers)
-      d.dstPorts = num(r.dst_ports)
       e.samplingRate = Math.max(e.samplingRate, num(r.rate))
       const first = num(r.first_us)
       const last = num(r.last_us)
       e.firstRecordUs = e.firstRecordUs === null ? first : Math.min(e.firstRecordUs, first)
       e.lastRecordUs = e.lastRecordUs === null ? last : Math.max(e.lastRecordUs, last)
     }
-    const pairs = await store.all<{k: string; dir: 'out' | 'in'; max_ports: bigint; peer: string; dport: number; short_conns: bigint}>(
-      `WITH pp AS (
-         SELECT k, dir, peer, count(DISTINCT dport) FILTER (dport < 32768 AND (proto = 17 OR (proto = 6 AND fl & 2 <> 0 AND fl & 16 = 0))) AS ports
-           FROM evidence_edges GROUP BY ALL),
-       sc AS (
-         SELECT k, dir, peer, dport, count(*) AS c FROM evidence_edges WHERE proto = 6 AND fl & 2 <> 0 AND packets <= 16 GROUP BY ALL)
-       SELECT m.k, m.dir, m.max_ports, t.peer, t.dport, t.c AS short_conns
-         FROM (SELECT k, dir, max(ports) AS max_ports FROM pp GROUP BY ALL) m
-         LEFT JOIN (SELECT * FROM sc QUALIFY row_number() OVER (PARTITION BY k, dir ORDER BY c DESC, peer, dport) = 1) t
-           ON m.k = t.k AND m.dir = t.dir`,
-    )
-    for (const r of pairs) {
-      const d = out.get(r.k)?.[r.dir]
+    // the (peer, port) pair of the most short connections (TCP with SYN, at most 16 packets)
+    for (const r of await store.all<{k: number; o: boolean; peer: string; dport: number; c: bigint}>(
+      `SELECT k, o, peer, dport, count(*) AS c FROM evidence_edges WHERE proto = 6 AND fl & 2 <> 0 AND packets <= 16 GROUP BY k, o, peer, dport
+       QUALIFY row_number() OVER (PARTITION BY k, o ORDER BY c DESC, peer, dport) = 1`,
+    )) {
+      const d = dir(r.k, r.o)
       if (d === undefined) continue
-      d.maxPortsOnePeer = num(r.max_ports)
-      d.topPairPeer = r.peer ?? null
-      d.topPairPort = r.dport ?? -1
-      d.topPairShortConns = num(r.short_conns)
+      d.topPairPeer = r.peer
+      d.topPairPort = r.dport
+      d.topPairShortConns = num(r.c)
     }
-    const ports = await store.all<{k: string; dir: 'out' | 'in'; side: 'dst' | 'udp_src'; port: number; records: bigint; est_packets: bigint | number; by_records: bigint}>(
+    const ports = await store.all<{k: number; o: boolean; side: 'dst' | 'udp_src'; port: number; records: bigint; est_packets: bigint | number; by_records: bigint; ports: bigint}>(
       `WITH c AS (
-         SELECT k, dir, 'dst' AS side, dport AS port, count(*) AS records, sum(packets * n) AS est_packets FROM evidence_edges GROUP BY ALL
+         SELECT k, o, 'dst' AS side, dport AS port, count(*) AS records, sum(packets * n) AS est_packets FROM evidence_edges GROUP BY ALL
          UNION ALL
-         SELECT k, dir, 'udp_src', sport, count(*), sum(packets * n) FROM evidence_edges WHERE proto = 17 GROUP BY ALL)
-       SELECT *, row_number() OVER (PARTITION BY k, dir, side ORDER BY records DESC, port) AS by_records FROM c
-       QUALIFY row_number() OVER (PARTITION BY k, dir, side ORDER BY est_packets DESC, port) <= 8 OR by_records = 1
-       ORDER BY k, dir, side, est_packets DESC, port`,
+         SELECT k, o, 'udp_src', sport, count(*), sum(packets * n) FROM evidence_edges WHERE proto = 17 GROUP BY ALL)
+       SELECT *, row_number() OVER (PARTITION BY k, o, side ORDER BY records DESC, port) AS by_records, count(*) OVER (PARTITION BY k, o, side) AS ports FROM c
+       QUALIFY row_number() OVER (PARTITION BY k, o, side ORDER BY est_packets DESC, port) <= ${EVIDENCE_PORTS} OR by_records = 1
+       ORDER BY k, o, side, est_packets DESC, port`,
     )
     for (const r of ports) {
-      const d = out.get(r.k)?.[r.dir]
+      const d = dir(r.k, r.o)
       if (d === undefined) continue
       const p = {port: r.port, records: num(r.records), estPackets: num(r.est_packets)}
-      if (r.side === 'dst' && Number(r.by_records) === 1) d.topDstPortByRecords = p
+      if (r.side === 'dst') {
+        d.dstPorts = num(r.ports)
+        if (Number(r.by_records) === 1) d.topDstPortByRecords = p
+      }
       const list = r.side === 'dst' ? d.dstPortsTop : d.udpSrcPortsTop
-      if (list.length < 8) list.push(p)
+      if (list.length < EVIDENCE_PORTS) list.push(p)
     }
     const peers = await store.all<{
-      k: string
+      k: number
       peer: string
       rec_out: bigint
       rec_in: bigint
@@ -221,34 +233,46 @@ export async function readIncidentEvidence(store: FlowStore, spans: readonly Evi
       est_bytes: bigint | number
       est_bytes_out: bigint | number
       peer_count: bigint
+      peers_out: bigint
+      peers_in: bigint
+      max_ports_out: bigint
+      max_ports_in: bigint
       once_in: bigint
       once_out: bigint
       syn_only: bigint
+      max_bytes_out: bigint | number
+      top_peers: {address: string; records: bigint}[]
     }>(
-      `WITH p AS (
-         SELECT k, peer, count(*) FILTER (dir = 'out') AS rec_out, count(*) FILTER (dir = 'in') AS rec_in,
-                count(*) FILTER (dir = 'in' AND proto = 6 AND fl & 2 <> 0 AND fl & 16 = 0) AS syn_in,
-                sum(packets * n) AS est_packets, sum(bytes * n) AS est_bytes, coalesce(sum(bytes * n) FILTER (dir = 'out'), 0) AS est_bytes_out
-           FROM evidence_edges GROUP BY k, peer),
-       totals AS (
-         SELECT k, count(*) AS peer_count, count(*) FILTER (rec_in = 1) AS once_in, count(*) FILTER (rec_out = 1) AS once_out,
-                count(*) FILTER (rec_in >= 1 AND syn_in = rec_in) AS syn_only
-           FROM p GROUP BY k),
-       top AS (SELECT k, peer, rec_out, rec_in, est_packets, est_bytes, est_bytes_out FROM p QUALIFY row_number() OVER (PARTITION BY k ORDER BY est_packets DESC, peer) <= ${EVIDENCE_PEERS})
-       SELECT top.*, totals.peer_count, totals.once_in, totals.once_out, totals.syn_only
+      `WITH totals AS (
+         SELECT k, count(*) AS peer_count, count(*) FILTER (rec_out > 0) AS peers_out, count(*) FILTER (rec_in > 0) AS peers_in,
+                max(ports_out) AS max_ports_out, max(ports_in) AS max_ports_in,
+                count(*) FILTER (rec_in = 1) AS once_in, count(*) FILTER (rec_out = 1) AS once_out,
+                count(*) FILTER (rec_in >= 1 AND syn_in = rec_in) AS syn_only, max(est_bytes_out) AS max_bytes_out,
+                list({'address': peer, 'records': rec_out + rec_in} ORDER BY rec_out + rec_in DESC, peer)[1:2] AS top_peers
+           FROM evidence_peers GROUP BY k),
+       top AS (SELECT k, peer, rec_out, rec_in, est_packets, est_bytes, est_bytes_out FROM evidence_peers
+               QUALIFY row_number() OVER (PARTITION BY k ORDER BY est_packets DESC, peer) <= ${EVIDENCE_PEERS})
+       SELECT top.*, totals.* EXCLUDE (k)
          FROM top JOIN totals USING (k)
          ORDER BY k, est_packets DESC, peer`,
     )
     for (const r of peers) {
-      const e = out.get(r.k)
+      const e = byIndex[r.k]
       if (e === undefined) continue
       e.peerCount = num(r.peer_count)
+      e.out.peers = num(r.peers_out)
+      e.in.peers = num(r.peers_in)
+      e.out.maxPortsOnePeer = num(r.max_ports_out)
+      e.in.maxPortsOnePeer = num(r.max_ports_in)
       e.peersOnceIn = num(r.once_in)
       e.peersOnceOut = num(r.once_out)
       e.peersSynOnly = num(r.syn_only)
+      e.maxBytesOutOnePeer = num(r.max_bytes_out)
+      e.topPeersByRecords = r.top_peers.map((p) => ({address: p.address, records: num(p.records)}))
       e.peers.push({address: r.peer, recordsOut: num(r.rec_out), recordsIn: num(r.rec_in), estPackets: num(r.est_packets), estBytes: num(r.est_bytes), estBytesOut: num(r.est_bytes_out)})
     }
   } finally {
+    await store.run('DROP TABLE IF EXISTS evidence_peers')
     await store.run('DROP TABLE IF EXISTS evidence_edges')
     await store.run('DELETE FROM evidence_spans_in')
   }
@@ -292,5 +316,5 @@ function emptyDirection(): DirectionEvidence {
 
 /** Evidence of an entity with no records in its span. */
 export function emptyEvidence(): EntityEvidence {
-  return {samplingRate: 1, firstRecordUs: null, lastRecordUs: null, out: emptyDirection(), in: emptyDirection(), peerCount: 0, peersOnceIn: 0, peersOnceOut: 0, peersSynOnly: 0, peers: []}
+  return {samplingRate: 1, firstRecordUs: null, lastRecordUs: null, out: emptyDirection(), in: emptyDirection(), peerCount: 0, peersOnceIn: 0, peersOnceOut: 0, peersSynOnly: 0, peers: [], topPeersByRecords: [], maxBytesOutOnePeer: 0}
 }

@@ -118,7 +118,8 @@ describe('readIncidentEvidence', () => {
       {port: 8080, records: 1, estPackets: 1000},
       {port: 53, records: 2, estPackets: 300},
     ])
-    expect(ev.out.dstPortsTop).toHaveLength(8) // nine ports, the largest eight kept
+    expect(ev.out.dstPortsTop).toHaveLength(5) // nine ports, the largest five kept
+    expect(ev.out.dstPorts).toBe(9)
     expect(ev.out.udpSrcPortsTop).toEqual([
       {port: 5000, records: 2, estPackets: 300},
       {port: 5001, records: 1, estPackets: 100},
