@@ -7,6 +7,7 @@
 //   - the ratio flowscope/nfpcapd of packets/s
 //   INGEST_REPS rounds (default 3) interleave the two; each tool's median-wall round is reported
 //   BENCH_HOSTILE=0 skips the hostile inputs of issue #20 (peak RSS against a 300 MB bound; HOSTILE_REPS runs, default 3)
+//   BENCH_INCIDENTS=0 skips the cost of building incidents in `analyze` on the smallest capture (issue #16: < 10% of analyze)
 // Results: a table on stdout and bench/out/results.json. Generated captures are cached in bench/out/.
 import {execFileSync, spawnSync} from 'node:child_process'
 import {closeSync, existsSync, mkdirSync, openSync, readSync, rmSync, writeFileSync, writeSync} from 'node:fs'
@@ -360,6 +361,28 @@ if (process.env.BENCH_HOSTILE !== '0' && haveTime) {
   }
 }
 
+// ---- incidents (issue #16): what building them adds to `analyze` on the smallest capture's flows ----
+results.incidents = []
+if (process.env.BENCH_INCIDENTS !== '0') {
+  const small = Math.min(...sizes)
+  const source = path.join(OUT, `bench-${small}.duckdb`)
+  if (existsSync(source)) {
+    const store = path.join(OUT, 'bench-incidents.duckdb')
+    for (let rep = 0; rep < 2; rep++) {
+      rmSync(store, {force: true})
+      rmSync(`${store}.wal`, {force: true})
+      execFileSync('cp', [source, store])
+      const r = spawnSync(process.execPath, [CLI, 'analyze', '--db', store, '--json'], {encoding: 'utf8', maxBuffer: 64 << 20})
+      const a = JSON.parse(r.stdout).result
+      if (a === null) continue
+      const wall = a.resources.wallS
+      const build = a.incidents.wallS
+      results.incidents.push({capture: small, detections: a.detections.first + a.detections.post + a.detections.related, incidents: a.incidents.total, analyzeWallS: wall, incidentsWallS: build, addedShare: build / (wall - build)})
+    }
+    rmSync(store, {force: true})
+  }
+}
+
 const lines = []
 lines.push(`ingest: whole-process figures (wall includes start-up, hashing and the DuckDB commit); each tool's median-wall run of ${results.ingest[0]?.rounds ?? 1} interleaved rounds`)
 lines.push(['capture', 'tool', 'packets/s', 'flows', 'wall s', 'cpu s', 'peak RSS MB'].join('\t'))
@@ -405,6 +428,12 @@ if (results.hostile.length) {
   lines.push(`hostile inputs (issue #20): peak RSS of whole-process ingests (${results.hostile[0].runs} runs each), the worst against the ${results.hostile[0].boundMB} MB bound`)
   lines.push(['input', 'what', 'median wall s', 'peak RSS MB of each run', 'worst of the bound'].join('\t'))
   for (const x of results.hostile) lines.push([x.input, x.what, fmt(x.wall, 1), x.rssMB.map((v) => fmt(v)).join(', '), `${x.ratioToBound.toFixed(2)}x`].join('\t'))
+}
+if (results.incidents.length) {
+  lines.push('')
+  lines.push('incidents (issue #16): building them inside analyze (evidence from the flows, rules, writing), against the 10% target')
+  lines.push(['capture', 'window detections', 'incidents', 'analyze wall s', 'incidents s', 'added to the rest of analyze'].join('\t'))
+  for (const x of results.incidents) lines.push([`gen-${x.capture}`, x.detections, x.incidents, fmt(x.analyzeWallS, 2), fmt(x.incidentsWallS, 2), `${(100 * x.addedShare).toFixed(1)}%`].join('\t'))
 }
 const text = lines.join('\n')
 process.stdout.write(`${text}\n`)
