@@ -241,14 +241,12 @@ export async function readIncidentEvidence(store: FlowStore, spans: readonly Evi
       once_out: bigint
       syn_only: bigint
       max_bytes_out: bigint | number
-      top_peers: {address: string; records: bigint}[]
     }>(
       `WITH totals AS (
          SELECT k, count(*) AS peer_count, count(*) FILTER (rec_out > 0) AS peers_out, count(*) FILTER (rec_in > 0) AS peers_in,
                 max(ports_out) AS max_ports_out, max(ports_in) AS max_ports_in,
                 count(*) FILTER (rec_in = 1) AS once_in, count(*) FILTER (rec_out = 1) AS once_out,
-                count(*) FILTER (rec_in >= 1 AND syn_in = rec_in) AS syn_only, max(est_bytes_out) AS max_bytes_out,
-                list({'address': peer, 'records': rec_out + rec_in} ORDER BY rec_out + rec_in DESC, peer)[1:2] AS top_peers
+                count(*) FILTER (rec_in >= 1 AND syn_in = rec_in) AS syn_only, max(est_bytes_out) AS max_bytes_out
            FROM evidence_peers GROUP BY k),
        top AS (SELECT k, peer, rec_out, rec_in, est_packets, est_bytes, est_bytes_out FROM evidence_peers
                QUALIFY row_number() OVER (PARTITION BY k ORDER BY est_packets DESC, peer) <= ${EVIDENCE_PEERS})
@@ -268,8 +266,13 @@ export async function readIncidentEvidence(store: FlowStore, spans: readonly Evi
       e.peersOnceOut = num(r.once_out)
       e.peersSynOnly = num(r.syn_only)
       e.maxBytesOutOnePeer = num(r.max_bytes_out)
-      e.topPeersByRecords = r.top_peers.map((p) => ({address: p.address, records: num(p.records)}))
       e.peers.push({address: r.peer, recordsOut: num(r.rec_out), recordsIn: num(r.rec_in), estPackets: num(r.est_packets), estBytes: num(r.est_bytes), estBytesOut: num(r.est_bytes_out)})
+    }
+    for (const r of await store.all<{k: number; peer: string; r: bigint}>(
+      `SELECT k, peer, rec_out + rec_in AS r FROM evidence_peers
+        QUALIFY row_number() OVER (PARTITION BY k ORDER BY rec_out + rec_in DESC, peer) <= 2 ORDER BY k, r DESC, peer`,
+    )) {
+      byIndex[r.k]?.topPeersByRecords.push({address: r.peer, records: num(r.r)})
     }
   } finally {
     await store.run('DROP TABLE IF EXISTS evidence_peers')

@@ -196,12 +196,10 @@ export async function writeIncidents(store: FlowStore, detections: Iterable<Dete
   const dropped = stored.filter((s) => !claimed.has(s.incidentId) || !keptIds.has(s.incidentId)).map((s) => s.incidentId)
   if (dropped.length > 0) await store.run(`DELETE FROM incidents WHERE incident_id IN (${dropped.map(sqlString).join(', ')})`)
 
-  await store.run('CREATE TEMP TABLE IF NOT EXISTS incidents_in AS SELECT * FROM incidents WHERE false')
-  await store.run('DELETE FROM incidents_in')
+  await store.run('CREATE OR REPLACE TEMP TABLE incidents_in AS SELECT * FROM incidents LIMIT 0')
   await store.run(
-    'CREATE TEMP TABLE IF NOT EXISTS incident_links_in (network VARCHAR, address VARCHAR, window_start TIMESTAMP, model VARCHAR, pass VARCHAR, incident_id VARCHAR)',
+    'CREATE OR REPLACE TEMP TABLE incident_links_in (network VARCHAR, address VARCHAR, lo TIMESTAMP, hi TIMESTAMP, incident_id VARCHAR)',
   )
-  await store.run('DELETE FROM incident_links_in')
   const ia = await store.connection.createAppender('incidents_in', null, 'temp')
   const la = await store.connection.createAppender('incident_links_in', null, 'temp')
   try {
@@ -225,18 +223,23 @@ export async function writeIncidents(store: FlowStore, detections: Iterable<Dete
       else ia.appendInteger(rid)
       ia.endRow()
     }
+    // one link per merged group: its address's detections from its first to its last window start (a group
+    // is every detection of its address in that range: merging splits an address's sorted windows at gaps)
     for (const {incident: m} of rows) {
       const d = decisionOf(m)
       const into = d.kind === 'incident' ? m.incidentId : d.kind === 'folded' && keptIds.has(d.into) ? d.into : null
+      let lo = Number.POSITIVE_INFINITY
+      let hi = Number.NEGATIVE_INFINITY
       for (const x of m.detections) {
-        la.appendVarchar(x.network)
-        la.appendVarchar(x.address)
-        la.appendTimestamp(ts(x.windowStart))
-        la.appendVarchar(x.model)
-        la.appendVarchar(x.pass)
-        appendNullable(la, into)
-        la.endRow()
+        lo = Math.min(lo, x.windowStart)
+        hi = Math.max(hi, x.windowStart)
       }
+      la.appendVarchar(m.network)
+      la.appendVarchar(m.entity)
+      la.appendTimestamp(ts(lo))
+      la.appendTimestamp(ts(hi))
+      appendNullable(la, into)
+      la.endRow()
     }
   } finally {
     ia.closeSync()
@@ -245,11 +248,10 @@ export async function writeIncidents(store: FlowStore, detections: Iterable<Dete
   await store.run('INSERT OR REPLACE INTO incidents SELECT * FROM incidents_in')
   await store.run(
     `UPDATE detections SET incident_id = l.incident_id FROM incident_links_in l
-      WHERE detections.network = l.network AND detections.address = l.address AND detections.window_start = l.window_start
-        AND detections.model = l.model AND detections.pass = l.pass`,
+      WHERE detections.network = l.network AND detections.address = l.address AND detections.window_start BETWEEN l.lo AND l.hi`,
   )
-  await store.run('DELETE FROM incidents_in')
-  await store.run('DELETE FROM incident_links_in')
+  await store.run('DROP TABLE IF EXISTS incidents_in')
+  await store.run('DROP TABLE IF EXISTS incident_links_in')
   await store.run('DELETE FROM incident_spans_in')
   await closeIdle(store, latest, idle)
   return {incidents: kept.length, open: kept.filter((r) => r.incident.status === 'open').length}
