@@ -12,6 +12,8 @@ import type {CounterpartSample, FlowStore, IncidentConfidence, IncidentCounterpa
 import {UsageError} from '../core/index.js'
 
 import type {DetectionFeature} from './report-data.js'
+import {epochUs, whereOf} from './sql-where.js'
+import type {Where} from './sql-where.js'
 
 /** How many incidents a list shows unless told (all of them count in the totals and types). */
 export const DEFAULT_INCIDENTS_TOP = 50
@@ -111,27 +113,21 @@ export async function readIncidents(store: FlowStore, filter: IncidentFilter = {
 }
 
 /** The WHERE clause of a filter, parameters prefixed `i_`. */
-function incidentWhere(f: IncidentFilter): {where: string; params: Record<string, unknown>} {
+function incidentWhere(f: IncidentFilter): Where {
   if (f.since && f.until && f.since.getTime() >= f.until.getTime()) throw new UsageError('--since must be earlier than --until')
   if (f.minSeverity !== undefined && !(Number.isInteger(f.minSeverity) && f.minSeverity >= SEVERITY_MIN && f.minSeverity <= SEVERITY_MAX)) {
     throw new UsageError(`--min-severity must be a whole number from ${SEVERITY_MIN} to ${SEVERITY_MAX}, got ${f.minSeverity}`)
   }
-  const conditions: [string, string, unknown][] = [
-    ['network = $i_network', 'i_network', f.network],
-    ['last_seen > make_timestamp($i_since::BIGINT)', 'i_since', f.since ? BigInt(f.since.getTime()) * 1000n : undefined],
-    ['first_seen < make_timestamp($i_until::BIGINT)', 'i_until', f.until ? BigInt(f.until.getTime()) * 1000n : undefined],
-    ['attack_type = $i_type', 'i_type', f.type],
-    ['severity >= $i_min_severity', 'i_min_severity', f.minSeverity],
-  ]
-  const parts: string[] = []
-  const params: Record<string, unknown> = {}
-  for (const [sql, name, value] of conditions) {
-    if (value === undefined) continue
-    parts.push(sql)
-    params[name] = value
-  }
-  if (f.open === true) parts.push("status = 'open'")
-  return {where: parts.length === 0 ? 'TRUE' : parts.join(' AND '), params}
+  return whereOf(
+    [
+      ['network = $i_network', 'i_network', f.network],
+      ['last_seen > make_timestamp($i_since::BIGINT)', 'i_since', epochUs(f.since)],
+      ['first_seen < make_timestamp($i_until::BIGINT)', 'i_until', epochUs(f.until)],
+      ['attack_type = $i_type', 'i_type', f.type],
+      ['severity >= $i_min_severity', 'i_min_severity', f.minSeverity],
+    ],
+    f.open === true ? ["status = 'open'"] : [],
+  )
 }
 
 interface RawIncident {

@@ -10,6 +10,8 @@ import {UsageError} from '../core/index.js'
 
 import {DEFAULT_REPORT_INCIDENTS, readIncidents} from './incidents-data.js'
 import type {IncidentList} from './incidents-data.js'
+import {epochUs, whereOf} from './sql-where.js'
+import type {Where} from './sql-where.js'
 
 export const DETECTION_PASS_NAMES = DETECTION_PASSES
 export type DetectionPassName = DetectionPass
@@ -350,31 +352,6 @@ export async function buildReport(store: FlowStore, options: ReportOptions = {})
     runs,
     sampling,
   }
-}
-
-interface Where {
-  where: string
-  params: Record<string, unknown>
-}
-
-/** A condition of a WHERE clause and its one named parameter: `[sql, name, value]`, left out when value is undefined. */
-type Condition = readonly [sql: string, name: string, value: unknown]
-
-/** The conditions that apply, joined by AND (`TRUE` when none does), with their parameters. */
-function whereOf(conditions: readonly Condition[]): Where {
-  const parts: string[] = []
-  const params: Record<string, unknown> = {}
-  for (const [sql, name, value] of conditions) {
-    if (value === undefined) continue
-    parts.push(sql)
-    params[name] = value
-  }
-  return {where: parts.length === 0 ? 'TRUE' : parts.join(' AND '), params}
-}
-
-/** An instant as µs since the epoch, as `make_timestamp` takes it. */
-function epochUs(d: Date | undefined): bigint | undefined {
-  return d ? BigInt(d.getTime()) * 1000n : undefined
 }
 
 /** Detections overlapping [since, until), with the other filters; parameters are prefixed `d_`. */

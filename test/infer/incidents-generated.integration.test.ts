@@ -62,6 +62,7 @@ import type {GroundTruth} from '../../src/gen/truth.js'
 import {ATTACK_KINDS} from '../../src/gen/truth.js'
 import type {PacketTable} from '../../src/sampling/index.js'
 import {buildPacketTable, createPacketSampler, sampleToFlows} from '../../src/sampling/index.js'
+import {EXPECTED_INCIDENT} from '../helpers/attack-incidents.js'
 import {ROOT, tempDir} from '../helpers/cli.js'
 
 /** generator seed of the attack capture (the benign training capture uses SEED + 1000) */
@@ -76,16 +77,6 @@ const TRAINER_SALT = createHash('sha256')
 /** per sampling rate: sampled copies of the benign capture to train on, and further ones to re-fit the threshold on */
 const COPIES: Readonly<Record<number, {train: number; calibrate: number}>> = {100: {train: 4, calibrate: 2}, 1000: {train: 4, calibrate: 0}}
 
-/** The incident each generated attack should be: its type, its role, and whether its entity is the attack's source or its destination. */
-const EXPECTED: Readonly<Record<(typeof ATTACK_KINDS)[number], readonly [string, string, 'src' | 'dst']>> = {
-  'horizontal-scan': ['horizontal_scan', 'scanner', 'src'],
-  'vertical-scan': ['vertical_scan', 'scanner', 'src'],
-  'syn-flood': ['syn_flood', 'victim', 'dst'],
-  'udp-amplification': ['udp_amplification', 'victim', 'dst'],
-  'ssh-bruteforce': ['brute_force', 'attacker', 'src'],
-  'c2-beacon': ['beaconing', 'beacon-client', 'src'],
-  exfiltration: ['exfiltration', 'exfiltrator', 'src'],
-}
 
 interface Truth {
   expected: ExpectedIncident[]
@@ -112,7 +103,7 @@ function readTruth(truth: GroundTruth, flowsCsv: string): Truth {
     else otherTraffic.add(f[src] as string).add(f[dst] as string)
   }
   const expected = truth.attacks.map((a): ExpectedIncident => {
-    const [type, role, end] = EXPECTED[a.kind as keyof typeof EXPECTED]
+    const [type, role, end] = EXPECTED_INCIDENT[a.kind as keyof typeof EXPECTED_INCIDENT]
     const entity = (end === 'src' ? a.src : a.dst)[0]
     if (entity === undefined) throw new Error(`the truth of ${a.kind} names no ${end}`)
     // a horizontal scan's targets are most of the network: an incident on one of them is counted as benign, not as the scan split
