@@ -11,8 +11,9 @@ import {INCIDENT_CONFIDENCES} from '../io/index.js'
 import type {CounterpartSample, FlowStore, IncidentConfidence, IncidentCounterparts, IncidentEvidenceRecord, IntervalEstimate} from '../io/index.js'
 import {UsageError} from '../core/index.js'
 
-import type {DetectionFeature} from './report-data.js'
-import {epochUs, whereOf} from './sql-where.js'
+import {featuresOf} from './detection-features.js'
+import type {DetectionFeature} from './detection-features.js'
+import {epochUs, iso, whereOf} from './sql-where.js'
 import type {Where} from './sql-where.js'
 
 /** How many incidents a list shows unless told (all of them count in the totals and types). */
@@ -262,7 +263,7 @@ export function parseEvidence(json: string | null): IncidentEvidence | null {
     model: str(field(o, 'model')),
     pass: str(field(o, 'pass')),
     threshold: num(field(o, 'threshold')),
-    topFeatures: features(field(o, 'topFeatures')),
+    topFeatures: featuresOf(field(o, 'topFeatures')),
   }
 }
 
@@ -274,11 +275,4 @@ function interval(v: unknown): IntervalEstimate | null {
   return estimate === null || low === null || high === null ? null : {estimate, low, high}
 }
 
-function features(v: unknown): DetectionFeature[] {
-  if (!Array.isArray(v)) return []
-  return v.filter(isObject).flatMap((f) => (typeof f.name === 'string' ? [{name: f.name, value: num(f.value), z: num(f.z)}] : []))
-}
 
-function iso(column: string): string {
-  return `strftime(${column}, '%Y-%m-%dT%H:%M:%S.%gZ')`
-}

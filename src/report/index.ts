@@ -23,9 +23,9 @@ export {
   DETECTION_PASS_NAMES,
   timelineSpan,
 } from './report-data.js'
+export type {DetectionFeature} from './detection-features.js'
 export type {
   DetectionBucket,
-  DetectionFeature,
   DetectionItem,
   DetectionPassName,
   DetectionTypeCount,

@@ -5,12 +5,14 @@
  * talkers and detections by type.
  */
 import {DETECTION_PASSES, flowRangeSql, summarizeStore} from '../io/index.js'
-import type {Detection, DetectionPass, FlowStore, StoredDetectionFeature, StoreSummary} from '../io/index.js'
+import type {Detection, DetectionPass, FlowStore, StoreSummary} from '../io/index.js'
 import {UsageError} from '../core/index.js'
 
 import {DEFAULT_REPORT_INCIDENTS, readIncidents} from './incidents-data.js'
 import type {IncidentList} from './incidents-data.js'
-import {epochUs, whereOf} from './sql-where.js'
+import {epochUs, iso, whereOf} from './sql-where.js'
+import {finiteOrNull, parseFeatures} from './detection-features.js'
+import type {DetectionFeature} from './detection-features.js'
 import type {Where} from './sql-where.js'
 
 export const DETECTION_PASS_NAMES = DETECTION_PASSES
@@ -51,12 +53,6 @@ export interface ReportOptions {
   now?: () => number
 }
 
-/** A stored detection's feature (`StoredDetectionFeature`) as read back: null where the stored number is not one. */
-export interface DetectionFeature extends Pick<StoredDetectionFeature, 'name'> {
-  value: number | null
-  /** standardised error of the feature: how far it was from the network's benign median, in MADs */
-  z: number | null
-}
 
 /**
  * A stored `Detection` as the report shows it: times as ISO text, `attackType` as `type`, the features
@@ -419,26 +415,6 @@ function toDetectionItem(r: RawDetection): DetectionItem {
   }
 }
 
-/** `top_features` as written by the detection layer; anything else in the column is read as no features. */
-function parseFeatures(json: string | null): DetectionFeature[] {
-  if (json === null) return []
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(json)
-  } catch {
-    return []
-  }
-  if (!Array.isArray(parsed)) return []
-  const out: DetectionFeature[] = []
-  for (const f of parsed) {
-    if (typeof f !== 'object' || f === null) continue
-    const o = f as Record<string, unknown>
-    if (typeof o.name !== 'string') continue
-    out.push({name: o.name, value: finiteOrNull(o.value), z: finiteOrNull(o.z)})
-  }
-  return out
-}
-
 async function readRuns(store: FlowStore, o: ReportOptions, limit: number): Promise<RunItem[]> {
   const {where, params} = whereOf([
     // a run over every network (network NULL) is part of every network's history
@@ -708,9 +684,6 @@ export function timelineSpan(flows: SpanUs, detections: SpanUs, sinceUs: bigint 
   return {fromUs, toUs}
 }
 
-function iso(column: string): string {
-  return `strftime(${column}, '%Y-%m-%dT%H:%M:%S.%gZ')`
-}
 
 function nullable(v: bigint | null | undefined): bigint | undefined {
   return v === null ? undefined : v
@@ -728,11 +701,6 @@ function maxDefined(a: bigint | undefined, b: bigint | undefined): bigint | unde
   return a > b ? a : b
 }
 
-function finiteOrNull(v: unknown): number | null {
-  if (v === null || v === undefined) return null
-  const n = typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : Number.NaN
-  return Number.isFinite(n) ? n : null
-}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b)

@@ -2,7 +2,8 @@
  * Value formatting shared by the report renderers, so the terminal, Markdown and HTML say the same
  * thing in the same words. These return plain text; each renderer escapes it for its output.
  */
-import type {DetectionFeature, DetectionItem, ReportData, RunItem, SamplingCell} from './report-data.js'
+import type {DetectionFeature} from './detection-features.js'
+import type {DetectionItem, ReportData, RunItem, SamplingCell} from './report-data.js'
 import {humanBytes, humanCount} from './table.js'
 
 /** `2026-01-05T00:02:00.000Z` → `2026-01-05 00:02:00` (UTC; seconds dropped when zero and `short`). */

@@ -1,4 +1,4 @@
-/** WHERE clauses from optional filters, for the report's readers (detections, flows, incidents). */
+/** SQL pieces the report's readers (detections, flows, incidents, runs) share: WHERE clauses from optional filters, ISO times. */
 
 export interface Where {
   where: string
@@ -24,4 +24,9 @@ export function whereOf(conditions: readonly Condition[], always: readonly strin
 /** An instant as µs since the epoch, as `make_timestamp` takes it. */
 export function epochUs(d: Date | undefined): bigint | undefined {
   return d ? BigInt(d.getTime()) * 1000n : undefined
+}
+
+/** A TIMESTAMP column as ISO 8601 text with milliseconds and `Z`. */
+export function iso(column: string): string {
+  return `strftime(${column}, '%Y-%m-%dT%H:%M:%S.%gZ')`
 }
