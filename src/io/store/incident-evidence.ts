@@ -151,7 +151,8 @@ export async function readIncidentEvidence(store: FlowStore, spans: readonly Evi
       FROM evidence_edges GROUP BY k, peer`)
   const dir = (k: number, o: boolean): DirectionEvidence | undefined => byIndex[k]?.[o ? 'out' : 'in']
   try {
-    const dirs = await store.all<Record<string, unknown> & {k: number; o: boolean}>(
+    const dirs = await rowsAsJson<Record<string, unknown> & {k: number; o: boolean}>(
+      store,
       `SELECT k, o, count(*) AS records, sum(packets) AS packets, sum(bytes) AS bytes,
               sum(packets * n) AS est_packets, sum(bytes * n) AS est_bytes, max(n) AS rate,
               count(*) FILTER (proto = 6) AS tcp,
@@ -194,7 +195,8 @@ export async function readIncidentEvidence(store: FlowStore, spans: readonly Evi
       e.lastRecordUs = e.lastRecordUs === null ? last : Math.max(e.lastRecordUs, last)
     }
     // the (peer, port) pair of the most short connections (TCP with SYN, at most 16 packets)
-    for (const r of await store.all<{k: number; o: boolean; peer: string; dport: number; c: bigint}>(
+    for (const r of await rowsAsJson<{k: number; o: boolean; peer: string; dport: number; c: bigint}>(
+      store,
       `SELECT k, o, peer, dport, count(*) AS c FROM evidence_edges WHERE proto = 6 AND fl & 2 <> 0 AND packets <= 16 GROUP BY k, o, peer, dport
        QUALIFY row_number() OVER (PARTITION BY k, o ORDER BY c DESC, peer, dport) = 1`,
     )) {
@@ -204,7 +206,8 @@ export async function readIncidentEvidence(store: FlowStore, spans: readonly Evi
       d.topPairPort = r.dport
       d.topPairShortConns = num(r.c)
     }
-    const ports = await store.all<{k: number; o: boolean; side: 'dst' | 'udp_src'; port: number; records: bigint; est_packets: bigint | number; by_records: bigint; ports: bigint}>(
+    const ports = await rowsAsJson<{k: number; o: boolean; side: 'dst' | 'udp_src'; port: number; records: bigint; est_packets: bigint | number; by_records: bigint; ports: bigint}>(
+      store,
       `WITH c AS (
          SELECT k, o, 'dst' AS side, dport AS port, count(*) AS records, sum(packets * n) AS est_packets FROM evidence_edges GROUP BY ALL
          UNION ALL
@@ -224,7 +227,7 @@ export async function readIncidentEvidence(store: FlowStore, spans: readonly Evi
       const list = r.side === 'dst' ? d.dstPortsTop : d.udpSrcPortsTop
       if (list.length < EVIDENCE_PORTS) list.push(p)
     }
-    const peers = await store.all<{
+    const peers = await rowsAsJson<{
       k: number
       peer: string
       rec_out: bigint
@@ -242,6 +245,7 @@ export async function readIncidentEvidence(store: FlowStore, spans: readonly Evi
       syn_only: bigint
       max_bytes_out: bigint | number
     }>(
+      store,
       `WITH totals AS (
          SELECT k, count(*) AS peer_count, count(*) FILTER (rec_out > 0) AS peers_out, count(*) FILTER (rec_in > 0) AS peers_in,
                 max(ports_out) AS max_ports_out, max(ports_in) AS max_ports_in,
@@ -268,7 +272,8 @@ export async function readIncidentEvidence(store: FlowStore, spans: readonly Evi
       e.maxBytesOutOnePeer = num(r.max_bytes_out)
       e.peers.push({address: r.peer, recordsOut: num(r.rec_out), recordsIn: num(r.rec_in), estPackets: num(r.est_packets), estBytes: num(r.est_bytes), estBytesOut: num(r.est_bytes_out)})
     }
-    for (const r of await store.all<{k: number; peer: string; r: bigint}>(
+    for (const r of await rowsAsJson<{k: number; peer: string; r: bigint}>(
+      store,
       `SELECT k, peer, rec_out + rec_in AS r FROM evidence_peers
         QUALIFY row_number() OVER (PARTITION BY k ORDER BY rec_out + rec_in DESC, peer) <= 2 ORDER BY k, r DESC, peer`,
     )) {
@@ -280,6 +285,16 @@ export async function readIncidentEvidence(store: FlowStore, spans: readonly Evi
     await store.run('DELETE FROM evidence_spans_in')
   }
   return out
+}
+
+/**
+ * The rows of a query, read as one JSON text (`to_json(list(…))`) and parsed: for results of thousands
+ * of rows and tens of columns, converting each value through the client API cost more than the query
+ * (a 5,600-row × 20-column aggregate: 134 ms as rows, 40 ms as JSON). Integers arrive as numbers.
+ */
+async function rowsAsJson<T>(store: FlowStore, sql: string): Promise<T[]> {
+  const [row] = await store.all<{j: string | null}>(`SELECT CAST(to_json(list(q)) AS VARCHAR) AS j FROM (${sql}) q`)
+  return row?.j === null || row?.j === undefined ? [] : (JSON.parse(row.j) as T[])
 }
 
 function num(v: unknown): number {

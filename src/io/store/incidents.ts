@@ -81,7 +81,8 @@ export async function writeIncidents(store: FlowStore, detections: Iterable<Dete
       pass: d.pass,
       score: d.score,
       threshold: d.threshold,
-      topFeatures: storedFeatures(d.topFeatures),
+      // converted to the stored form only for the one detection that becomes an incident's peak (peakEvidence)
+      topFeatures: d.topFeatures,
     })
   }
   const latest = await latestDataTimes(store)
@@ -287,6 +288,12 @@ function appendNullable(a: {appendVarchar(v: string): void; appendNull(): void},
   else a.appendVarchar(v)
 }
 
+/** A detection's features as `top_features` stores them: new detections carry `standardisedError`, stored ones `z`. */
+function asStoredFeatures(features: unknown): unknown {
+  if (!Array.isArray(features) || !features.every((f) => typeof f === 'object' && f !== null && 'standardisedError' in f)) return features
+  return storedFeatures(features as Detection['topFeatures'])
+}
+
 /** The peak window of a merged incident as `evidence` records it (ISO times). */
 export function peakEvidence(m: MergedIncident): Pick<IncidentEvidenceRecord, 'detectionTypes' | 'peakWindow' | 'model' | 'pass' | 'threshold' | 'topFeatures'> {
   const e = m.evidence
@@ -297,6 +304,6 @@ export function peakEvidence(m: MergedIncident): Pick<IncidentEvidenceRecord, 'd
     model: e.model,
     pass: e.pass,
     threshold: e.threshold,
-    topFeatures: e.topFeatures,
+    topFeatures: asStoredFeatures(e.topFeatures),
   }
 }
