@@ -60,8 +60,8 @@ import {calibrate, closeModel, computeFeatures, loadModel, runFirstPass} from '.
 import type {FirstPassResult, LoadedModel} from '../../src/infer/index.js'
 import {FlowStore, ingestCapture} from '../../src/io/index.js'
 import {createRng} from '../../src/core/index.js'
-import type {PacketTable} from '../../src/sampling/index.js'
-import {buildPacketTable, createPacketSampler, sampleToFlows} from '../../src/sampling/index.js'
+import {createPacketSampler, sampleToFlows} from '../../src/sampling/index.js'
+import {packetTableCache} from '../helpers/packet-tables.js'
 import {ROOT, SHARED_DATA} from '../helpers/cli.js'
 
 const BACKGROUND = path.join(SHARED_DATA, 'bench-ndpi-concat/DERIVED_ndpi_benign_concat.pcap')
@@ -194,7 +194,7 @@ function expectIncidents(run: RunOutcome, attacks: readonly RealAttack[]): void 
 describe.skipIf(!HAVE_DATA)('detection on real attack captures merged into a benign background', () => {
   let store: FlowStore
   let spans: AttackSpan[]
-  const tables = new Map<string, PacketTable>()
+  const table = packetTableCache()
 
   beforeAll(async () => {
     store = await FlowStore.open(':memory:')
@@ -205,14 +205,6 @@ describe.skipIf(!HAVE_DATA)('detection on real attack captures merged into a ben
   afterAll(async () => {
     await store?.close()
   })
-
-  async function table(file: string): Promise<PacketTable> {
-    const known = tables.get(file)
-    if (known) return known
-    const {table: t} = await buildPacketTable(file, {})
-    tables.set(file, t)
-    return t
-  }
 
   /**
    * Background copies 0..replicas sampled 1-in-`rate`, copy 0 merged with the sampled attacks; a model

@@ -60,9 +60,9 @@ import {createRng} from '../../src/core/index.js'
 import {generateTraffic} from '../../src/gen/generate.js'
 import type {GroundTruth} from '../../src/gen/truth.js'
 import {ATTACK_KINDS} from '../../src/gen/truth.js'
-import type {PacketTable} from '../../src/sampling/index.js'
-import {buildPacketTable, createPacketSampler, sampleToFlows} from '../../src/sampling/index.js'
+import {createPacketSampler, sampleToFlows} from '../../src/sampling/index.js'
 import {EXPECTED_INCIDENT} from '../helpers/attack-incidents.js'
+import {packetTableCache} from '../helpers/packet-tables.js'
 import {ROOT, tempDir} from '../helpers/cli.js'
 
 /** generator seed of the attack capture (the benign training capture uses SEED + 1000) */
@@ -153,7 +153,7 @@ describe('incidents on generated traffic against its truth', () => {
   let trainFile: string
   let attackFile: string
   let truth: Truth
-  const tables = new Map<string, PacketTable>()
+  const table = packetTableCache()
   const runs: RateRun[] = []
 
   beforeAll(async () => {
@@ -169,14 +169,6 @@ describe('incidents on generated traffic against its truth', () => {
     await store?.close()
     report(runs, truth)
   })
-
-  async function table(file: string): Promise<PacketTable> {
-    const known = tables.get(file)
-    if (known) return known
-    const {table: t} = await buildPacketTable(file, {})
-    tables.set(file, t)
-    return t
-  }
 
   async function incidentsOf(network: string): Promise<(FoundIncident & {summary: string})[]> {
     const rows = await store.all<{incident_id: string; entity: string; role: string | null; attack_type: string; f: bigint; l: bigint; folded: string | null; summary: string | null}>(
