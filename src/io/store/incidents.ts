@@ -65,8 +65,32 @@ const STORED_NEAR_SQL = `incidents i JOIN incident_spans_in s
 /** what the merging needs of a stored incident: its key and span, and the run that first built it */
 type StoredIncident = Pick<MergedIncident, 'incidentId' | 'network' | 'entity' | 'firstSeen' | 'lastSeen'> & {runId: number | null}
 
-/** Builds, merges and writes the incidents of `detections` (see the module comment). */
+/**
+ * What `saveIncidents` writes: the merged incidents with their ids and decisions, the stored ones they
+ * replace, and the networks' data times. Made by `planIncidents`, which only reads.
+ */
+export interface IncidentPlan {
+  idle: number
+  latest: Map<string, number>
+  rows: {incident: MergedIncident; runId: number | null}[]
+  decisions: Map<string, IncidentDecision>
+  /** stored incidents near the new detections: those not kept are deleted */
+  stored: {incidentId: string}[]
+  claimed: Set<string>
+}
+
+/** Builds, merges and writes the incidents of `detections` (see the module comment): `planIncidents`, then `saveIncidents`. */
 export async function writeIncidents(store: FlowStore, detections: Iterable<Detection>, options: WriteIncidentsOptions = {}): Promise<WrittenIncidents> {
+  return saveIncidents(store, await planIncidents(store, detections, options))
+}
+
+/**
+ * Reads what the incidents of `detections` need — the stored incidents they may continue, and the
+ * flow evidence `options.decide` reads — and decides them, writing nothing but temporary tables. Run
+ * it before the transaction that writes the detections: the evidence's queries over temporary tables
+ * run 1.5-2× slower inside a transaction that holds uncommitted rows.
+ */
+export async function planIncidents(store: FlowStore, detections: Iterable<Detection>, options: WriteIncidentsOptions = {}): Promise<IncidentPlan> {
   const idle = options.idleUs ?? DEFAULT_INCIDENT_IDLE_US
   const runId = options.runId ?? null
   const fresh = new Map<string, MergeDetection>()
@@ -86,10 +110,7 @@ export async function writeIncidents(store: FlowStore, detections: Iterable<Dete
     })
   }
   const latest = await latestDataTimes(store)
-  if (fresh.size === 0) {
-    await closeIdle(store, latest, idle)
-    return {incidents: 0, open: 0}
-  }
+  if (fresh.size === 0) return {idle, latest, rows: [], decisions: new Map(), stored: [], claimed: new Set()}
 
   // the span of each (network, entity) among the new detections, widened by the idle time
   const spans = new Map<string, {network: string; entity: string; lo: number; hi: number}>()
@@ -190,6 +211,19 @@ export async function writeIncidents(store: FlowStore, detections: Iterable<Dete
     rows.push({incident: {...m, incidentId: id}, runId: prior === undefined ? runId : prior.runId})
   }
   const decisions = options.decide === undefined ? new Map<string, IncidentDecision>() : await options.decide(store, rows.map((r) => r.incident))
+  await store.run('DELETE FROM incident_spans_in')
+  return {idle, latest, rows, decisions, stored, claimed}
+}
+
+/** Writes a plan (`planIncidents`): the incidents, the links of their detections, and closes the idle ones; in the caller's transaction. */
+export async function saveIncidents(store: FlowStore, plan: IncidentPlan): Promise<WrittenIncidents> {
+  const {idle, latest, rows, decisions, stored, claimed} = plan
+  if (rows.length === 0) {
+    await closeIdle(store, latest, idle)
+    return {incidents: 0, open: 0}
+  }
+  const {DuckDBTimestampValue} = duckdb()
+  const ts = (us: number) => new DuckDBTimestampValue(BigInt(Math.floor(us)))
   const decisionOf = (m: MergedIncident): IncidentDecision => decisions.get(m.incidentId) ?? keptAsMerged(m)
   const kept = rows.filter((r) => decisionOf(r.incident).kind === 'incident')
   const keptIds = new Set(kept.map((r) => r.incident.incidentId))
@@ -253,7 +287,6 @@ export async function writeIncidents(store: FlowStore, detections: Iterable<Dete
   )
   await store.run('DROP TABLE IF EXISTS incidents_in')
   await store.run('DROP TABLE IF EXISTS incident_links_in')
-  await store.run('DELETE FROM incident_spans_in')
   await closeIdle(store, latest, idle)
   return {incidents: kept.length, open: kept.filter((r) => r.incident.status === 'open').length}
 }
