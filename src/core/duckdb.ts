@@ -25,3 +25,8 @@ export function sqlString(s: string): string {
 export function sqlIdent(s: string): string {
   return `"${s.replaceAll('"', '""')}"`
 }
+
+/** A time in µs since the epoch as the value a DuckDB appender takes for a TIMESTAMP column (whole µs, floored). */
+export function timestampUs(us: number): InstanceType<Api['DuckDBTimestampValue']> {
+  return new (duckdb().DuckDBTimestampValue)(BigInt(Math.floor(us)))
+}

@@ -3,7 +3,7 @@
  * rng, errors and exit codes, the IP protocol table and TCP flags, flow-timeout defaults, the type-7
  * quantile, the hash mix, typed-array growth, DuckDB loading (on first use) and the package's own paths.
  */
-export {duckdb, sqlIdent, sqlString} from './duckdb.js'
+export {duckdb, sqlIdent, sqlString, timestampUs} from './duckdb.js'
 export {CaptureFormatError, EXIT, FlowscopeError, InputDataError, StoreError, StoreLockedError, UsageError} from './errors.js'
 export type {FlowscopeErrorOptions} from './errors.js'
 export {ADDR_WORDS, appendFlowRecord, copyFlowRow, createFlowBatch, flowBatchBuffers, flowBatchCapacity} from './flow-batch.js'

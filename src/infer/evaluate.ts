@@ -598,13 +598,13 @@ export async function summariseIncidents(
        FROM incidents WHERE network = $1 ORDER BY first_seen, entity`,
     [network],
   )
+  const foldedOf = new Map(rows.map((r) => [r.incident_id, r.folded === null ? [] : (JSON.parse(r.folded) as string[])]))
   const claimed = new Set<string>()
   const out: AttackIncidents[] = attacks.map((a) => {
     const addresses = new Set(a.addresses)
     const mine = rows.filter((r) => {
       if (Number(r.first_us) > a.endUs || Number(r.last_us) < a.startUs) return false
-      const folded = r.folded === null ? [] : (JSON.parse(r.folded) as string[])
-      return addresses.has(r.entity) || folded.some((x) => addresses.has(x))
+      return addresses.has(r.entity) || (foldedOf.get(r.incident_id) ?? []).some((x) => addresses.has(x))
     })
     for (const r of mine) claimed.add(r.incident_id)
     return {
@@ -615,7 +615,7 @@ export async function summariseIncidents(
         role: r.role,
         type: r.attack_type,
         confidence: r.confidence,
-        folded: r.folded === null ? 0 : (JSON.parse(r.folded) as string[]).length,
+        folded: foldedOf.get(r.incident_id)?.length ?? 0,
       })),
     }
   })

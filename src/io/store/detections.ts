@@ -3,7 +3,7 @@
  * analyze (passes 'first' and 'post') and stream (pass 'stream') find them. Writes are idempotent — the
  * same window scored again (a re-run, a stream replay) replaces its row instead of adding one.
  */
-import {duckdb} from '../../core/index.js'
+import {duckdb, timestampUs} from '../../core/index.js'
 import type {FlowStore} from './store.js'
 
 export const DETECTION_PASSES = ['first', 'post', 'stream'] as const
@@ -96,8 +96,8 @@ export async function writeDetections(store: FlowStore, rows: Iterable<Detection
     for (const r of byKey.values()) {
       a.appendVarchar(r.network)
       a.appendVarchar(r.address)
-      a.appendTimestamp(new DuckDBTimestampValue(BigInt(Math.floor(r.windowStart))))
-      a.appendTimestamp(new DuckDBTimestampValue(BigInt(Math.floor(r.windowEnd))))
+      a.appendTimestamp(timestampUs(r.windowStart))
+      a.appendTimestamp(timestampUs(r.windowEnd))
       a.appendVarchar(r.model)
       a.appendVarchar(r.pass)
       a.appendDouble(r.score)

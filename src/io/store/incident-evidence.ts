@@ -7,7 +7,7 @@
  * A record belongs to a span when it starts in it (as the features attribute flows to windows).
  * Outbound records are those the entity sent (it is `src_ip`), inbound those it received.
  */
-import {duckdb} from '../../core/index.js'
+import {timestampUs} from '../../core/index.js'
 import type {FlowStore} from './store.js'
 
 /** How many of an entity's largest peers (by extrapolated packets) the evidence keeps: the counterparts' sample. */
@@ -117,8 +117,6 @@ export async function readIncidentEvidence(store: FlowStore, spans: readonly Evi
   const byIndex: EntityEvidence[] = spans.map(() => emptyEvidence())
   spans.forEach((s, i) => out.set(s.key, byIndex[i]!))
   if (spans.length === 0) return out
-  const {DuckDBTimestampValue} = duckdb()
-  const ts = (us: number) => new DuckDBTimestampValue(BigInt(Math.floor(us)))
   await store.run('CREATE TEMP TABLE IF NOT EXISTS evidence_spans_in (k INTEGER, network VARCHAR, entity VARCHAR, lo TIMESTAMP, hi TIMESTAMP)')
   await store.run('DELETE FROM evidence_spans_in')
   const a = await store.connection.createAppender('evidence_spans_in', null, 'temp')
@@ -127,8 +125,8 @@ export async function readIncidentEvidence(store: FlowStore, spans: readonly Evi
       a.appendInteger(i)
       a.appendVarchar(s.network)
       a.appendVarchar(s.entity)
-      a.appendTimestamp(ts(s.lo))
-      a.appendTimestamp(ts(s.hi))
+      a.appendTimestamp(timestampUs(s.lo))
+      a.appendTimestamp(timestampUs(s.hi))
       a.endRow()
     })
   } finally {

@@ -16,7 +16,7 @@
  * sampled evidence) — is decided by `options.decide` (src/infer/incidents.ts gives the rules); without
  * it every merged incident is stored with its detections' type and no role.
  */
-import {duckdb, sqlString} from '../../core/index.js'
+import {sqlString, timestampUs} from '../../core/index.js'
 import type {Detection} from './detections.js'
 import {storedFeatures} from './detections.js'
 import type {MergeDetection, MergedIncident} from './incident-merge.js'
@@ -123,8 +123,6 @@ export async function planIncidents(store: FlowStore, detections: Iterable<Detec
       s.hi = Math.max(s.hi, d.windowEnd)
     }
   }
-  const {DuckDBTimestampValue} = duckdb()
-  const ts = (us: number) => new DuckDBTimestampValue(BigInt(Math.floor(us)))
   await store.run('CREATE TEMP TABLE IF NOT EXISTS incident_spans_in (network VARCHAR, entity VARCHAR, lo TIMESTAMP, hi TIMESTAMP)')
   await store.run('DELETE FROM incident_spans_in')
   const sa = await store.connection.createAppender('incident_spans_in', null, 'temp')
@@ -132,8 +130,8 @@ export async function planIncidents(store: FlowStore, detections: Iterable<Detec
     for (const s of spans.values()) {
       sa.appendVarchar(s.network)
       sa.appendVarchar(s.entity)
-      sa.appendTimestamp(ts(s.lo - idle))
-      sa.appendTimestamp(ts(s.hi + idle))
+      sa.appendTimestamp(timestampUs(s.lo - idle))
+      sa.appendTimestamp(timestampUs(s.hi + idle))
       sa.endRow()
     }
   } finally {
@@ -222,8 +220,6 @@ export async function saveIncidents(store: FlowStore, plan: IncidentPlan): Promi
     await closeIdle(store, latest, idle)
     return {incidents: 0, open: 0}
   }
-  const {DuckDBTimestampValue} = duckdb()
-  const ts = (us: number) => new DuckDBTimestampValue(BigInt(Math.floor(us)))
   const decisionOf = (m: MergedIncident): IncidentDecision => decisions.get(m.incidentId) ?? keptAsMerged(m)
   const kept = rows.filter((r) => decisionOf(r.incident).kind === 'incident')
   const keptIds = new Set(kept.map((r) => r.incident.incidentId))
@@ -245,8 +241,8 @@ export async function saveIncidents(store: FlowStore, plan: IncidentPlan): Promi
       ia.appendVarchar(m.entity)
       appendNullable(ia, d.role)
       ia.appendVarchar(d.attackType)
-      ia.appendTimestamp(ts(m.firstSeen))
-      ia.appendTimestamp(ts(m.lastSeen))
+      ia.appendTimestamp(timestampUs(m.firstSeen))
+      ia.appendTimestamp(timestampUs(m.lastSeen))
       ia.appendUInteger(m.windows)
       ia.appendDouble(m.peakScore)
       ia.appendUTinyInt(m.severity)
@@ -271,8 +267,8 @@ export async function saveIncidents(store: FlowStore, plan: IncidentPlan): Promi
       }
       la.appendVarchar(m.network)
       la.appendVarchar(m.entity)
-      la.appendTimestamp(ts(lo))
-      la.appendTimestamp(ts(hi))
+      la.appendTimestamp(timestampUs(lo))
+      la.appendTimestamp(timestampUs(hi))
       appendNullable(la, into)
       la.endRow()
     }
