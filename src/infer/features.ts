@@ -94,6 +94,13 @@ export interface FeatureOptions {
   since?: number
   /** last window start to emit, µs since the epoch (exclusive) */
   until?: number
+  /**
+   * window starts are `k·hop + phase` (µs; default 0, the model's own windows). The stream scores the
+   * window ending at each of its stream windows' ends with a tumbling geometry (hop = window) and the
+   * phase that puts a window start there (model-scorer.ts); every feature is the same function of the
+   * window's flows at any phase, with its sub-bins counted from the window's start.
+   */
+  phaseUs?: number
   windowSec?: number
   hopSec?: number
   /** activity sub-bin length for `active_subbin_share` */
@@ -198,8 +205,10 @@ export function featureSql(options: FeatureOptions): {sql: string; params: Recor
   const windowFilters: string[] = []
   const since = options.since === undefined ? undefined : checkedMicros(options.since, 'since')
   const until = options.until === undefined ? undefined : checkedMicros(options.until, 'until')
-  if (since !== undefined) windowFilters.push(`wstart >= ${since}`)
-  if (until !== undefined) windowFilters.push(`wstart < ${until}`)
+  // times inside the query are shifted by the phase, so windows and sub-bins start on multiples of hop and sub-bin
+  const phase = ((checkedMicros(options.phaseUs ?? 0, 'phase') % hopUs) + hopUs) % hopUs
+  if (since !== undefined) windowFilters.push(`wstart >= ${since - phase}`)
+  if (until !== undefined) windowFilters.push(`wstart < ${until - phase}`)
   // flows belong to the windows covering their start (flow range `starting`); a window starting
   // just before `until` still covers flows up to until + window
   const flows = flowRangeSql({mode: 'starting', network: options.network, since, until: until === undefined ? undefined : until + windowUs})
@@ -209,6 +218,8 @@ export function featureSql(options: FeatureOptions): {sql: string; params: Recor
   if (options.addresses !== undefined) {
     addressFilter = 'WHERE list_contains($addresses, address)'
     params.addresses = duckdb().listValue([...options.addresses])
+    // only the flows of those addresses are read into the ends (a semi-join, not a list scan per flow)
+    flowFilters.push('(src_ip IN (SELECT unnest($addresses)) OR dst_ip IN (SELECT unnest($addresses)))')
   }
   const subBins = Math.ceil(windowUs / subBinUs)
   const where = (clauses: string[]): string => (clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '')
@@ -233,7 +244,7 @@ export function featureSql(options: FeatureOptions): {sql: string; params: Recor
   const head = `
 WITH base AS (
   SELECT network, src_ip, dst_ip, src_port, dst_port, proto,
-         epoch_us(ts_start) AS ts, bytes,
+         epoch_us(ts_start) - ${phase} AS ts, bytes,
          CAST(bytes AS DOUBLE) * sampling_rate AS est_bytes,
          CAST(packets AS DOUBLE) * sampling_rate AS est_packets,
          (packets > 0 AND bytes < ${SMALL_PACKET_BYTES} * packets) AS small,
@@ -382,7 +393,7 @@ port_stats AS (
          arg_max(dst_port, c * 65536 + (65535 - dst_port)) FILTER (WHERE NOT outbound) AS top_in_port
   FROM port_counts GROUP BY network, address, wstart
 )
-SELECT v.network, v.address, v.wstart,
+SELECT v.network, v.address, v.wstart + ${phase} AS wstart,
   coalesce(ps.top_port::INTEGER, -1) AS top_port,
   coalesce(ps.top_in_port::INTEGER, -1) AS top_in_port,
   CASE WHEN v.flows_in > 0 THEN v.udp_in / v.flows_in ELSE 0 END AS udp_in_fraction,

@@ -21,6 +21,13 @@ export interface ScoreWindowsOptions {
   /** windows starting in [since, until), µs since the epoch */
   since?: number
   until?: number
+  /**
+   * windows of the model's length starting every `hopSec` from `phaseUs` instead of the model's own hop
+   * (the stream's trailing windows, see FeatureOptions.phaseUs); the threshold is the model's
+   */
+  geometry?: {hopSec: number; phaseUs: number}
+  /** only these addresses' windows */
+  addresses?: readonly string[]
   /** rows per model call */
   batchSize?: number
   /** features that explain a detection (default 3) */
@@ -80,7 +87,9 @@ export async function scoreWindows(store: FlowStore, model: LoadedModel, options
     ...(options.since === undefined ? {} : {since: options.since}),
     ...(options.until === undefined ? {} : {until: options.until}),
     windowSec: meta.windowSec ?? DEFAULT_MODEL_WINDOW_SEC,
-    hopSec: meta.hopSec ?? DEFAULT_HOP_SEC,
+    hopSec: options.geometry?.hopSec ?? meta.hopSec ?? DEFAULT_HOP_SEC,
+    ...(options.geometry === undefined ? {} : {phaseUs: options.geometry.phaseUs}),
+    ...(options.addresses === undefined ? {} : {addresses: options.addresses}),
   })
   const t1 = performance.now()
   const scores = await scoreFeatures(model, features, options.batchSize === undefined ? {} : {batchSize: options.batchSize})

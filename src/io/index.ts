@@ -53,6 +53,6 @@ export type {CounterpartSample, IncidentConfidence, IncidentCounterparts, Incide
 export {EVIDENCE_PEERS, emptyEvidence, readIncidentEvidence} from './store/index.js'
 export type {DirectionEvidence, EntityEvidence, EvidenceSpan, PeerEvidence, PortCount} from './store/index.js'
 export {DEFAULT_INCIDENT_IDLE_US, INCIDENT_STATUSES, SEVERITY_BANDS, incidentIdOf, mergeIncidents, peakEvidence, planIncidents, saveIncidents, severityOf, writeIncidents} from './store/index.js'
-export type {DecideIncidents, IncidentDecision, IncidentPlan, IncidentStatus, MergeDetection, MergedIncident, MergeOptions, WriteIncidentsOptions, WrittenIncidents} from './store/index.js'
+export type {DecideIncidents, IncidentDecision, IncidentPlan, IncidentStatus, MergeDetection, MergedIncident, MergeOptions, WriteIncidentsOptions, WrittenIncident, WrittenIncidents} from './store/index.js'
 export {QUARANTINE_TABLE, badFlowRows, countBadFlows, quarantineBadFlows} from './store/index.js'
 export type {BadFlowCount, BadFlowCounts, BadFlowRow, QuarantineResult} from './store/index.js'

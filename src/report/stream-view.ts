@@ -23,6 +23,17 @@ export interface StreamWindowView {
   ratio: number
   /** mean ratio over the last 10 minutes */
   utilisation: number
+  /** the incidents the window's detections raised or extended */
+  incidents?: readonly StreamIncidentView[]
+}
+
+/** An incident as a stream window raised or extended it. */
+export interface StreamIncidentView {
+  entity: string
+  attackType: string
+  role: string | null
+  confidence: string | null
+  severity: number
 }
 
 /** A stream run's totals. */
@@ -33,6 +44,7 @@ export interface StreamSummaryView {
   lateDropped: number
   badRecords: number
   detections: number
+  incidents: number
   undetermined: number
   meanRatio: number
   maxRatio: number
@@ -60,15 +72,30 @@ export function renderStreamWindow(w: StreamWindowView): string {
     `window ${iso(w.windowStartUs).slice(0, 10)} ${span}${w.straggler === undefined ? '' : ` (straggler ${w.straggler})`}: ${w.records} records, ` +
     `${w.networks.length} network(s), ${w.detections} detections, ${w.undetermined} undetermined, ${w.lateDropped} late; ` +
     `${w.processingMs.toFixed(0)} ms = ${w.ratio.toFixed(3)} of the window` +
-    (Number.isFinite(w.utilisation) ? `, utilisation ${w.utilisation.toFixed(3)}` : '')
+    (Number.isFinite(w.utilisation) ? `, utilisation ${w.utilisation.toFixed(3)}` : '') +
+    incidentList(w.incidents ?? [])
   )
+}
+
+const SHOWN_INCIDENTS = 3
+
+/** `; incidents: syn_flood on 10.0.0.5 (victim, severity 4, high confidence), … +2 more` */
+function incidentList(incidents: readonly StreamIncidentView[]): string {
+  if (incidents.length === 0) return ''
+  const worst = [...incidents].sort((a, b) => b.severity - a.severity)
+  const shown = worst.slice(0, SHOWN_INCIDENTS).map((i) => {
+    const about = [i.role, `severity ${i.severity}`, i.confidence === null ? null : `${i.confidence} confidence`].filter((x) => x !== null).join(', ')
+    return `${i.attackType} on ${i.entity} (${about})`
+  })
+  const more = incidents.length > SHOWN_INCIDENTS ? ` +${incidents.length - SHOWN_INCIDENTS} more` : ''
+  return `; incidents: ${shown.join(', ')}${more}`
 }
 
 /** The line that ends a stream run. */
 export function renderStreamSummary(summary: StreamSummaryView): string {
   return (
     `${summary.windows} windows, ${summary.records} records (${summary.lateDropped} late, ${summary.badRecords} bad), ` +
-    `${summary.detections} detections, ${summary.undetermined} undetermined; processing/window mean ${summary.meanRatio.toFixed(3)}, max ${summary.maxRatio.toFixed(3)} (${summary.scaleSignal}); run ${summary.runId}`
+    `${summary.detections} detections in ${summary.incidents} incident(s), ${summary.undetermined} undetermined; processing/window mean ${summary.meanRatio.toFixed(3)}, max ${summary.maxRatio.toFixed(3)} (${summary.scaleSignal}); run ${summary.runId}`
   )
 }
 

@@ -1,7 +1,7 @@
 /**
  * The scorer `flowscope stream` runs on each window: the batch first pass (src/infer) — the same
- * features, model, threshold and explanations — so the stream and `analyze --no-post` over the same
- * flows find the same detections.
+ * features, model, threshold and explanations — so the stream finds what `analyze --no-post` over the
+ * same flows finds, within seconds of the flows arriving (see "Detection within one stream window").
  *
  * The model looks at longer windows than the stream cuts: 5 minutes sliding by 1 (from the model's
  * metadata), against stream windows of a few seconds. A stream window's flows are appended to the
@@ -16,10 +16,30 @@
  *
  * scoredUntil(N) starts, in each run, at the latest flow start this stream stored for N in an earlier
  * run (every model window ending before it was scored when that flow's window committed), or at the
- * run's first flow. A detection therefore appears with the first stream window that reaches its model
- * window's end: one stream window plus the allowed lateness after the model window closes, at most.
- * The model windows at the very end of a stream (ending after the last stream window) are never
- * complete and so never scored; batch scores them as partial windows.
+ * run's first flow.
+ *
+ * **Detection within one stream window.** The model's own windows end once a hop (1 minute): alone they
+ * would report an attack up to a minute after it starts, and never one shorter than a model window at
+ * the stream's end. So at every new stream window's end `we` that is not a hop boundary the scorer also
+ * scores the *trailing* model window [we − W, we) — the same length, features, model and threshold,
+ * at another phase (FeatureOptions.phaseUs) — for the addresses with flows in the stream window. Its
+ * detections are keyed by their own window start. An attack is then flagged by the commit of the first
+ * stream window that holds enough of it: one stream window plus the lateness after the evidence arrives.
+ * I chose a full-length trailing window over scoring the growing partial window: every feature and the
+ * calibrated threshold stay those of windows the model was trained and calibrated on, and an attack's
+ * first seconds are judged against the 5 minutes of its address's traffic before them.
+ *
+ * What batch and the stream agree on: for every model window of the model's own hop that the stream saw
+ * complete, the stream's detections are exactly batch's (`analyze --no-post`, same scores); each
+ * trailing window's are what `scoreWindows` with the same phased geometry finds in batch for the
+ * addresses active in its stream window (test/stream/model-scorer.test.ts). Batch has no trailing
+ * windows, so the stream has more detections of the same incidents. The model windows at the very end
+ * of a stream (ending after the last stream window) are never complete; the trailing window of the last
+ * stream window covers the end.
+ *
+ * `raiseIncidents` builds the incidents of a window's detections with the batch rules
+ * (src/infer/INCIDENTS.md) from the stored flows, in the window's transaction; an open incident is
+ * extended by each later window.
  *
  * One transaction per window: `scoreWindow` opens it (flows, the run's `sources` row per network and
  * its counters) and the worker's commit of the window's detections and metrics closes it, through
@@ -36,11 +56,11 @@
  */
 import {randomUUID} from 'node:crypto'
 
-import {DEFAULT_HOP_SEC, DEFAULT_MODEL_WINDOW_SEC, modelId as modelIdOf, requireThreshold, resolveWindowing, scoreWindows} from '../infer/index.js'
-import type {LoadedModel} from '../infer/index.js'
+import {decideIncidents, DEFAULT_HOP_SEC, DEFAULT_MODEL_WINDOW_SEC, modelId as modelIdOf, requireThreshold, resolveWindowing, scoreWindows} from '../infer/index.js'
+import type {LoadedModel, WindowScores} from '../infer/index.js'
 import type {FlowBatch} from '../core/index.js'
-import {addToSource, FlowAppender, type FlowStore, insertSource} from '../io/index.js'
-import type {ScoreContext, ScoreWindow, WindowDetection, WindowOutcome} from './results.js'
+import {addToSource, FlowAppender, type FlowStore, insertSource, writeIncidents} from '../io/index.js'
+import type {RaiseIncidents, ScoreContext, ScoreWindow, WindowDetection, WindowOutcome} from './results.js'
 import {StreamError} from './stream-error.js'
 
 export interface ModelScorerOptions {
@@ -54,6 +74,11 @@ export interface ModelScorerOptions {
   topK?: number
   /** rows per model call */
   batchSize?: number
+  /**
+   * also score, at each stream window's end, the model window ending there for the addresses active in
+   * the stream window (default true): detection within one stream window instead of one model hop
+   */
+  trailing?: boolean
   /** wall clock, ms */
   now?: () => number
   /** a window's detections of one network, once its transaction has committed; the worker waits for it */
@@ -81,6 +106,11 @@ export interface ModelScorerStats {
 export interface ModelScorer {
   /** to give `runStreamWorker` as `scoreWindow` */
   readonly scoreWindow: ScoreWindow
+  /**
+   * to give `runStreamWorker` as `raiseIncidents`: the incidents of a window's detections, decided from
+   * the stored flows by the batch rules (src/infer/INCIDENTS.md), extending the open ones
+   */
+  readonly raiseIncidents: RaiseIncidents
   /**
    * to give `runStreamWorker` as `store`: the same store, whose `transaction` commits the window
    * transaction `scoreWindow` opened (and runs any other transaction as usual)
@@ -125,6 +155,7 @@ export async function createModelScorer(store: FlowStore, model: LoadedModel, op
   const runKey = `kinesis:${options.stream}:${options.workerId ?? 'worker'}:${now()}:${randomUUID()}`
   const only = options.networks === undefined ? undefined : new Set(options.networks)
   const topK = options.topK ?? 3
+  const trailing = options.trailing ?? true
   const networks = new Map<string, NetworkState>()
   const stats: ModelScorerStats = {flowsStored: 0, flowsReplayed: 0, flowsIgnored: 0, rounds: 0, rowsScored: 0, detections: 0, storeMs: 0, featuresMs: 0, modelMs: 0}
   /** the window whose transaction is open, `start/end/straggler` */
@@ -269,6 +300,11 @@ export async function createModelScorer(store: FlowStore, model: LoadedModel, op
       topK,
       ...(options.batchSize === undefined ? {} : {batchSize: options.batchSize}),
     })
+    return collect(scored)
+  }
+
+  /** A scoring round's flagged windows as the stream's detections, and the addresses it did not flag. */
+  const collect = (scored: WindowScores): {detections: WindowDetection[]; undetermined: string[]} => {
     stats.featuresMs += scored.ms.features
     stats.modelMs += scored.ms.scoring
     stats.rowsScored += scored.features.length
@@ -282,6 +318,35 @@ export async function createModelScorer(store: FlowStore, model: LoadedModel, op
       topFeatures: w.explanation.topFeatures,
     }))
     return {detections, undetermined: scored.unflagged.map((a) => a.address)}
+  }
+
+  /**
+   * Scores the model window [we − W, we) ending with the stream window [ws, we), for the addresses
+   * with flows in the stream window: a tumbling geometry whose phase puts a window start at we − W.
+   */
+  const scoreTrailingWindow = async (network: string, windowStartUs: number, windowEndUs: number): Promise<{detections: WindowDetection[]; undetermined: string[]}> => {
+    const t0 = performance.now()
+    const rows = await store.all<{address: string}>(
+      `SELECT DISTINCT address FROM (
+         SELECT src_ip AS address FROM flows WHERE network = $1 AND ts_start >= make_timestamp($2::BIGINT) AND ts_start < make_timestamp($3::BIGINT)
+         UNION ALL
+         SELECT dst_ip FROM flows WHERE network = $1 AND ts_start >= make_timestamp($2::BIGINT) AND ts_start < make_timestamp($3::BIGINT))`,
+      [network, Math.floor(windowStartUs), Math.floor(windowEndUs)],
+    )
+    stats.featuresMs += performance.now() - t0
+    if (rows.length === 0) return {detections: [], undetermined: []}
+    const startUs = windowEndUs - windowUs
+    stats.rounds++
+    const scored = await scoreWindows(store, model, {
+      network,
+      since: startUs,
+      until: startUs + 1,
+      geometry: {hopSec: windowUs / 1e6, phaseUs: startUs},
+      addresses: rows.map((r) => String(r.address)),
+      topK,
+      ...(options.batchSize === undefined ? {} : {batchSize: options.batchSize}),
+    })
+    return collect(scored)
   }
 
   const scoreWindow: ScoreWindow = async (flows: FlowBatch, windowStartUs: number, windowEndUs: number, context: ScoreContext): Promise<WindowOutcome> => {
@@ -320,8 +385,15 @@ export async function createModelScorer(store: FlowStore, model: LoadedModel, op
       // new model windows end in (scoredUntil, we]; those holding new flows before scoredUntil are redone
       // (flows read again change no window)
       const lowEndUs = Math.min(state.scoredUntilUs, added.loUs)
-      const highEndUs = windowEndUs > state.scoredUntilUs ? windowEndUs : Math.min(state.scoredUntilUs, added.hiUs + windowUs)
+      const fresh = windowEndUs > state.scoredUntilUs
+      const highEndUs = fresh ? windowEndUs : Math.min(state.scoredUntilUs, added.hiUs + windowUs)
       const result = await scoreModelWindows(network, lowEndUs, highEndUs)
+      // the trailing model window, ending with this stream window, when it is not one of the model's own
+      if (trailing && fresh && context.straggler === undefined && added.n > 0 && windowEndUs % hopUs !== 0) {
+        const more = await scoreTrailingWindow(network, windowStartUs, windowEndUs)
+        result.detections.push(...more.detections)
+        result.undetermined = [...new Set([...result.undetermined, ...more.undetermined])]
+      }
       state.scoredUntilUs = Math.max(state.scoredUntilUs, windowEndUs)
       stats.detections += result.detections.length
       if (options.onDetections) pending.push({network, detections: result.detections})
@@ -332,5 +404,8 @@ export async function createModelScorer(store: FlowStore, model: LoadedModel, op
     }
   }
 
-  return {scoreWindow, store: joined, modelId: id, windowUs, hopUs, stats}
+  const raiseIncidents: RaiseIncidents = async (target, detections, runId) =>
+    (await writeIncidents(target, detections, {decide: decideIncidents, ...(runId === undefined ? {} : {runId})})).written
+
+  return {scoreWindow, raiseIncidents, store: joined, modelId: id, windowUs, hopUs, stats}
 }

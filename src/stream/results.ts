@@ -4,7 +4,7 @@
  */
 import type {FlowBatch} from '../core/index.js'
 import {writeDetections} from '../io/index.js'
-import type {Detection, DetectionFeature, FlowStore} from '../io/index.js'
+import type {Detection, DetectionFeature, FlowStore, WrittenIncident} from '../io/index.js'
 import type {StreamWindowView} from '../report/index.js'
 
 /**
@@ -98,18 +98,28 @@ export interface NetworkDetections {
 
 
 /**
- * Writes a window's detections and its metrics row in one transaction. `metrics` is called after the
- * detections are written, so its processing time includes writing them.
+ * Builds (or extends) the incidents of a window's detections in the window's transaction, after the
+ * detections are written, and returns the incidents they belong to as written.
+ */
+export type RaiseIncidents = (store: FlowStore, detections: readonly Detection[], runId: number | undefined) => Promise<WrittenIncident[]>
+
+/**
+ * Writes a window's detections, their incidents (with `raiseIncidents`) and its metrics row in one
+ * transaction. `metrics` is called after the detections and incidents are written, so its processing
+ * time includes writing them.
  */
 export async function commitWindow(
   store: FlowStore,
   runId: number | undefined,
   results: NetworkDetections[],
   metrics: () => WindowMetricsRow,
-): Promise<WindowMetricsRow> {
+  raiseIncidents?: RaiseIncidents,
+): Promise<{metrics: WindowMetricsRow; incidents: WrittenIncident[]}> {
   return store.transaction(async () => {
     // one row per key: a scorer that names an address twice keeps its last verdict
-    await writeDetections(store, windowDetections(results, runId))
+    const detections = [...windowDetections(results, runId)]
+    await writeDetections(store, detections)
+    const incidents = raiseIncidents !== undefined && detections.length > 0 ? await raiseIncidents(store, detections, runId) : []
     const m = metrics()
     await store.run(
       `INSERT INTO stream_windows VALUES ($1::INTEGER, $2, $3, make_timestamp($4::BIGINT), make_timestamp($5::BIGINT), $6, $7, $8, $9, $10, $11, $12,
@@ -135,7 +145,7 @@ export async function commitWindow(
         Math.round(m.committedAtMs * 1000),
       ],
     )
-    return m
+    return {metrics: m, incidents}
   })
 }
 

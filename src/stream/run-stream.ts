@@ -117,6 +117,7 @@ export async function runStream(o: RunStreamOptions): Promise<RunStreamResult> {
           workerId,
           store: scorer.store,
           scoreWindow: scorer.scoreWindow,
+          raiseIncidents: scorer.raiseIncidents,
           windowSec: o.windowSec,
           latenessSec: o.latenessSec,
           startPosition,

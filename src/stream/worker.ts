@@ -14,7 +14,7 @@ import type {DynamoDBClient} from '@aws-sdk/client-dynamodb'
 import type {KinesisClient} from '@aws-sdk/client-kinesis'
 
 import {UsageError} from '../core/index.js'
-import type {FlowStore} from '../io/index.js'
+import type {FlowStore, WrittenIncident} from '../io/index.js'
 import type {StreamWindowView} from '../report/index.js'
 import {isStopped, sleep} from './aws.js'
 import {SHARD_END, ShardProgress, StoreCheckpoints} from './checkpoints.js'
@@ -23,7 +23,7 @@ import {LeaseCoordinator, LocalCoordinator, type CoordinatorEvent, type ShardAss
 import {FlowBatchBuilder} from './flow-builder.js'
 import {LeaseManager} from './leases.js'
 import {decodeFlowRecords} from './record-codec.js'
-import {commitWindow, ensureStreamTables, type NetworkDetections, type ScoreWindow, type WindowMetricsRow} from './results.js'
+import {commitWindow, ensureStreamTables, type NetworkDetections, type RaiseIncidents, type ScoreWindow, type WindowMetricsRow} from './results.js'
 import {finishRunRecord, startRunRecord} from './run-record.js'
 import {ScaleMonitor, type ScaleOptions, type ScaleSignal} from './scale.js'
 import {DEFAULT_LATENESS_SEC, DEFAULT_STREAM_WINDOW_SEC, WindowAssembler, windowFlows, type ClosedWindow, type CloseReason} from './windows.js'
@@ -46,6 +46,8 @@ export interface StreamWorkerOptions {
   workerId: string
   store: FlowStore
   scoreWindow: ScoreWindow
+  /** builds the incidents of each window's detections in its transaction (the model scorer's `raiseIncidents`) */
+  raiseIncidents?: RaiseIncidents
   windowSec?: number
   latenessSec?: number
   /** where shards without a checkpoint start (default LATEST) */
@@ -104,6 +106,8 @@ export interface WindowReport extends StreamWindowView {
   firstArrivalMs: number
   closedAtMs: number
   committedAtMs: number
+  /** the incidents this window's detections raised or extended, as written in its transaction */
+  incidents: WrittenIncident[]
 }
 
 export type StreamEvent =
@@ -134,6 +138,8 @@ export interface StreamRunSummary {
   badRecords: number
   kinesisRecords: number
   detections: number
+  /** incidents this run's detections belong to, at its end */
+  incidents: number
   undetermined: number
   checkpoints: number
   shardsRead: string[]
@@ -284,6 +290,7 @@ export async function runStreamWorker(o: StreamWorkerOptions): Promise<StreamRun
     badRecords: 0,
     kinesisRecords: 0,
     detections: 0,
+    incidents: 0,
     undetermined: 0,
     checkpoints: 0,
     shardsRead: [],
@@ -440,7 +447,7 @@ export async function runStreamWorker(o: StreamWorkerOptions): Promise<StreamRun
     const detections = networks.reduce((n, x) => n + x.detections, 0)
     const undetermined = networks.reduce((n, x) => n + x.undetermined.length, 0)
     let scaleChanged = false
-    const row = await commitWindow(o.store, runId, results, (): WindowMetricsRow => {
+    const committed = await commitWindow(o.store, runId, results, (): WindowMetricsRow => {
       const processingMs = performance.now() - started
       const committedAtMs = now()
       const state = scale.record(committedAtMs, processingMs, windowMs)
@@ -465,7 +472,8 @@ export async function runStreamWorker(o: StreamWorkerOptions): Promise<StreamRun
         shards,
         committedAtMs,
       }
-    })
+    }, o.raiseIncidents)
+    const row = committed.metrics
     progress.windowDone(w.id)
     summary.windows++
     if (w.straggler !== undefined) summary.stragglerWindows++
@@ -497,6 +505,7 @@ export async function runStreamWorker(o: StreamWorkerOptions): Promise<StreamRun
       firstArrivalMs: w.firstArrivalMs,
       closedAtMs: w.closedAtMs,
       committedAtMs: row.committedAtMs,
+      incidents: committed.incidents,
     })
   }
 
@@ -555,6 +564,13 @@ export async function runStreamWorker(o: StreamWorkerOptions): Promise<StreamRun
     o.signal.removeEventListener('abort', stopRun)
   }
   summary.lateDropped = assembler.stats.late
+  try {
+    // the incidents this run's detections belong to, as they stand (windows merge and fold them as they come)
+    const [row] = await o.store.all<{n: bigint}>('SELECT count(DISTINCT incident_id) AS n FROM detections WHERE run_id = $1 AND incident_id IS NOT NULL', [runId])
+    summary.incidents = Number(row?.n ?? 0)
+  } catch (error) {
+    fatal ??= error
+  }
   summary.shardsRead = [...shardsRead].sort()
   summary.endedAtMs = now()
   if (ownRun) {

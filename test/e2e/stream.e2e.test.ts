@@ -84,10 +84,11 @@ describe('flowscope stream', () => {
     expect(put.json!.result.requests).toBeGreaterThan(0)
     expect(put.json!.result.recordsPerSec).toBeGreaterThan(0)
 
-    const run = await cli(['stream', '--stream', 'e2e', '--endpoint', kinesalite.endpoint, '--start', 'trim-horizon', '--duration', '8', '--drain', '--db', db, '--json'])
+    const run = await cli(['stream', '--stream', 'e2e', '--endpoint', kinesalite.endpoint, '--start', 'trim-horizon', '--duration', '20', '--drain', '--db', db, '--json'])
     expectContract('stream', run)
     expect(run.code, run.stderr).toBe(0)
     const r = run.json!.result
+    expect(r.incidents).toBeGreaterThan(0)
     expect(r).toMatchObject({stream: 'e2e', windowSec: 5, latenessSec: 1, records: flows, lateDropped: 0, badRecords: 0, modelWindowSec: 300, modelHopSec: 60})
     expect(r.scorer.flowsStored).toBe(flows)
     expect(r.detections).toBeGreaterThan(0)

@@ -419,3 +419,51 @@ describe('feature query plans', () => {
     await store.close()
   })
 })
+
+describe('phased windows (the stream’s trailing window)', () => {
+  it('are the windows of the same length that start there, with sub-bins counted from their start', async () => {
+    const store = await FlowStore.open(path.join(tempDir(), 'phase.duckdb'))
+    const rng = createRng(23)
+    const flows: Flow[] = []
+    for (let i = 0; i < 2000; i++) {
+      flows.push({
+        src: `10.0.0.${rng.int(10)}`,
+        dst: `10.0.${rng.int(2)}.${rng.int(15)}`,
+        tsStart: T0 + Math.floor(rng.next() * 1200 * SEC),
+        srcPort: [80, 443, 1024 + rng.int(1000)][rng.int(3)] ?? 80,
+        dstPort: [22, 53, 80, 443, 40000 + rng.int(100)][rng.int(5)] ?? 80,
+        proto: rng.next() < 0.7 ? 6 : 17,
+        tcpFlags: [0x02, 0x12, 0x1b, 0x10][rng.int(4)] ?? 0,
+        packets: 1 + rng.int(12),
+        bytes: [467, 40 + rng.int(9000)][rng.int(2)] ?? 467,
+        samplingRate: rng.next() < 0.3 ? 100 : 1,
+      })
+    }
+    await writeFlows(store, 'lab', flows)
+    const phased = (start: number, addresses?: string[]): Promise<FeatureMatrix> =>
+      computeFeatures(store, {since: start, until: start + 1, windowSec: 300, hopSec: 300, phaseUs: start, ...(addresses ? {addresses} : {})})
+    // a start on the model's hop: the model's own window
+    const aligned = T0 + 600 * SEC
+    const own = await computeFeatures(store, {since: aligned, until: aligned + 1})
+    expect(own.length).toBeGreaterThan(10)
+    expectSameMatrix(await phased(aligned), own)
+    // a start off the hop and off the sub-bins: the direct plan's window of a 1 s hop, whose sub-bins start with the window
+    for (const off of [605, 717, 5]) {
+      const start = T0 + off * SEC
+      const direct = await computeFeatures(store, {since: start, until: start + 1, windowSec: 300, hopSec: 1, plan: 'direct'})
+      expect(direct.length).toBeGreaterThan(10)
+      const mine = await phased(start)
+      expectSameMatrix(mine, direct)
+      expect([...mine.windowStart].every((s) => s === start)).toBe(true)
+      // restricted to some addresses: the same rows of those
+      const some = ['10.0.0.3', '10.0.1.7']
+      const picked = await phased(start, some)
+      expect(new Set(picked.addresses)).toEqual(new Set(mine.addresses.filter((a) => some.includes(a))))
+      for (let i = 0; i < picked.length; i++) {
+        const j = mine.addresses.indexOf(picked.addresses[i]!)
+        expect([...featureRow(picked, i)]).toEqual([...featureRow(mine, j)])
+      }
+    }
+    await store.close()
+  })
+})

@@ -1,7 +1,8 @@
 /**
  * The stream's model scorer against the batch first pass: a generated capture with attacks, its flows
  * put on a kinesalite stream (127.0.0.1) and scored window by window, gives the same detections as
- * ingesting the capture and running `runFirstPass` — for every model window the stream saw complete.
+ * ingesting the capture and running `runFirstPass` — for every model window the stream saw complete —
+ * and, for the model window ending with each stream window, what `scoreWindows` finds in batch.
  * Reading the stream again into the same store changes nothing.
  */
 import {mkdtempSync, rmSync} from 'node:fs'
@@ -9,7 +10,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {bundledModelPath, closeModel, loadModel, runFirstPass, type LoadedModel} from '../../src/infer/index.js'
+import {bundledModelPath, closeModel, loadModel, runFirstPass, scoreWindows, type LoadedModel} from '../../src/infer/index.js'
 import {generateTraffic} from '../../src/gen/index.js'
 import {ingestCapture} from '../../src/io/ingest/ingest.js'
 import {FlowStore} from '../../src/io/store/store.js'
@@ -105,7 +106,6 @@ describe('createModelScorer', () => {
     const batch = await FlowStore.open(':memory:')
     const ingest = await ingestCapture(batch, capture, {network: NETWORK})
     const first = await runFirstPass(batch, model)
-    await batch.close()
     expect(first.detections.length).toBeGreaterThan(100)
 
     // stream: the capture's flows on two shards, keyed by source
@@ -128,7 +128,11 @@ describe('createModelScorer', () => {
         .filter((d) => d.windowEnd <= lastEndUs)
         .map((d) => ({key: `${d.network}|${d.address}|${d.windowStart}|${d.model}`, score: d.score, kind: d.attackType}))
         .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-      const got = await detections(store, 'stream')
+      const all = await detections(store, 'stream')
+      // the model's own windows (starts on its hop) are batch's; the others are the trailing windows
+      const hopUs = scorer.hopUs
+      const got = all.filter((r) => Number(r.key.split('|')[2]) % hopUs === 0)
+      const trailing = all.filter((r) => Number(r.key.split('|')[2]) % hopUs !== 0)
       // the windows only batch has are the last ones, never complete in the stream
       const onlyBatch = first.detections.filter((d) => d.windowEnd > lastEndUs)
       expect(onlyBatch.every((d) => d.windowEnd > lastEndUs && d.windowStart > lastEndUs - 300e6)).toBe(true)
@@ -142,8 +146,33 @@ describe('createModelScorer', () => {
       // attacks are among them
       expect(new Set(got.map((r) => r.kind)).size).toBeGreaterThan(2)
 
+      // every trailing window is the batch store's window of the model's length ending with its stream
+      // window, scored for the addresses with flows in that stream window: the same verdicts and scores
+      expect(trailing.length).toBeGreaterThan(100)
+      const ends = [...new Set(windows.map((w) => w.windowEndUs))].filter((e) => e % hopUs !== 0)
+      let checked = 0
+      for (const endUs of ends) {
+        const startUs = endUs - scorer.windowUs
+        const active = await batch.all<{a: string}>(
+          `SELECT DISTINCT a FROM (SELECT src_ip AS a FROM flows WHERE ts_start >= make_timestamp($1::BIGINT) AND ts_start < make_timestamp($2::BIGINT)
+             UNION ALL SELECT dst_ip FROM flows WHERE ts_start >= make_timestamp($1::BIGINT) AND ts_start < make_timestamp($2::BIGINT))`,
+          [endUs - 5e6, endUs],
+        )
+        if (active.length === 0) continue
+        const want = await scoreWindows(batch, model, {since: startUs, until: startUs + 1, geometry: {hopSec: scorer.windowUs / 1e6, phaseUs: startUs}, addresses: active.map((r) => r.a)})
+        const wantKeys = want.flagged.map((f) => `${f.network}|${f.address}|${f.windowStart}|${scorer.modelId}`).sort()
+        const gotHere = trailing.filter((r) => Number(r.key.split('|')[2]) === startUs)
+        expect(gotHere.map((r) => r.key).sort(), `window ending ${endUs}`).toEqual(wantKeys)
+        for (const f of want.flagged) {
+          const g = gotHere.find((r) => r.key === `${f.network}|${f.address}|${f.windowStart}|${scorer.modelId}`)!
+          expect(Math.abs(g.score - f.score)).toBeLessThan(1e-6 * Math.max(1, f.score))
+        }
+        checked += wantKeys.length
+      }
+      expect(checked).toBe(trailing.length)
+
       // read the whole stream again into the same store (checkpoints forgotten): nothing changes
-      const before = {detections: got, flows: Number(n), windows: summary.windows}
+      const before = {detections: all, flows: Number(n), windows: summary.windows}
       await store.run("DELETE FROM stream_checkpoints WHERE stream = 'scorer'")
       const again = await streamOnce(store, 'scorer', put.flows)
       expect(again.scorer.stats).toMatchObject({flowsStored: 0, flowsReplayed: put.flows})
@@ -153,6 +182,7 @@ describe('createModelScorer', () => {
       expect(replayed.map((r) => [r.key, r.score, r.kind, r.features])).toEqual(before.detections.map((r) => [r.key, r.score, r.kind, r.features]))
     } finally {
       await store.close()
+      await batch.close()
     }
   })
 })

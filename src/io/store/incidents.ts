@@ -56,6 +56,23 @@ export interface WrittenIncidents {
   incidents: number
   /** of those, still open */
   open: number
+  /** those incidents as written */
+  written: WrittenIncident[]
+}
+
+/** An incident as `saveIncidents` wrote it: what a live reader (the stream) reports of it. */
+export interface WrittenIncident {
+  incidentId: string
+  network: string
+  entity: string
+  attackType: string
+  role: IncidentRole | null
+  confidence: IncidentConfidence | null
+  severity: number
+  /** µs since the epoch */
+  firstSeen: number
+  lastSeen: number
+  status: string
 }
 
 /** The stored incidents of the new detections' (network, entity) within the idle time of their span. */
@@ -218,7 +235,7 @@ export async function saveIncidents(store: FlowStore, plan: IncidentPlan): Promi
   const {idle, latest, rows, decisions, stored, claimed} = plan
   if (rows.length === 0) {
     await closeIdle(store, latest, idle)
-    return {incidents: 0, open: 0}
+    return {incidents: 0, open: 0, written: []}
   }
   const decisionOf = (m: MergedIncident): IncidentDecision => decisions.get(m.incidentId) ?? keptAsMerged(m)
   const kept = rows.filter((r) => decisionOf(r.incident).kind === 'incident')
@@ -284,7 +301,22 @@ export async function saveIncidents(store: FlowStore, plan: IncidentPlan): Promi
   await store.run('DROP TABLE IF EXISTS incidents_in')
   await store.run('DROP TABLE IF EXISTS incident_links_in')
   await closeIdle(store, latest, idle)
-  return {incidents: kept.length, open: kept.filter((r) => r.incident.status === 'open').length}
+  const written = kept.map(({incident: m}): WrittenIncident => {
+    const d = decisionOf(m) as Extract<IncidentDecision, {kind: 'incident'}>
+    return {
+      incidentId: m.incidentId,
+      network: m.network,
+      entity: m.entity,
+      attackType: d.attackType,
+      role: d.role,
+      confidence: d.confidence,
+      severity: m.severity,
+      firstSeen: m.firstSeen,
+      lastSeen: m.lastSeen,
+      status: m.status,
+    }
+  })
+  return {incidents: kept.length, open: written.filter((w) => w.status === 'open').length, written}
 }
 
 /** The latest flow end of each network, µs. */

@@ -29,7 +29,7 @@ export type {DirectionEvidence, EntityEvidence, EvidenceSpan, PeerEvidence, Port
 export {DEFAULT_INCIDENT_IDLE_US, INCIDENT_STATUSES, SEVERITY_BANDS, incidentIdOf, mergeIncidents, severityOf} from './incident-merge.js'
 export type {IncidentStatus, MergeDetection, MergedIncident, MergeOptions} from './incident-merge.js'
 export {peakEvidence, planIncidents, saveIncidents, writeIncidents} from './incidents.js'
-export type {DecideIncidents, IncidentDecision, IncidentPlan, WriteIncidentsOptions, WrittenIncidents} from './incidents.js'
+export type {DecideIncidents, IncidentDecision, IncidentPlan, WriteIncidentsOptions, WrittenIncident, WrittenIncidents} from './incidents.js'
 export {FLOW_RANGE_MODES, flowRangeSql} from './flow-range.js'
 export type {FlowRange, FlowRangeMode, FlowRangeSql, FlowRangeSqlOptions} from './flow-range.js'
 export {QUARANTINE_TABLE, badFlowRows, countBadFlows, quarantineBadFlows} from './health.js'

@@ -117,7 +117,9 @@ describe('writeIncidents', () => {
   it('stores one incident per merged group and links every detection to it', async () => {
     await flowUntil(9)
     const r = await analyse([at(0), at(1), at(2), at(20), at(8, {attackType: 'flood', address: '10.0.0.6'})], 7)
-    expect(r).toEqual({incidents: 3, open: 3})
+    expect(r).toMatchObject({incidents: 3, open: 3})
+    expect(r.written.map((w) => w.entity).sort()).toEqual([...new Set(r.written.map((w) => w.entity))].sort())
+    expect(r.written).toHaveLength(3)
     const rows = await incidents()
     expect(rows).toHaveLength(3)
     expect(rows.every((i) => i.role === null && i.confidence === null && i.counterparts === null && i.run_id === 7)).toBe(true)
