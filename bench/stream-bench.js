@@ -14,6 +14,11 @@
 // it: its scoring round (features, the model, the detections written) is what a stream pays once a
 // minute. "Kept up": put ≥ 90% of the rate (its clock includes the start), no record late, every
 // window processed faster than it lasts, p99 below window + lateness + 2 s (no backlog).
+// Detection latency (issue #17), first: real attacks from ../shared/data (ddosgrid SYN flood, esnet
+// masscan, nDPI synscan) replayed together at their recorded pace as if happening now, at 1/1 and
+// sampled 1/100 beforehand, BENCH_LATENCY_REPS times each (default 3): per attack, the incident's commit
+// after enough sampled evidence arrived (the rule's own minimum, `evidenceUs`) and after the attack's
+// start, p50/p99 over the repeats, against window + lateness + 2 s. BENCH_LATENCY=0 skips it.
 // Results: a table on stdout, bench/out/stream-bench.json, and the returned object.
 import {spawn} from 'node:child_process'
 import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
@@ -96,6 +101,7 @@ export async function streamBench(options = {}) {
       await store.close()
     }
   }
+  const latency = process.env.BENCH_LATENCY === '0' ? null : await latencyBench({model, windowSec, latenessSec, endpoint: kinesalite.endpoint})
   const runs = []
   let boundary = null
   try {
@@ -147,9 +153,11 @@ export async function streamBench(options = {}) {
       detectionWrittenAfterWindowEndMs: boundary.modelDetectionLatencyMs,
     },
     runs: boundary ? [...runs, boundary] : runs,
+    detectionLatency: latency,
   }
   writeFileSync(path.join(OUT, 'stream-bench.json'), `${JSON.stringify(result, null, 2)}\n`)
   const lines = [
+    ...(latency ? latencyLines(latency) : []),
     `stream: ${fmt(flows)} records per run through kinesalite (${shards} shards, ${format}), ${windowSec} s windows, ${latenessSec} s lateness, batch model scorer`,
     'run               rate/s    put/s     p50 ms  p99 ms  max ms  windows  max ratio  model rounds  detections  kept up',
     ...result.runs.map(
@@ -170,6 +178,90 @@ export async function streamBench(options = {}) {
   ]
   process.stdout.write(`${lines.join('\n')}\n`)
   return result
+}
+
+const SHARED = path.resolve(ROOT, '../shared/data')
+const LATENCY_ATTACKS = [
+  {name: 'ddosgrid SYN flood', file: 'ddosgrid/synflood.pcap', side: 'dst', types: ['syn_flood']},
+  {name: 'esnet masscan', file: 'esnet-scanners/tcp_0_1000_20190821.pcap', side: 'src', types: ['vertical_scan']},
+  {name: 'nDPI synscan', file: 'ndpi-attacks/synscan.pcap', side: 'src', types: ['vertical_scan']},
+]
+
+/** Per attack, rate and repeat: `measureDetectionLatency` at the recorded pace. */
+async function latencyBench({model, windowSec, latenessSec, endpoint}) {
+  const {existsSync} = await import('node:fs')
+  const attacks = LATENCY_ATTACKS.filter((a) => existsSync(path.join(SHARED, a.file)))
+  if (attacks.length === 0) return null
+  const reps = Number(process.env.BENCH_LATENCY_REPS ?? 3)
+  const {measureDetectionLatency} = await dist('stream/index.js')
+  const {buildPacketTable, createPacketSampler, sampleToFlows} = await dist('sampling/index.js')
+  const {addrToString, createRng} = await dist('core/index.js')
+  const {FlowStore} = await dist('io/index.js')
+  const tables = new Map()
+  for (const a of attacks) tables.set(a.file, (await buildPacketTable(path.join(SHARED, a.file), {})).table)
+  const busiest = (flows, side) => {
+    const packets = new Map()
+    for (const b of flows) for (let i = 0; i < b.length; i++) {
+      const k = addrToString(side === 'src' ? b.srcAddr : b.dstAddr, i, b.family[i])
+      packets.set(k, (packets.get(k) ?? 0) + b.packets[i])
+    }
+    return [...packets].sort((x, y) => y[1] - x[1])[0][0]
+  }
+  const rows = []
+  for (const rate of [1, 100]) {
+    const runs = []
+    for (let rep = 0; rep < reps; rep++) {
+      const input = attacks.map((a) => {
+        const t = tables.get(a.file)
+        const flows = sampleToFlows(t, createPacketSampler('systematic', rate).sample(t, createRng(rate * 100 + rep))).flows
+        return {name: a.name, flows, entity: busiest(flows, a.side), types: a.types}
+      })
+      const store = await FlowStore.open(':memory:')
+      try {
+        process.stderr.write(`detection latency: ${attacks.length} attacks at their recorded pace, 1/${rate}, run ${rep + 1}/${reps} …\n`)
+        runs.push(await measureDetectionLatency({store, model, attacks: input, windowSec, latenessSec, endpoint}))
+      } finally {
+        await store.close()
+      }
+    }
+    for (const a of attacks) {
+      const mine = runs.map((r) => r.attacks.find((x) => x.name === a.name))
+      const found = mine.filter((x) => x.incidentMs !== null)
+      rows.push({
+        attack: a.name,
+        rate,
+        runs: mine.length,
+        found: found.length,
+        sampledPackets: quantiles(mine.map((x) => x.packets)).p50,
+        evidenceAfterStartMs: quantiles(found.map((x) => x.evidenceAfterStartMs)),
+        afterEvidenceMs: quantiles(found.map((x) => x.incidentAfterEvidenceMs)),
+        afterStartMs: quantiles(found.map((x) => x.incidentMs)),
+        windowsAfterEvidence: Math.max(...found.map((x) => x.windowsAfterEvidence ?? Infinity), 0),
+        types: [...new Set(mine.map((x) => x.firstIncidentType))],
+      })
+    }
+    rows.push({commit: true, rate, windowCommitMs: quantiles(runs.flatMap((r) => [r.windowCommitMs.p50, r.windowCommitMs.p99])), otherIncidents: runs.map((r) => r.incidents.length - attacks.length)})
+  }
+  return {windowSec, latenessSec, targetMs: (windowSec + latenessSec + 2) * 1000, reps, rows}
+}
+
+function latencyLines(l) {
+  const lines = [
+    `detection latency (issue #17): real attacks replayed at their recorded pace into kinesalite, one worker, ${l.windowSec} s windows, ${l.latenessSec} s lateness; ` +
+      `incident committed, p50/p99 over ${l.reps} runs, target window + lateness + 2 s = ${fmt(l.targetMs)} ms`,
+    'attack              rate   found  sampled pkts  evidence after start ms  incident after evidence p50/p99 ms  after start p50/p99 ms  windows late  first type',
+  ]
+  for (const r of l.rows) {
+    if (r.commit) {
+      lines.push(`  (1/${r.rate}: window end → committed p50 ${fmt(r.windowCommitMs.p50)} ms, max ${fmt(r.windowCommitMs.max)} ms; incidents besides the attacks' at the end: ${r.otherIncidents.join(', ')})`)
+      continue
+    }
+    lines.push(
+      `${r.attack.padEnd(20)}1/${String(r.rate).padEnd(5)}${`${r.found}/${r.runs}`.padEnd(7)}${fmt(r.sampledPackets).padEnd(14)}${fmt(r.evidenceAfterStartMs.p50).padEnd(25)}` +
+        `${`${fmt(r.afterEvidenceMs.p50)} / ${fmt(r.afterEvidenceMs.p99)}`.padEnd(36)}${`${fmt(r.afterStartMs.p50)} / ${fmt(r.afterStartMs.p99)}`.padEnd(24)}${String(r.windowsAfterEvidence).padEnd(14)}${r.types.join(',')}`,
+    )
+  }
+  return [...lines, '']
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
