@@ -8,6 +8,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {bundledModelPath, closeModel, loadModel, type LoadedModel} from '../../src/infer/index.js'
 import {FlowStore} from '../../src/io/store/store.js'
+import {buildReport, renderReportText, renderStreamSummary} from '../../src/report/index.js'
 import {
   createKinesisClient,
   createModelScorer,
@@ -118,6 +119,12 @@ describe('stream --rate-limit', () => {
       // the runs row keeps the thinning with the rest of the summary
       const [run] = await store.all<{t: string}>(`SELECT json_extract(details, '$.thinning')::VARCHAR AS t FROM runs WHERE kind = 'stream'`)
       expect(JSON.parse(run!.t)).toEqual(summary.thinning)
+      // one line of the stream's summary and of `flowscope report`'s runs
+      const line = `big ${counts.big} → ${bigT!.recordsKept} records (budget ${BUDGET}/s; ${WINDOWS} of ${WINDOWS} windows thinned: k=10×${WINDOWS})`
+      expect(renderStreamSummary(summary).split('\n')[1]).toBe(`thinned to --rate-limit: ${line}`)
+      const report = await buildReport(store, {})
+      expect(report.runs[0]!.thinning).toEqual(summary.thinning)
+      expect(renderReportText(report, {width: 400})).toContain(`run ${summary.runId} (stream) thinned to --rate-limit: ${line}`)
 
       // read everything again (checkpoints forgotten): the same records kept, all found stored
       await store.run("DELETE FROM stream_checkpoints WHERE stream = 'thin'")
