@@ -16,7 +16,11 @@
  *   incoming sampling rate), the network and a seed — not an rng draw — so a window read again after a
  *   restart keeps exactly the same records with the same multiplied rate, and the replay check still
  *   finds them stored. Identical records (same identity) are kept or dropped together; each is still
- *   kept with probability 1/k, so totals stay unbiased.
+ *   kept with probability 1/k, so totals stay unbiased. Each record's uniform draw is the same for
+ *   every k, so the records kept at k are among those kept at any smaller k: a window that comes back
+ *   with other content (a straggler part, a shard lost mid-window) and so another k keeps as many of
+ *   the same records as it can — but with another sampling rate, which the replay check would not
+ *   match: determinism holds for a window with the same content.
  * - `sampling_rate` is UINTEGER (≤ 2^32 − 1): a record whose rate × k would overflow is thinned with
  *   the largest k' ≤ k that fits (kept with probability 1/k', rate × k'), unbiased too.
  */

@@ -164,6 +164,14 @@ describe('thinFlows', () => {
     expect(rows(seeded.batch)).not.toEqual(rows(once.batch))
   })
 
+  it('keeps, at a larger k, a subset of what a smaller k keeps', () => {
+    const b = windowOf(createRng(8), 10_000)
+    const at5 = new Set(rows(thinFlows(b, {budgetPerSec: 400, seconds: WINDOW_SEC, network: 'n'}).batch).map((r) => r.split(',').slice(0, 9).join(',')))
+    const at10 = thinFlows(b, {budgetPerSec: 200, seconds: WINDOW_SEC, network: 'n'})
+    expect(at10.k).toBe(10)
+    expect(rows(at10.batch).every((r) => at5.has(r.split(',').slice(0, 9).join(',')))).toBe(true)
+  })
+
   it('keeps sampling_rate within UINTEGER: a rate that cannot be multiplied by k is thinned by less', () => {
     const rng = createRng(3)
     const b = windowOf(rng, 5000)
