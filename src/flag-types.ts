@@ -102,3 +102,11 @@ export const minSeverityFlag = Flags.integer({
   min: 1,
   max: 5,
 })
+
+/** `--rate-limit` and `--rate-limit-file`, the same on `stream` and `collect` (read with core's loadRateLimits). */
+export const rateLimitFlags = {
+  'rate-limit': positiveNumberFlag({
+    summary: 'Budget of flow records per second for every network: above it, records are thinned 1 in k (k an integer) and their sampling rate multiplied by k.',
+  }),
+  'rate-limit-file': Flags.string({summary: 'JSON budgets per network, records/s: {"default": N, "networks": {"NAME": N}} (--rate-limit overrides the default).'}),
+}

@@ -1,8 +1,9 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import {networkFlag} from '../flag-types.js'
-import {UsageError} from '../core/index.js'
+import {networkFlag, rateLimitFlags} from '../flag-types.js'
+import {loadRateLimits, UsageError} from '../core/index.js'
+import {renderThinning} from '../report/index.js'
 import {feedCollector, type CollectorStats} from '../io/index.js'
 import {FlowStore, parseListen, runCollector} from '../io/index.js'
 import type {CollectorOptions, CollectorResult} from '../io/index.js'
@@ -34,11 +35,15 @@ export default class Collect extends BaseCommand<typeof Collect> {
 
 Exporters are told apart by their source address. The protocol is recognised by content, so any port works.
 
-With --to kinesis://NAME the decoded records go to that Kinesis stream instead of the store (the format of src/stream/RECORDS.md, read by \`flowscope stream\`), batched PutRecords with retries of failed entries; the store is not opened. Flows are sent when exporters report them, after they end: give \`stream\` a --lateness that covers the exporters' active timeout.`
+With --to kinesis://NAME the decoded records go to that Kinesis stream instead of the store (the format of src/stream/RECORDS.md, read by \`flowscope stream\`), batched PutRecords with retries of failed entries; the store is not opened. Flows are sent when exporters report them, after they end: give \`stream\` a --lateness that covers the exporters' active timeout.
+
+With --rate-limit N (records per second) or --rate-limit-file (the budget of --network, else the default), the records of a flush above the budget over the time since the previous flush are thinned: each kept with probability 1/k, k = ceil(records / (budget × seconds)), and its sampling rate multiplied by k, so totals extrapolated with the sampling rate stay unbiased.`
 
   static examples = [
     {description: 'Listen on the NetFlow port on every interface', command: '<%= config.bin %> <%= command.id %> --listen udp://0.0.0.0:2055 --network core'},
     {description: 'IPFIX on IPv6 loopback, flushing every second, stop after 10 minutes', command: '<%= config.bin %> <%= command.id %> --listen udp://[::1]:4739 --flush-interval 1 --duration 600'},
+    {description: 'At most 2,000 flow records per second, thinned above it (sampling rate × k)', command: '<%= config.bin %> <%= command.id %> --listen udp://0.0.0.0:2055 --network core --rate-limit 2000'},
+    {description: 'The budget of this network from a file of budgets per network', command: '<%= config.bin %> <%= command.id %> --listen udp://0.0.0.0:2055 --network core --rate-limit-file budgets.json'},
     {description: 'Into a Kinesis stream instead of the store', command: '<%= config.bin %> <%= command.id %> --listen udp://0.0.0.0:2055 --network core --to kinesis://flows --region eu-west-1'},
   ]
 
@@ -53,6 +58,7 @@ With --to kinesis://NAME the decoded records go to that Kinesis stream instead o
     'flush-interval': Flags.integer({summary: 'Seconds between writes (default 5 to the store, 1 to a stream).', min: 1}),
     'flush-records': Flags.integer({summary: 'Write as soon as this many records are waiting.', default: 50_000, min: 1}),
     duration: Flags.integer({summary: 'Stop by itself after this many seconds (default: run until SIGINT/SIGTERM).', min: 1}),
+    ...rateLimitFlags,
   }
 
   async run(): Promise<CollectCommandResult> {
@@ -60,6 +66,7 @@ With --to kinesis://NAME the decoded records go to that Kinesis stream instead o
     const listen = parseListen(f.listen)
     const toStream = f.to.kind === 'kinesis' ? f.to.stream : undefined
     if (toStream === undefined && (f.endpoint !== undefined || f.region !== undefined)) throw new UsageError('--endpoint and --region go with --to kinesis://STREAM')
+    const rateLimits = await loadRateLimits({rateLimit: f['rate-limit'], file: f['rate-limit-file']})
     const controller = new AbortController()
     const stop = (): void => controller.abort()
     process.once('SIGINT', stop)
@@ -71,6 +78,7 @@ With --to kinesis://NAME the decoded records go to that Kinesis stream instead o
       flushIntervalMs: (f['flush-interval'] ?? (toStream === undefined ? 5 : 1)) * 1000,
       flushRecords: f['flush-records'],
       signal: controller.signal,
+      ...(rateLimits === undefined ? {} : {rateLimits}),
       onListening: (a) => this.info(`listening on udp://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port} (stop with Ctrl-C)`),
       onFlush: (x) => this.info(`${toStream === undefined ? 'stored' : 'sending'} ${x.records} records (${x.totalRecords} in all)`),
     }
@@ -92,6 +100,8 @@ With --to kinesis://NAME the decoded records go to that Kinesis stream instead o
           `as ${result.put.kinesisRecords} Kinesis records in ${result.put.requests} requests`,
       )
     }
+    const thinning = renderThinning(result.thinning, 'flushes')
+    if (thinning !== '') this.out(thinning)
     return result
   }
 

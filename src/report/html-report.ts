@@ -10,7 +10,7 @@ import {renderReportCharts} from './report-charts.js'
 import type {ReportChart, ReportChartName} from './report-charts.js'
 import {RUN_COLUMNS, SAMPLING_COLUMNS, TALKER_COLUMNS, TYPE_COLUMNS} from './report-columns.js'
 import type {ReportColumn} from './report-columns.js'
-import {detectionsHeadline, fmtAs, fmtDuration, fmtFilter, fmtRatio, fmtScore, fmtTime} from './report-format.js'
+import {detectionsHeadline, fmtAs, fmtDuration, fmtFilter, fmtRatio, fmtScore, fmtTime, thinningLines} from './report-format.js'
 import {humanBytes} from './table.js'
 import type {IncidentItem} from './incidents-data.js'
 import {fmtConfidenceText, fmtCounterparts, fmtIncidentEntity, fmtIncidentSize, fmtIncidentWhen, fmtIncidentWhy, incidentsHeadline} from './incident-format.js'
@@ -137,6 +137,7 @@ ${card(String(r.runs.length), 'recent runs')}
       'Resource use of recent runs',
       chart('runs'),
       columnTable(Object.values({...RUN_COLUMNS, cpu: {...RUN_COLUMNS.cpu, header: 'CPU'}}), r.runs),
+      ...thinningLines(r.runs).map((l) => `<p>${escapeHtml(l)}</p>`),
     ),
   )
 

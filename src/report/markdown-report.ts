@@ -7,6 +7,7 @@ import {escapeMarkdown} from './escape.js'
 import type {ReportData} from './report-data.js'
 import {pickColumns, RUN_COLUMNS, SAMPLING_COLUMNS, TALKER_COLUMNS, TYPE_COLUMNS} from './report-columns.js'
 import type {ReportColumn} from './report-columns.js'
+import {thinningLines} from './report-format.js'
 import {EMPTY, detectionsHeadline, fmtAs, fmtDrivers, fmtDuration, fmtFilter, fmtPopulation, fmtRatio, fmtScore, fmtTime} from './report-format.js'
 import {humanBytes} from './table.js'
 import type {IncidentItem, IncidentList} from './incidents-data.js'
@@ -114,6 +115,8 @@ export function renderReportMarkdown(r: ReportData): string {
     ),
     '',
   )
+  const thinned = thinningLines(r.runs)
+  if (thinned.length > 0) out.push(...thinned.map((l) => `- ${escapeMarkdown(l)}`), '')
 
   out.push('## Sampling accuracy', '')
   if (r.sampling.cells.length === 0) out.push(EMPTY.sampling, '')

@@ -14,6 +14,7 @@ import {epochUs, iso, whereOf} from './sql-where.js'
 import {finiteOrNull, parseFeatures} from './detection-features.js'
 import type {DetectionFeature} from './detection-features.js'
 import type {Where} from './sql-where.js'
+import type {ThinningView} from './stream-view.js'
 
 export const DETECTION_PASS_NAMES = DETECTION_PASSES
 export type DetectionPassName = DetectionPass
@@ -129,6 +130,8 @@ export interface RunItem {
   reuseRatio: number | null
   failures: number | null
   detections: number | null
+  /** `stream`/`collect --rate-limit`: per network with a budget, from the run's details ([] without) */
+  thinning: ThinningView[]
 }
 
 /** Accuracy of one estimator at one rate: the estimates of totals (no key) of a (sampler, metric, rate). */
@@ -425,7 +428,8 @@ async function readRuns(store: FlowStore, o: ReportOptions, limit: number): Prom
   const rows = await store.all<Record<string, unknown>>(
     `SELECT run_id, kind, status, network, ${iso('started_at')} AS started_at, ${iso('finished_at')} AS finished_at,
             wall_s, cpu_user_s, cpu_system_s, peak_rss_mb, peak_rss_total_mb, addresses, addresses_per_s,
-            addresses_per_cpu_s, buckets, map_hits, map_misses, reuse_ratio, failures, detections
+            addresses_per_cpu_s, buckets, map_hits, map_misses, reuse_ratio, failures, detections,
+            json_extract(details, '$.thinning')::VARCHAR AS thinning
        FROM runs WHERE ${where}
       ORDER BY started_at DESC, run_id DESC LIMIT ${limit}`,
     params,
@@ -455,8 +459,20 @@ async function readRuns(store: FlowStore, o: ReportOptions, limit: number): Prom
       reuseRatio: finiteOrNull(r.reuse_ratio),
       failures: finiteOrNull(r.failures),
       detections: finiteOrNull(r.detections),
+      thinning: thinningOf(r.thinning),
     }
   })
+}
+
+/** The `thinning` list a stream run's details hold; anything else (older runs, other kinds) is none. */
+function thinningOf(v: unknown): ThinningView[] {
+  if (typeof v !== 'string') return []
+  try {
+    const list: unknown = JSON.parse(v)
+    return Array.isArray(list) ? list.filter((t): t is ThinningView => typeof t === 'object' && t !== null && typeof (t as ThinningView).network === 'string') : []
+  } catch {
+    return []
+  }
 }
 
 /**

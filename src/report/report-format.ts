@@ -4,6 +4,7 @@
  */
 import type {DetectionFeature} from './detection-features.js'
 import type {DetectionItem, ReportData, RunItem, SamplingCell} from './report-data.js'
+import {renderThinning} from './stream-view.js'
 import {humanBytes, humanCount} from './table.js'
 
 /** `2026-01-05T00:02:00.000Z` → `2026-01-05 00:02:00` (UTC; seconds dropped when zero and `short`). */
@@ -137,4 +138,12 @@ export function detectionsHeadline(r: ReportData): string {
 /** Sampling cells that can be scored (have a ground truth). */
 export function scoredCells(r: ReportData): SamplingCell[] {
   return r.sampling.cells.filter((c) => c.relRmse !== null)
+}
+
+/** One line per run whose `--rate-limit` thinned records (the runs section of every report format). */
+export function thinningLines(runs: readonly RunItem[]): string[] {
+  return runs.flatMap((run) => {
+    const line = renderThinning(run.thinning)
+    return line === '' ? [] : [`run ${run.runId} (${run.kind}) ${line}`]
+  })
 }

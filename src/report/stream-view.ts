@@ -49,6 +49,38 @@ export interface StreamSummaryView {
   meanRatio: number
   maxRatio: number
   scaleSignal: string
+  /** per network with a budget (`--rate-limit`) */
+  thinning?: readonly ThinningView[]
+}
+
+/** One network's `--rate-limit` thinning over a run. */
+export interface ThinningView {
+  network: string
+  budget: number
+  recordsIn: number
+  recordsKept: number
+  intervals: number
+  thinned: number
+  maxK: number
+  kCounts: Readonly<Record<string, number>>
+}
+
+/** 'core 50000 → 5000 records (k ≤ 10 in 4 of 5 windows, budget 200/s)' per thinned network; '' when nothing was thinned. */
+export function renderThinning(thinning: readonly ThinningView[] | undefined, unit = 'windows'): string {
+  const thinned = (thinning ?? []).filter((t) => t.thinned > 0)
+  if (thinned.length === 0) return ''
+  return (
+    'thinned to --rate-limit: ' +
+    thinned
+      .map((t) => {
+        const ks = Object.entries(t.kCounts)
+          .filter(([k]) => k !== '1')
+          .map(([k, n]) => `k=${k}×${n}`)
+          .join(' ')
+        return `${t.network} ${t.recordsIn} → ${t.recordsKept} records (budget ${t.budget}/s; ${t.thinned} of ${t.intervals} ${unit} thinned: ${ks})`
+      })
+      .join('; ')
+  )
 }
 
 /** One detection of a stream window. */
@@ -93,9 +125,11 @@ function incidentList(incidents: readonly StreamIncidentView[]): string {
 
 /** The line that ends a stream run. */
 export function renderStreamSummary(summary: StreamSummaryView): string {
+  const thinning = renderThinning(summary.thinning)
   return (
     `${summary.windows} windows, ${summary.records} records (${summary.lateDropped} late, ${summary.badRecords} bad), ` +
-    `${summary.detections} detections in ${summary.incidents} incident(s), ${summary.undetermined} undetermined; processing/window mean ${summary.meanRatio.toFixed(3)}, max ${summary.maxRatio.toFixed(3)} (${summary.scaleSignal}); run ${summary.runId}`
+    `${summary.detections} detections in ${summary.incidents} incident(s), ${summary.undetermined} undetermined; processing/window mean ${summary.meanRatio.toFixed(3)}, max ${summary.maxRatio.toFixed(3)} (${summary.scaleSignal}); run ${summary.runId}` +
+    (thinning === '' ? '' : `\n${thinning}`)
   )
 }
 

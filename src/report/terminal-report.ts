@@ -8,6 +8,7 @@ import {displayWidth, pad, truncate, visible} from './escape.js'
 import type {DetectionItem, ReportData, RunItem, SamplingCell, TopTalker} from './report-data.js'
 import {RUN_COLUMNS, SAMPLING_COLUMNS, TALKER_COLUMNS, TYPE_COLUMNS} from './report-columns.js'
 import type {ReportColumn} from './report-columns.js'
+import {thinningLines} from './report-format.js'
 import {EMPTY, detectionsHeadline, fmtAs, fmtDrivers, fmtDuration, fmtFilter, fmtPopulation, fmtRatio, fmtScore, fmtTime, fmtWindow} from './report-format.js'
 import {humanBytes} from './table.js'
 import type {IncidentItem, IncidentList} from './incidents-data.js'
@@ -69,6 +70,7 @@ export function renderReportText(r: ReportData, options: TerminalReportOptions =
 
   out.push('', section('RUNS', paint))
   out.push(...(r.runs.length === 0 ? wrapText(EMPTY.runs, width) : [runTable(r.runs, width, paint)]))
+  for (const line of thinningLines(r.runs)) out.push(...wrapText(line, width))
 
   out.push('', section('SAMPLING ACCURACY', paint))
   if (r.sampling.cells.length === 0) out.push(...wrapText(EMPTY.sampling, width))

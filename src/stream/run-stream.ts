@@ -8,7 +8,7 @@ import {hostname} from 'node:os'
 import path from 'node:path'
 
 import {UsageError} from '../core/index.js'
-import type {FlowBatch} from '../core/index.js'
+import type {FlowBatch, RateLimits} from '../core/index.js'
 import {bundledModelPath, closeModel, loadModel, type LoadedModel} from '../infer/index.js'
 import {FlowStore, staleLockMessage, withStoreLock} from '../io/index.js'
 import {createDynamoClient, createKinesisClient} from './aws.js'
@@ -48,6 +48,8 @@ export interface RunStreamOptions {
   model?: string
   networks?: readonly string[]
   drain?: boolean
+  /** budgets of flow records per second by network: windows above them are thinned (core/thinning.ts) */
+  rateLimits?: RateLimits
   /** start kinesalite and dynalite on 127.0.0.1 and create the stream with this many shards */
   local?: {shards: number}
   signal: AbortSignal
@@ -123,6 +125,7 @@ export async function runStream(o: RunStreamOptions): Promise<RunStreamResult> {
           startPosition,
           signal: o.signal,
           drainOnStop: o.drain ?? false,
+          ...(o.rateLimits === undefined ? {} : {rateLimits: o.rateLimits}),
           ...(o.onWindow ? {onWindow: o.onWindow} : {}),
           ...(o.onEvent ? {onEvent: o.onEvent} : {}),
         })

@@ -13,7 +13,7 @@
 import type {DynamoDBClient} from '@aws-sdk/client-dynamodb'
 import type {KinesisClient} from '@aws-sdk/client-kinesis'
 
-import {UsageError} from '../core/index.js'
+import {ThinningTally, UsageError, type NetworkThinning, type RateLimits} from '../core/index.js'
 import type {FlowStore, WrittenIncident} from '../io/index.js'
 import type {StreamWindowView} from '../report/index.js'
 import {isStopped, sleep} from './aws.js'
@@ -26,6 +26,7 @@ import {decodeFlowRecords} from './record-codec.js'
 import {commitWindow, ensureStreamTables, type NetworkDetections, type RaiseIncidents, type ScoreWindow, type WindowMetricsRow} from './results.js'
 import {finishRunRecord, startRunRecord} from './run-record.js'
 import {ScaleMonitor, type ScaleOptions, type ScaleSignal} from './scale.js'
+import {thinWindowFlows} from './window-thinning.js'
 import {DEFAULT_LATENESS_SEC, DEFAULT_STREAM_WINDOW_SEC, WindowAssembler, windowFlows, type ClosedWindow, type CloseReason} from './windows.js'
 
 export interface StreamReadTuning {
@@ -85,6 +86,10 @@ export interface StreamWorkerOptions {
   /** on stop, give leases up at once (default true); false leaves them to expire, like a crash */
   releaseLeasesOnStop?: boolean
   scale?: ScaleOptions
+  /** budgets of flow records per second by network: a window's flows above theirs are thinned (core/thinning.ts) */
+  rateLimits?: RateLimits
+  /** seed of the thinning hash (default DEFAULT_THINNING_SEED) */
+  thinningSeed?: number
   /** wall clock, ms (default Date.now) */
   now?: () => number
 }
@@ -151,6 +156,8 @@ export interface StreamRunSummary {
   meanRatio: number
   utilisation: number
   scaleSignal: ScaleSignal
+  /** per network with a budget (`rateLimits`): records in, kept, and k over the windows */
+  thinning: NetworkThinning[]
   startedAtMs: number
   endedAtMs: number
 }
@@ -301,9 +308,11 @@ export async function runStreamWorker(o: StreamWorkerOptions): Promise<StreamRun
     meanRatio: 0,
     utilisation: Number.NaN,
     scaleSignal: 'steady',
+    thinning: [],
     startedAtMs,
     endedAtMs: 0,
   }
+  const thinning = o.rateLimits === undefined ? undefined : {limits: o.rateLimits, tally: new ThinningTally(), ...(o.thinningSeed === undefined ? {} : {seed: o.thinningSeed})}
   let lateReported = 0
 
   const onReadEvent = (e: ReadEvent): void => {
@@ -422,7 +431,9 @@ export async function runStreamWorker(o: StreamWorkerOptions): Promise<StreamRun
     const results: NetworkDetections[] = []
     const networks: NetworkWindowReport[] = []
     // records of a shard whose lease was lost are read again by its new owner
-    const flowsByNetwork = windowFlows(w, (shardId) => !lost.has(shardId))
+    // over their budget (--rate-limit), a network's flows of the window are thinned: sampling_rate × k
+    const flowsByNetwork = thinWindowFlows(windowFlows(w, (shardId) => !lost.has(shardId)), windowSec, thinning)
+    if (thinning) summary.thinning = thinning.tally.networks()
     let records = 0
     for (const f of flowsByNetwork.values()) records += f.length
     if (records === 0) {

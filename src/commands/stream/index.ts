@@ -1,7 +1,8 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import {durationFlag, timeFlag, networkFlag} from '../../flag-types.js'
+import {loadRateLimits} from '../../core/index.js'
+import {durationFlag, networkFlag, rateLimitFlags, timeFlag} from '../../flag-types.js'
 import {makeWriter, renderStreamSummary, renderStreamWindow, streamDetectionLines} from '../../report/index.js'
 import {DEFAULT_LATENESS_SEC, DEFAULT_STREAM_WINDOW_SEC, runStream, START_POSITIONS, type WindowDetection, type RunStreamResult, type StreamEvent} from '../../stream/index.js'
 
@@ -17,12 +18,16 @@ Checkpoints are written only after a window's results are committed, so a crash 
 
 Each window's processing time / window length is reported on stderr and in the stream_windows table; sustained above 0.95 over 10 minutes it is a scale-out signal (below 0.3 over 30 minutes, scale-in), shown as a warning. SIGINT or SIGTERM stops cleanly: the window being written is finished, checkpoints and leases are written back, and windows still open are read again by the next run (or committed first with --drain).
 
+With --rate-limit N (records per second, every network) or --rate-limit-file (per network), a network's flows of a window above its budget are thinned before they are scored and stored: each record kept with probability 1/k, k = ceil(records / (budget × window)), and its sampling rate multiplied by k, so totals and features extrapolated with the sampling rate stay unbiased. The choice is a hash of the record, so a window read again keeps the same records. What was thinned is in the summary (thinning) and in \`flowscope report\`'s runs.
+
 Records format: src/stream/RECORDS.md (JSON lines or binary, as \`stream put\` and \`collect --to kinesis://\` write them).`
 
   static examples = [
     {description: 'Try it without AWS: local kinesalite and dynalite (needs the development install: npm install)', command: '<%= config.bin %> <%= command.id %> --local --stream flows'},
     {description: 'A stream on AWS from its oldest record, detections as JSON lines', command: '<%= config.bin %> <%= command.id %> --stream flows --region eu-west-1 --start trim-horizon --ndjson'},
     {description: 'One of several workers sharing a stream', command: '<%= config.bin %> <%= command.id %> --stream flows --lease-table flowscope-leases --worker-id $(hostname)'},
+    {description: 'At most 5,000 flow records per second from any network (above it records are thinned, sampling rate × k)', command: '<%= config.bin %> <%= command.id %> --stream flows --rate-limit 5000'},
+    {description: 'Budgets per network from a file: {"default": 2000, "networks": {"core": 20000}}', command: '<%= config.bin %> <%= command.id %> --stream flows --rate-limit-file budgets.json'},
     {description: 'Against a local endpoint for one minute, then a JSON summary', command: '<%= config.bin %> <%= command.id %> --stream flows --endpoint http://127.0.0.1:4567 --start trim-horizon --duration 60 --json'},
   ]
 
@@ -49,10 +54,12 @@ Records format: src/stream/RECORDS.md (JSON lines or binary, as \`stream put\` a
     drain: Flags.boolean({summary: 'On stop, commit the windows still open instead of leaving them to the next run.'}),
     local: Flags.boolean({summary: 'Start kinesalite and dynalite on 127.0.0.1 (development install only), create the stream, and read it.', exclusive: ['endpoint', 'dynamo-endpoint']}),
     shards: Flags.integer({summary: 'With --local: shards of the stream created.', default: 2, min: 1, max: 50}),
+    ...rateLimitFlags,
   }
 
   async run(): Promise<StreamCommandResult> {
     const f = this.flags
+    const rateLimits = await loadRateLimits({rateLimit: f['rate-limit'], file: f['rate-limit-file']})
     const controller = new AbortController()
     const stop = (): void => controller.abort()
     const ndjson = f.ndjson ? makeWriter(process.stdout) : undefined
@@ -76,6 +83,7 @@ Records format: src/stream/RECORDS.md (JSON lines or binary, as \`stream put\` a
         ...(f.model === undefined ? {} : {model: f.model}),
         ...(f.network === undefined ? {} : {networks: f.network}),
         drain: f.drain,
+        ...(rateLimits === undefined ? {} : {rateLimits}),
         ...(f.local ? {local: {shards: f.shards}} : {}),
         signal: controller.signal,
         onWarning: (w) => this.note(w),

@@ -5,12 +5,16 @@
  * `feedCollector` gives them out as an AsyncIterable instead (what `collect --to kinesis://` puts on a
  * stream), through a bounded queue. Stopping (the abort signal: SIGINT/SIGTERM in the CLI) closes the
  * socket, decodes what is left and flushes everything received before it returns.
+ *
+ * With `rateLimits` (`collect --rate-limit`), each flush's records above the network's budget are
+ * thinned (core/thinning.ts) over the wall time since the previous flush, before they are written.
  */
 import dgram from 'node:dgram'
 
 import {UsageError} from '../../core/index.js'
 import type {FlowBatch, FlowRecordInput} from '../../core/index.js'
-import {appendFlowRecord, createFlowBatch, flowBatchCapacity} from '../../core/index.js'
+import {appendFlowRecord, createFlowBatch, flowBatchCapacity, rateLimitFor, thinFlows, ThinningTally} from '../../core/index.js'
+import type {NetworkThinning, RateLimits} from '../../core/index.js'
 import {FlowExportDecoder} from '../flowexport/index.js'
 import type {FlowExportProblem} from '../flowexport/index.js'
 import {addToSource, insertSource} from '../store/index.js'
@@ -40,6 +44,11 @@ export interface CollectorOptions {
   /** called once the socket is bound (with the bound port: useful with port 0) */
   onListening?: (address: ListenAddress) => void
   onFlush?: (info: {records: number; totalRecords: number}) => void
+  /** budgets of flow records per second (the one of `network` applies), per flush */
+  rateLimits?: RateLimits
+  /** seed of the thinning hash (default DEFAULT_THINNING_SEED) */
+  thinningSeed?: number
+  /** µs since the epoch (default Date.now() × 1000) */
   now?: () => number
 }
 
@@ -55,6 +64,8 @@ export interface CollectorStats {
   malformed: number
   problems: FlowExportProblem[]
   seconds: number
+  /** with a budget for the network: records received, kept, and k over the flushes */
+  thinning: NetworkThinning[]
 }
 
 export interface CollectorResult extends CollectorStats {
@@ -161,12 +172,24 @@ async function collect(options: CollectorOptions, write: BatchWriter): Promise<C
   // flushes run one after another (in the store, each is one transaction: flows + the source's counters)
   let chain: Promise<void> = Promise.resolve()
   let failure: unknown
+  const budget = rateLimitFor(options.rateLimits, options.network)
+  const tally = new ThinningTally()
+  let lastCutUs = nowMicros()
   const scheduleFlush = (): Promise<void> => {
     if (current.length === 0) return chain
-    const batch = current
+    let batch = current
     current = createFlowBatch(flushRecords)
+    const cutUs = nowMicros()
+    if (budget !== undefined) {
+      const thinned = thinFlows(batch, {budgetPerSec: budget, seconds: Math.max(1e-3, (cutUs - lastCutUs) / 1e6), network: options.network, ...(options.thinningSeed === undefined ? {} : {seed: options.thinningSeed})})
+      tally.add(options.network, budget, thinned)
+      batch = thinned.batch
+    }
+    lastCutUs = cutUs
+    const kept = batch
     chain = chain.then(async () => {
-      if (failure) return
+      if (failure || kept.length === 0) return
+      const batch = kept
       try {
         await write(batch)
         let b = 0
@@ -221,6 +244,7 @@ async function collect(options: CollectorOptions, write: BatchWriter): Promise<C
     malformed: x.malformed,
     problems: x.problems.slice(0, 10),
     seconds: (performance.now() - started) / 1000,
+    thinning: tally.networks(),
   }
 }
 
