@@ -3,6 +3,7 @@
  * spelled out here: the stream's WindowReport and its metrics row are built on StreamWindowView, and
  * StreamRunSummary and WindowDetection fit the other two.
  */
+import type {NetworkThinning} from '../core/index.js'
 import {storedFeatures} from '../io/index.js'
 import type {DetectionFeature} from '../io/index.js'
 
@@ -54,16 +55,7 @@ export interface StreamSummaryView {
 }
 
 /** One network's `--rate-limit` thinning over a run. */
-export interface ThinningView {
-  network: string
-  budget: number
-  recordsIn: number
-  recordsKept: number
-  intervals: number
-  thinned: number
-  maxK: number
-  kCounts: Readonly<Record<string, number>>
-}
+export type ThinningView = Readonly<NetworkThinning>
 
 /** 'core 50000 → 5000 records (k ≤ 10 in 4 of 5 windows, budget 200/s)' per thinned network; '' when nothing was thinned. */
 export function renderThinning(thinning: readonly ThinningView[] | undefined, unit = 'windows'): string {

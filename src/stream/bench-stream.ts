@@ -4,14 +4,13 @@
  * window − the time it was put. Against a local kinesalite unless given an endpoint.
  */
 import {DEFAULT_LATENESS_SEC} from './windows.js'
-import {CreateStreamCommand, DescribeStreamSummaryCommand} from '@aws-sdk/client-kinesis'
 
 import {appendFlowRecord, createFlowBatch, type FlowBatch} from '../core/index.js'
 import {addrToString} from '../core/index.js'
 import {createRng} from '../core/index.js'
 import type {FlowStore} from '../io/index.js'
 import {createKinesisClient} from './aws.js'
-import {startLocalKinesis} from './local.js'
+import {createLocalStream, startLocalKinesis} from './local.js'
 import {putFlows, type PartitionKeyMode} from './producer.js'
 import type {RecordFormat} from './record-codec.js'
 import type {ScoreWindow} from './results.js'
@@ -33,6 +32,8 @@ export interface StreamBenchOptions {
   /** scorer (default: flag sources with more than 40 flows in a window) */
   scoreWindow?: ScoreWindow
   seed?: number
+  /** distinct destination addresses the flows go to (default 65,536; sources are 5,000) */
+  destinations?: number
 }
 
 export interface StreamBenchResult {
@@ -73,6 +74,7 @@ export async function benchStream(options: StreamBenchOptions): Promise<StreamBe
   const n = options.flows ?? 100_000
   const rate = options.rate ?? 20_000
   const windowSec = options.windowSec ?? 5
+  const destinations = options.destinations ?? 65_536
   const latenessSec = options.latenessSec ?? DEFAULT_LATENESS_SEC
   const shards = options.shards ?? 4
   const format = options.format ?? 'json'
@@ -81,12 +83,7 @@ export async function benchStream(options: StreamBenchOptions): Promise<StreamBe
   const kinesis = createKinesisClient({endpoint: options.endpoint ?? local!.endpoint, requestTimeoutMs: 10_000})
   const stream = `flowscope-bench-${Date.now()}`
   try {
-    await kinesis.send(new CreateStreamCommand({StreamName: stream, ShardCount: shards}))
-    for (;;) {
-      const d = await kinesis.send(new DescribeStreamSummaryCommand({StreamName: stream}))
-      if (d.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') break
-      await new Promise((r) => setTimeout(r, 50))
-    }
+    await createLocalStream(kinesis, stream, shards)
     const commitMs = new Map<number, number>()
     const windows: WindowReport[] = []
     let committed = 0
@@ -129,7 +126,7 @@ export async function benchStream(options: StreamBenchOptions): Promise<StreamBe
             tsEnd: ts + 1000,
             family: 4,
             src: [(10 << 24) | rng.int(5000)],
-            dst: [(192 << 24) | rng.int(65536)],
+            dst: [(192 << 24) | rng.int(destinations)],
             srcPort: rng.int(65536),
             dstPort: 443,
             proto: 6,

@@ -10,14 +10,13 @@
  * Every capture is shifted in time so that all of them start together at the moment the replay starts
  * (event time ≈ wall time, as on a live network). Against a local kinesalite unless given an endpoint.
  */
-import {CreateStreamCommand, DescribeStreamSummaryCommand} from '@aws-sdk/client-kinesis'
 
 import {addrToString, type FlowBatch} from '../core/index.js'
 import {INCIDENT_RULES, MIN_INCIDENT_PACKETS, type LoadedModel} from '../infer/index.js'
 import type {FlowStore} from '../io/index.js'
 import {createKinesisClient, sleep} from './aws.js'
 import {FlowBatchBuilder} from './flow-builder.js'
-import {startLocalKinesis} from './local.js'
+import {createLocalStream, startLocalKinesis} from './local.js'
 import {createModelScorer} from './model-scorer.js'
 import {putFlows} from './producer.js'
 import {DEFAULT_LATENESS_SEC, DEFAULT_STREAM_WINDOW_SEC} from './windows.js'
@@ -183,12 +182,7 @@ export async function measureDetectionLatency(o: DetectionLatencyOptions): Promi
   const kinesis = createKinesisClient({endpoint: o.endpoint ?? local!.endpoint, requestTimeoutMs: 10_000})
   const stream = `flowscope-latency-${Date.now()}`
   try {
-    await kinesis.send(new CreateStreamCommand({StreamName: stream, ShardCount: o.shards ?? 1}))
-    for (;;) {
-      const d = await kinesis.send(new DescribeStreamSummaryCommand({StreamName: stream}))
-      if (d.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') break
-      await sleep(50)
-    }
+    await createLocalStream(kinesis, stream, o.shards ?? 1)
     const detectedAt = new Map<string, number>()
     const scorer = await createModelScorer(o.store, o.model, {
       stream,

@@ -5,6 +5,8 @@
 import type {Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 
+import {CreateStreamCommand, DescribeStreamSummaryCommand, type KinesisClient} from '@aws-sdk/client-kinesis'
+
 import {UsageError} from '../core/index.js'
 
 export interface LocalServer {
@@ -67,3 +69,14 @@ export async function startLocalServers(options: {kinesisPort?: number; dynamoPo
     },
   }
 }
+/** A stream created on a fresh local kinesalite (`stream --local`, the benches), once it is active. */
+export async function createLocalStream(kinesis: KinesisClient, name: string, shards: number): Promise<void> {
+  await kinesis.send(new CreateStreamCommand({StreamName: name, ShardCount: shards}))
+  for (let i = 0; i < 200; i++) {
+    const d = await kinesis.send(new DescribeStreamSummaryCommand({StreamName: name}))
+    if (d.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') return
+    await new Promise((r) => setTimeout(r, 25))
+  }
+  throw new UsageError(`the local stream ${name} did not become active`)
+}
+

@@ -3,7 +3,7 @@
  * `--local`, the model and the store lock are set up and torn down here, around `runStreamWorker`
  * and `putFlows`, so that a command only turns flags into options and renders what comes back.
  */
-import {CreateStreamCommand, DescribeStreamSummaryCommand, type KinesisClient} from '@aws-sdk/client-kinesis'
+import type {KinesisClient} from '@aws-sdk/client-kinesis'
 import {hostname} from 'node:os'
 import path from 'node:path'
 
@@ -15,7 +15,7 @@ import {createDynamoClient, createKinesisClient} from './aws.js'
 import {StoreCheckpoints} from './checkpoints.js'
 import type {StartPosition} from './consumer.js'
 import {LeaseManager} from './leases.js'
-import {startLocalServers, type LocalServers} from './local.js'
+import {createLocalStream, startLocalServers, type LocalServers} from './local.js'
 import {createModelScorer, type ModelScorerStats} from './model-scorer.js'
 import {putFlows, type PartitionKeyMode, type PutProgress, type PutResult} from './producer.js'
 import type {RecordFormat} from './record-codec.js'
@@ -161,17 +161,6 @@ async function assertCheckpoints(store: FlowStore, o: RunStreamOptions, workerId
     found = leases.some((l) => !['TRIM_HORIZON', 'LATEST'].includes(l.checkpoint) && !l.checkpoint.startsWith('AT_TIMESTAMP:'))
   }
   if (!found) throw new UsageError(`${where}: no checkpoint of stream ${o.stream} to resume from`, {hint: 'start it with --start latest, trim-horizon or at-timestamp'})
-}
-
-/** With `local`: the stream, created on the fresh kinesalite. */
-async function createLocalStream(kinesis: KinesisClient, name: string, shards: number): Promise<void> {
-  await kinesis.send(new CreateStreamCommand({StreamName: name, ShardCount: shards}))
-  for (let i = 0; i < 200; i++) {
-    const d = await kinesis.send(new DescribeStreamSummaryCommand({StreamName: name}))
-    if (d.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') return
-    await new Promise((r) => setTimeout(r, 25))
-  }
-  throw new UsageError(`the local stream ${name} did not become active`)
 }
 
 export interface PutCapturesOptions {
