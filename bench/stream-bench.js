@@ -6,6 +6,13 @@
 // the model's 5-minute windows scored as they complete) reads them in 5 s windows, 1 s lateness.
 // kinesalite runs in its own process on 127.0.0.1, as a Kinesis endpoint would be remote.
 //
+// The records are spread over BENCH_STREAM_NETWORKS networks (default 4, one producer each), from 5,000
+// sources to BENCH_STREAM_DESTINATIONS destinations (default 65,536) with random sizes: traffic the model
+// flags almost entirely, so each window scores, explains and writes nearly every active address and
+// makes an incident of most: the worst case of the stream's per-window work (trailing model window,
+// detections, incidents), not a network's normal day. After the one-worker sweep, two workers sharing
+// the stream through a lease table (dynalite, 127.0.0.1), each with its own store, run from the highest
+// rate one kept up with upwards.
 // Per rate (benchStream): put records/s, latency put → the record's window committed (its flows stored
 // and its detections written) p50/p90/p99/max, windows, processing/window ratio. Event time is the put
 // time, so the model's windows (ending on wall-clock minutes) complete during a run when it crosses a
@@ -76,33 +83,46 @@ export async function streamBench(options = {}) {
 
   const model = await loadModel(bundledModelPath())
   const kinesalite = await startKinesaliteProcess()
-  const once = async (rate, label) => {
-    const db = path.join(OUT, 'stream-bench.duckdb')
-    rmSync(db, {force: true})
-    rmSync(`${db}.wal`, {force: true})
-    const store = await FlowStore.open(db)
+  const networks = Number(process.env.BENCH_STREAM_NETWORKS ?? 4)
+  const destinations = Number(process.env.BENCH_STREAM_DESTINATIONS ?? 65536)
+  // one worker, or several sharing the stream through a lease table; each its own store, scorer and incidents
+  const once = async (rate, label, workerCount = 1) => {
+    const stores = []
     try {
-      const scorer = await createModelScorer(store, model, {stream: `bench-${rate}-${label}`, workerId: 'bench'})
-      process.stderr.write(`stream bench (${label}): ${fmt(flows)} records at ${fmt(rate)}/s …\n`)
-      const r = await benchStream({store: scorer.store, scoreWindow: scorer.scoreWindow, flows, rate, windowSec, latenessSec, shards, format, endpoint: kinesalite.endpoint})
+      const workers = []
+      for (let i = 0; i < workerCount; i++) {
+        const db = path.join(OUT, `stream-bench-${i}.duckdb`)
+        rmSync(db, {force: true})
+        rmSync(`${db}.wal`, {force: true})
+        const store = await FlowStore.open(db)
+        stores.push(store)
+        const scorer = await createModelScorer(store, model, {stream: `bench-${rate}-${label}`, workerId: `bench-${i}`})
+        workers.push({store: scorer.store, scoreWindow: scorer.scoreWindow, raiseIncidents: scorer.raiseIncidents, scorer})
+      }
+      process.stderr.write(`stream bench (${label}): ${fmt(flows)} records at ${fmt(rate)}/s over ${networks} networks, ${workerCount} worker(s) …\n`)
+      const r = await benchStream({workers, flows, rate, windowSec, latenessSec, shards, format, networks, destinations, endpoint: kinesalite.endpoint})
+      const stats = {rounds: 0, rowsScored: 0, detections: 0, featuresMs: 0, modelMs: 0, storeMs: 0}
+      for (const w of workers) for (const k of Object.keys(stats)) stats[k] += w.scorer.stats[k]
       // a model window ends on a minute; its detections are written when the stream window reaching it commits
-      const rows = await store.all(
-        "SELECT epoch_us(committed_at) AS at, epoch_us(window_end) AS we, detections FROM stream_windows WHERE detections > 0",
-      )
+      const rows = (
+        await Promise.all(stores.map((st) => st.all('SELECT epoch_us(committed_at) AS at, epoch_us(window_end) AS we, detections FROM stream_windows WHERE detections > 0')))
+      ).flat()
+      const incidents = (await Promise.all(stores.map((st) => st.all('SELECT count(*) AS n FROM incidents')))).reduce((x, [row]) => x + Number(row.n), 0)
       const detectionLatency = quantiles(rows.map((x) => (Number(x.at) - Math.floor(Number(x.we) / 60e6) * 60e6) / 1000))
       const keptUp = r.putFlowsPerSec >= 0.9 * rate && r.lateDropped === 0 && r.maxRatio < 1 && r.latencyMs.p99 < (windowSec + latenessSec + 2) * 1000
-      const run = {label, ...r, keptUp, scorer: {...scorer.stats}, modelDetectionLatencyMs: detectionLatency}
+      const run = {label, ...r, keptUp, scorer: stats, incidents, modelDetectionLatencyMs: detectionLatency}
       process.stderr.write(
         `  put ${fmt(r.putFlowsPerSec)}/s, latency p50 ${fmt(r.latencyMs.p50)} ms p99 ${fmt(r.latencyMs.p99)} ms, ${r.windows} windows, ` +
-          `max ratio ${fmt(r.maxRatio, 3)}, ${scorer.stats.rounds} model rounds, ${scorer.stats.detections} detections${keptUp ? '' : ' — did not keep up'}\n`,
+          `max ratio ${fmt(r.maxRatio, 3)}, ${stats.rounds} model rounds, ${stats.detections} detections, ${incidents} incidents (features ${fmt(stats.featuresMs)} ms)${keptUp ? '' : ' — did not keep up'}\n`,
       )
       return run
     } finally {
-      await store.close()
+      for (const st of stores) await st.close()
     }
   }
   const latency = process.env.BENCH_LATENCY === '0' ? null : await latencyBench({model, windowSec, latenessSec, endpoint: kinesalite.endpoint})
   const runs = []
+  const twoWorkers = []
   let boundary = null
   try {
     for (const rate of rates) {
@@ -111,7 +131,16 @@ export async function streamBench(options = {}) {
       await waitForClock((s) => s > 1 && s < 60 - span)
       runs.push(await once(rate, 'stream path'))
     }
-    const best = runs.filter((r) => r.keptUp).sort((a, b) => b.rate - a.rate)[0]
+    // two workers sharing the stream through a lease table, at the rates one could not keep up with (and the best it could)
+    const one = runs.filter((r) => r.keptUp).sort((a, b) => b.rate - a.rate)[0]
+    for (const rate of rates.filter((x) => !one || x >= one.rate)) {
+      const span = flows / rate + windowSec + 3
+      await waitForClock((s) => s > 1 && s < 60 - span)
+      const two = await once(rate, 'two workers', 2)
+      twoWorkers.push(two)
+      if (!two.keptUp) break
+    }
+    const best = one
     if (best) {
       // a minute in the middle of the put: one model window completes
       const half = flows / best.rate / 2
@@ -123,6 +152,7 @@ export async function streamBench(options = {}) {
     await closeModel(model)
   }
   const sustained = runs.filter((r) => r.keptUp).sort((a, b) => b.rate - a.rate)[0] ?? null
+  const sustainedTwo = twoWorkers.filter((r) => r.keptUp).sort((a, b) => b.rate - a.rate)[0] ?? null
   const target = (windowSec + 2) * 1000
   const result = {
     date: new Date().toISOString(),
@@ -134,6 +164,9 @@ export async function streamBench(options = {}) {
     format,
     kinesalite: 'own process, 127.0.0.1',
     highestSustainedRate: sustained?.rate ?? null,
+    highestSustainedRateTwoWorkers: sustainedTwo?.rate ?? null,
+    networks,
+    destinations,
     atHighestRate: sustained && {
       putRecordsPerSec: sustained.putFlowsPerSec,
       latencyMs: sustained.latencyMs,
@@ -152,19 +185,21 @@ export async function streamBench(options = {}) {
       modelMs: boundary.scorer.modelMs,
       detectionWrittenAfterWindowEndMs: boundary.modelDetectionLatencyMs,
     },
-    runs: boundary ? [...runs, boundary] : runs,
+    runs: [...runs, ...twoWorkers, ...(boundary ? [boundary] : [])],
     detectionLatency: latency,
   }
   writeFileSync(path.join(OUT, 'stream-bench.json'), `${JSON.stringify(result, null, 2)}\n`)
   const lines = [
     ...(latency ? latencyLines(latency) : []),
     `stream: ${fmt(flows)} records per run through kinesalite (${shards} shards, ${format}), ${windowSec} s windows, ${latenessSec} s lateness, batch model scorer`,
+    `${networks} networks, 5,000 sources, ${fmt(destinations)} destinations; every window scores the trailing 5 minutes of its active addresses and raises incidents`,
     'run               rate/s    put/s     p50 ms  p99 ms  max ms  windows  max ratio  model rounds  detections  kept up',
     ...result.runs.map(
       (r) =>
         `${r.label.padEnd(18)}${fmt(r.rate).padEnd(10)}${fmt(r.putFlowsPerSec).padEnd(10)}${fmt(r.latencyMs.p50).padEnd(8)}${fmt(r.latencyMs.p99).padEnd(8)}` +
         `${fmt(r.latencyMs.max).padEnd(8)}${String(r.windows).padEnd(9)}${fmt(r.maxRatio, 3).padEnd(11)}${String(r.scorer.rounds).padEnd(14)}${String(r.scorer.detections).padEnd(12)}${r.keptUp ? 'yes' : 'no'}`,
     ),
+    `two workers (lease table): ${sustainedTwo ? `highest rate kept up with ${fmt(sustainedTwo.rate)}/s, p99 ${fmt(sustainedTwo.latencyMs.p99)} ms` : 'no rate kept up with'}`,
     sustained
       ? `highest rate kept up with: ${fmt(sustained.rate)}/s — p99 put → window committed ${fmt(sustained.latencyMs.p99)} ms (target window + 2 s = ${fmt(target)} ms)`
       : 'no rate was kept up with',

@@ -9,15 +9,23 @@ import {appendFlowRecord, createFlowBatch, type FlowBatch} from '../core/index.j
 import {addrToString} from '../core/index.js'
 import {createRng} from '../core/index.js'
 import type {FlowStore} from '../io/index.js'
-import {createKinesisClient} from './aws.js'
-import {createLocalStream, startLocalKinesis} from './local.js'
+import {createDynamoClient, createKinesisClient} from './aws.js'
+import {createLocalStream, startLocalDynamo, startLocalKinesis, type LocalServer} from './local.js'
 import {putFlows, type PartitionKeyMode} from './producer.js'
 import type {RecordFormat} from './record-codec.js'
-import type {ScoreWindow} from './results.js'
+import type {RaiseIncidents, ScoreWindow} from './results.js'
 import {runStreamWorker, type WindowReport} from './worker.js'
 
-export interface StreamBenchOptions {
+/** One worker of the bench: its own store and scorer. */
+export interface StreamBenchWorker {
   store: FlowStore
+  scoreWindow: ScoreWindow
+  raiseIncidents?: RaiseIncidents
+}
+
+export interface StreamBenchOptions {
+  /** the one worker's store (or give `workers`) */
+  store?: FlowStore
   /** flows to put (default 100,000) */
   flows?: number
   /** flows per second (default 20,000) */
@@ -34,6 +42,13 @@ export interface StreamBenchOptions {
   seed?: number
   /** distinct destination addresses the flows go to (default 65,536; sources are 5,000) */
   destinations?: number
+  /**
+   * several workers sharing the stream through a lease table on a dynalite started here (127.0.0.1),
+   * each with its own store and scorer; instead of `store` and `scoreWindow`
+   */
+  workers?: readonly StreamBenchWorker[]
+  /** networks the flows are spread over, one producer each at rate / networks (default 1) */
+  networks?: number
 }
 
 export interface StreamBenchResult {
@@ -49,6 +64,8 @@ export interface StreamBenchResult {
   /** flows / (first put → last window committed) */
   endToEndFlowsPerSec: number
   kinesisRecords: number
+  workers: number
+  networks: number
   latencyMs: {p50: number; p90: number; p99: number; max: number}
   windows: number
   lateDropped: number
@@ -82,45 +99,61 @@ export async function benchStream(options: StreamBenchOptions): Promise<StreamBe
   const local = options.endpoint === undefined ? await startLocalKinesis() : undefined
   const kinesis = createKinesisClient({endpoint: options.endpoint ?? local!.endpoint, requestTimeoutMs: 10_000})
   const stream = `flowscope-bench-${Date.now()}`
+  let dynamoServer: LocalServer | undefined
+  let dynamo: ReturnType<typeof createDynamoClient> | undefined
   try {
     await createLocalStream(kinesis, stream, shards)
-    const commitMs = new Map<number, number>()
+    const commitMs = new Map<string, number>()
     const windows: WindowReport[] = []
     let committed = 0
-    const score = options.scoreWindow ?? countingScorer(40)
+    const workers: readonly StreamBenchWorker[] =
+      options.workers ?? [{store: options.store!, scoreWindow: options.scoreWindow ?? countingScorer(40)}]
+    const shared = workers.length > 1
+    dynamoServer = shared ? await startLocalDynamo() : undefined
+    dynamo = dynamoServer === undefined ? undefined : createDynamoClient({endpoint: dynamoServer.endpoint, requestTimeoutMs: 10_000})
     const stop = new AbortController()
-    const worker = runStreamWorker({
-      kinesis,
-      stream,
-      workerId: 'bench',
-      store: options.store,
-      windowSec,
-      latenessSec,
-      startPosition: {type: 'TRIM_HORIZON'},
-      signal: stop.signal,
-      discoveryMs: 2000,
-      scoreWindow: score,
-      onWindow: (w) => {
-        committed += w.records
-        windows.push(w)
-        if (w.straggler === undefined) commitMs.set(w.windowStartUs, w.committedAtMs)
-      },
-    })
-    worker.catch(() => undefined)
+    const running = workers.map((w, i) =>
+      runStreamWorker({
+        kinesis,
+        ...(dynamo === undefined ? {} : {dynamo, leaseTable: `${stream}-leases`}),
+        stream,
+        workerId: `bench-${i}`,
+        store: w.store,
+        windowSec,
+        latenessSec,
+        startPosition: {type: 'TRIM_HORIZON'},
+        signal: stop.signal,
+        discoveryMs: 2000,
+        scoreWindow: w.scoreWindow,
+        ...(w.raiseIncidents === undefined ? {} : {raiseIncidents: w.raiseIncidents}),
+        onWindow: (r) => {
+          committed += r.records
+          windows.push(r)
+          if (r.straggler === undefined) for (const net of r.networks) commitMs.set(`${net.network}/${r.windowStartUs}`, r.committedAtMs)
+        },
+      }),
+    )
+    for (const r of running) r.catch(() => undefined)
 
-    const rng = createRng(options.seed ?? 1)
+    const networks = Math.max(1, options.networks ?? 1)
     const putAtMs = new Float64Array(n)
     const tsUs = new Float64Array(n)
-    const generate = async function* (): AsyncGenerator<FlowBatch> {
-      const chunk = Math.max(1, Math.round(rate / 20))
-      for (let id = 0; id < n; id += chunk) {
-        const count = Math.min(chunk, n - id)
-        const b = createFlowBatch(count)
+    const networkOf = new Uint16Array(n)
+    // network j puts flows j, j + networks, … at rate / networks
+    const generate = async function* (j: number): AsyncGenerator<FlowBatch> {
+      const rng = createRng((options.seed ?? 1) + j)
+      const chunk = Math.max(1, Math.round(rate / networks / 20))
+      for (let first = j; first < n; first += chunk * networks) {
+        const ids: number[] = []
+        for (let id = first; id < n && ids.length < chunk; id += networks) ids.push(id)
+        const b = createFlowBatch(ids.length)
         const nowMs = Date.now()
-        for (let k = 0; k < count; k++) {
+        for (let k = 0; k < ids.length; k++) {
+          const id = ids[k]!
           const ts = nowMs * 1000 + k
-          putAtMs[id + k] = nowMs
-          tsUs[id + k] = ts
+          putAtMs[id] = nowMs
+          tsUs[id] = ts
+          networkOf[id] = j
           appendFlowRecord(b, {
             tsStart: ts,
             tsEnd: ts + 1000,
@@ -138,18 +171,21 @@ export async function benchStream(options: StreamBenchOptions): Promise<StreamBe
         yield b
       }
     }
+    const networkName = (j: number): string => (networks === 1 ? 'bench' : `bench-${j}`)
     const started = Date.now()
-    const put = await putFlows(kinesis, stream, generate(), {network: 'bench', partitionKey, rate, format})
+    const puts = await Promise.all(
+      Array.from({length: networks}, (_, j) => putFlows(kinesis, stream, generate(j), {network: networkName(j), partitionKey, rate: rate / networks, format})),
+    )
     const putDone = Date.now()
     const deadline = putDone + (windowSec + latenessSec) * 1000 + 60_000
     while (committed < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
     const last = Math.max(...windows.map((w) => w.committedAtMs))
     stop.abort()
-    const summary = await worker
+    const summaries = await Promise.all(running)
     const latencies: number[] = []
     const windowUs = windowSec * 1e6
     for (let i = 0; i < n; i++) {
-      const c = commitMs.get(Math.floor(tsUs[i]! / windowUs) * windowUs)
+      const c = commitMs.get(`${networkName(networkOf[i]!)}/${Math.floor(tsUs[i]! / windowUs) * windowUs}`)
       if (c !== undefined) latencies.push(c - putAtMs[i]!)
     }
     latencies.sort((a, b) => a - b)
@@ -164,15 +200,19 @@ export async function benchStream(options: StreamBenchOptions): Promise<StreamBe
       partitionKey,
       putFlowsPerSec: n / ((putDone - started) / 1000),
       endToEndFlowsPerSec: committed / ((last - started) / 1000),
-      kinesisRecords: put.kinesisRecords,
+      kinesisRecords: puts.reduce((x, p) => x + p.kinesisRecords, 0),
+      workers: workers.length,
+      networks,
       latencyMs: {p50: q(0.5), p90: q(0.9), p99: q(0.99), max: latencies.at(-1) ?? Number.NaN},
-      windows: summary.windows,
-      lateDropped: summary.lateDropped,
-      maxRatio: summary.maxRatio,
-      meanRatio: summary.meanRatio,
+      windows: summaries.reduce((x, r) => x + r.windows, 0),
+      lateDropped: summaries.reduce((x, r) => x + r.lateDropped, 0),
+      maxRatio: Math.max(...summaries.map((r) => r.maxRatio)),
+      meanRatio: summaries.reduce((x, r) => x + r.meanRatio, 0) / summaries.length,
     }
   } finally {
     kinesis.destroy()
+    dynamo?.destroy()
+    await dynamoServer?.close()
     await local?.close()
   }
 }

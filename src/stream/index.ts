@@ -40,7 +40,7 @@ export type {PutCapturesOptions, PutCapturesResult, RunStreamOptions, RunStreamR
 export {startLocalDynamo, startLocalKinesis, startLocalServers} from './local.js'
 export type {LocalServer, LocalServers} from './local.js'
 export {benchStream} from './bench-stream.js'
-export type {StreamBenchOptions, StreamBenchResult} from './bench-stream.js'
+export type {StreamBenchOptions, StreamBenchResult, StreamBenchWorker} from './bench-stream.js'
 export {createModelScorer} from './model-scorer.js'
 export type {ModelScorer, ModelScorerOptions, ModelScorerStats} from './model-scorer.js'
 export {measureDetectionLatency} from './detection-latency.js'
