@@ -27,16 +27,13 @@ export interface AwsClientOptions {
   maxAttempts?: number
 }
 
-/**
- * The SDK warns once per process that Node 20 support ends; the warning says nothing about this
- * program, so it is turned off through the SDK's own switch unless the user set that switch.
+/*
+ * On Node < 22 the SDK warns that its releases after the first week of January 2027 need Node >= 22.
+ * It is left on (the user should know; AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true is the
+ * SDK's own switch): the SDK prints it once per process, however many clients are made, since every
+ * client shares one @aws-sdk/core. On Node >= 22 there is no warning.
  */
-function quietNodeVersionWarning(): void {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
-}
-
 function clientConfig(options: AwsClientOptions) {
-  quietNodeVersionWarning()
   // The default handler negotiates HTTP/2 on https endpoints and fails against the local servers;
   // the HTTP/1.1 handler with explicit timeouts works everywhere.
   const requestHandler = new NodeHttpHandler({
