@@ -12,7 +12,7 @@
  */
 
 import {addrToString, type FlowBatch} from '../core/index.js'
-import {INCIDENT_RULES, MIN_INCIDENT_PACKETS, type LoadedModel} from '../infer/index.js'
+import {EPHEMERAL_PORT_START, INCIDENT_RULES, MIN_INCIDENT_PACKETS, type LoadedModel} from '../infer/index.js'
 import type {FlowStore} from '../io/index.js'
 import {createKinesisClient, sleep} from './aws.js'
 import {FlowBatchBuilder} from './flow-builder.js'
@@ -148,7 +148,7 @@ export function evidenceUs(flows: readonly FlowBatch[], entity: string, type: st
     let enough: boolean
     if (type === 'vertical_scan') {
       const p = ports.get(r.peer) ?? new Set<number>()
-      if (r.port < 32768) p.add(r.port)
+      if (r.port < EPHEMERAL_PORT_START) p.add(r.port)
       ports.set(r.peer, p)
       enough = p.size >= INCIDENT_RULES.scanPorts
     } else if (type === 'horizontal_scan') {

@@ -433,7 +433,6 @@ export async function runStreamWorker(o: StreamWorkerOptions): Promise<StreamRun
     // records of a shard whose lease was lost are read again by its new owner
     // over their budget (--rate-limit), a network's flows of the window are thinned: sampling_rate × k
     const flowsByNetwork = thinWindowFlows(windowFlows(w, (shardId) => !lost.has(shardId)), windowSec, thinning)
-    if (thinning) summary.thinning = thinning.tally.networks()
     let records = 0
     for (const f of flowsByNetwork.values()) records += f.length
     if (records === 0) {
@@ -575,6 +574,7 @@ export async function runStreamWorker(o: StreamWorkerOptions): Promise<StreamRun
     o.signal.removeEventListener('abort', stopRun)
   }
   summary.lateDropped = assembler.stats.late
+  if (thinning) summary.thinning = thinning.tally.networks()
   try {
     // the incidents this run's detections belong to, as they stand (windows merge and fold them as they come)
     const [row] = await o.store.all<{n: bigint}>('SELECT count(DISTINCT incident_id) AS n FROM detections WHERE run_id = $1 AND incident_id IS NOT NULL', [runId])
