@@ -71,7 +71,8 @@ async function waitForClock(fits) {
 
 export async function streamBench(options = {}) {
   const flows = options.flows ?? Number(process.env.BENCH_STREAM_FLOWS ?? 300_000)
-  const rates = options.rates ?? (process.env.BENCH_STREAM_RATES ?? '20000,30000,40000,50000,60000,80000').split(',').map(Number)
+  // BENCH_STREAM_PATH=0 skips the stream-path sweep (the latency and steady-state sections still run)
+  const rates = process.env.BENCH_STREAM_PATH === '0' ? [] : (options.rates ?? (process.env.BENCH_STREAM_RATES ?? '20000,30000,40000,50000,60000,80000').split(',').map(Number))
   const windowSec = options.windowSec ?? 5
   const latenessSec = options.latenessSec ?? 1
   const shards = options.shards ?? 4
@@ -121,6 +122,7 @@ export async function streamBench(options = {}) {
     }
   }
   const latency = process.env.BENCH_LATENCY === '0' ? null : await latencyBench({model, windowSec, latenessSec, endpoint: kinesalite.endpoint})
+  const steady = process.env.BENCH_STEADY === '0' ? null : await steadyBench({model, windowSec, latenessSec, endpoint: kinesalite.endpoint})
   const runs = []
   const twoWorkers = []
   let boundary = null
@@ -187,10 +189,12 @@ export async function streamBench(options = {}) {
     },
     runs: [...runs, ...twoWorkers, ...(boundary ? [boundary] : [])],
     detectionLatency: latency,
+    steadyState: steady,
   }
   writeFileSync(path.join(OUT, 'stream-bench.json'), `${JSON.stringify(result, null, 2)}\n`)
   const lines = [
     ...(latency ? latencyLines(latency) : []),
+    ...(steady ? steadyLines(steady) : []),
     `stream: ${fmt(flows)} records per run through kinesalite (${shards} shards, ${format}), ${windowSec} s windows, ${latenessSec} s lateness, batch model scorer`,
     `${networks} networks, 5,000 sources, ${fmt(destinations)} destinations; every window scores the trailing 5 minutes of its active addresses and raises incidents`,
     'run               rate/s    put/s     p50 ms  p99 ms  max ms  windows  max ratio  model rounds  detections  kept up',
@@ -234,14 +238,7 @@ async function latencyBench({model, windowSec, latenessSec, endpoint}) {
   const {FlowStore} = await dist('io/index.js')
   const tables = new Map()
   for (const a of attacks) tables.set(a.file, (await buildPacketTable(path.join(SHARED, a.file), {})).table)
-  const busiest = (flows, side) => {
-    const packets = new Map()
-    for (const b of flows) for (let i = 0; i < b.length; i++) {
-      const k = addrToString(side === 'src' ? b.srcAddr : b.dstAddr, i, b.family[i])
-      packets.set(k, (packets.get(k) ?? 0) + b.packets[i])
-    }
-    return [...packets].sort((x, y) => y[1] - x[1])[0][0]
-  }
+  const busiest = (flows, side) => busiestOf(flows, side, addrToString)
   const rows = []
   for (const rate of [1, 100]) {
     const runs = []
@@ -297,6 +294,157 @@ function latencyLines(l) {
     )
   }
   return [...lines, '']
+}
+
+/**
+ * The steady state (issue #17, item 3): BENCH_STEADY_NETWORKS networks (default 4) of benign traffic at
+ * the bundled model's training density (a generated capture, no attacks, tiled over address blocks to
+ * the rate), five minutes of it already in the store, then BENCH_STEADY_SEC seconds (default 20) of it
+ * replayed live with the real attacks on the first network. Per total rate and worker count: the
+ * attacks' incidents after their evidence, window end → committed p99, the processing ratio, the
+ * incidents on the benign background (false positives) and where the window time went.
+ */
+async function steadyBench({model, windowSec, latenessSec, endpoint}) {
+  const {existsSync} = await import('node:fs')
+  const attacks = LATENCY_ATTACKS.filter((a) => existsSync(path.join(SHARED, a.file)))
+  const rates = (process.env.BENCH_STEADY_RATES ?? '1000,2000,5000,10000,20000').split(',').map(Number)
+  const networks = Number(process.env.BENCH_STEADY_NETWORKS ?? 4)
+  const liveSec = Number(process.env.BENCH_STEADY_SEC ?? 20)
+  const historySec = 300
+  const {measureDetectionLatency, tileFlows} = await dist('stream/index.js')
+  const {buildPacketTable, createPacketSampler, sampleToFlows} = await dist('sampling/index.js')
+  const {createRng} = await dist('core/index.js')
+  const {FlowStore} = await dist('io/index.js')
+  const {generateTraffic} = await dist('gen/index.js')
+  const flowsOf = async (file) => {
+    const t = (await buildPacketTable(file, {})).table
+    return sampleToFlows(t, createPacketSampler('systematic', 1).sample(t, createRng(1))).flows
+  }
+  // the template: what scripts/make-default-model.sh trains the bundled model on, with another seed
+  const capture = path.join(OUT, 'steady-benign-107.pcap')
+  if (!existsSync(capture)) await generateTraffic({out: capture, packets: 20_000, attacks: [], seed: 107, maxPayload: 256})
+  const template = await flowsOf(capture)
+  let lo = Infinity
+  let hi = -Infinity
+  let n = 0
+  for (const b of template) {
+    for (let i = 0; i < b.length; i++) {
+      lo = Math.min(lo, b.tsStart[i])
+      hi = Math.max(hi, b.tsStart[i])
+      n++
+    }
+  }
+  const perCopy = n / ((hi - lo) / 1e6)
+  const input = []
+  for (const a of attacks) {
+    const flows = await flowsOf(path.join(SHARED, a.file))
+    input.push({name: a.name, flows, entity: busiestOf(flows, a.side, (await dist('core/index.js')).addrToString), types: a.types})
+  }
+  const target = (windowSec + latenessSec + 2) * 1000
+  const runs = []
+  const once = async (rate, workers) => {
+    const copies = Math.max(1, Math.round(rate / networks / perCopy))
+    const history = tileFlows(template, copies, lo, lo + historySec * 1e6)
+    const live = tileFlows(template, copies, lo + historySec * 1e6, lo + (historySec + liveSec) * 1e6)
+    const stores = []
+    try {
+      for (let w = 0; w < workers; w++) {
+        const db = path.join(OUT, `steady-${w}.duckdb`)
+        rmSync(db, {force: true})
+        rmSync(`${db}.wal`, {force: true})
+        stores.push(await FlowStore.open(db))
+      }
+      const nets = Array.from({length: networks}, (_, j) => ({network: `net-${j}`, history: [history], background: [live]}))
+      process.stderr.write(
+        `steady state: ${fmt(copies * perCopy * networks)} benign flows/s over ${networks} networks (${fmt(copies)} copies each, ${fmt(history.length * networks)} flows of history), ${workers} worker(s) …\n`,
+      )
+      const r = await measureDetectionLatency({store: stores, model, attacks: input, network: 'net-0', networks: nets, windowSec, latenessSec, endpoint, shards: 4})
+      let addresses = 0
+      for (const st of stores) {
+        const [row] = await st.all("SELECT count(DISTINCT src_ip) AS n FROM flows WHERE network = 'net-1'")
+        addresses = Math.max(addresses, Number(row.n) * networks)
+      }
+      // the other networks carry net-0's benign traffic without the attacks: their detections over their
+      // share of the (address, window) rows scored is the stream's false-positive rate, against batch's budget
+      let backgroundDetections = 0
+      for (const st of stores) {
+        const [row] = await st.all("SELECT count(*) AS n FROM detections WHERE network <> 'net-0'")
+        backgroundDetections += Number(row.n)
+      }
+      const backgroundRows = (r.scorer.rowsScored * (networks - 1)) / networks
+      const worst = Math.max(...r.attacks.map((a) => a.incidentAfterEvidenceMs ?? Infinity))
+      const keptUp = r.maxRatio < 1 && r.lateDropped === 0 && worst <= target && r.windowCommitMs.p99 <= (latenessSec + 2) * 1000
+      const run = {
+        rate: Math.round(copies * perCopy * networks),
+        workers,
+        copiesPerNetwork: copies,
+        historyFlows: history.length * networks,
+        liveFlows: r.flows,
+        putFlowsPerSec: r.putFlowsPerSec,
+        sourceAddresses: addresses,
+        attacks: r.attacks.map((a) => ({name: a.name, found: a.incidentMs !== null, afterEvidenceMs: a.incidentAfterEvidenceMs, afterStartMs: a.incidentMs, type: a.firstIncidentType})),
+        worstAfterEvidenceMs: worst,
+        windowCommitMs: r.windowCommitMs,
+        windows: r.windows,
+        maxRatio: r.maxRatio,
+        meanRatio: r.meanRatio,
+        falsePositiveIncidents: r.otherIncidents.length,
+        backgroundDetectionRate: networks > 1 ? backgroundDetections / backgroundRows : null,
+        falsePositiveTypes: [...new Set(r.otherIncidents.map((x) => x.attackType))],
+        timeMs: {processing: r.processingMs, store: r.scorer.storeMs, features: r.scorer.featuresMs, model: r.scorer.modelMs, rest: r.processingMs - r.scorer.storeMs - r.scorer.featuresMs - r.scorer.modelMs},
+        rowsScored: r.scorer.rowsScored,
+        keptUp,
+      }
+      process.stderr.write(
+        `  worst incident after evidence ${fmt(worst)} ms, window commit p99 ${fmt(r.windowCommitMs.p99)} ms, max ratio ${fmt(r.maxRatio, 2)}, ` +
+          `${run.falsePositiveIncidents} incidents on the background${keptUp ? '' : ' — did not keep up'}\n`,
+      )
+      runs.push(run)
+      return run
+    } finally {
+      for (const st of stores) await st.close()
+    }
+  }
+  let best1 = null
+  for (const rate of rates) {
+    const r = await once(rate, 1)
+    if (!r.keptUp) break
+    best1 = rate
+  }
+  for (const rate of rates.filter((x) => best1 === null || x >= best1)) {
+    const r = await once(rate, 2)
+    if (!r.keptUp) break
+  }
+  const best = (w) => runs.filter((r) => r.workers === w && r.keptUp).sort((a, b) => b.rate - a.rate)[0] ?? null
+  return {networks, liveSec, historySec, perCopyFlowsPerSec: perCopy, targetMs: target, runs, highestSustainedRate: best(1)?.rate ?? null, highestSustainedRateTwoWorkers: best(2)?.rate ?? null}
+}
+
+function busiestOf(flows, side, addrToString) {
+  const packets = new Map()
+  for (const b of flows) for (let i = 0; i < b.length; i++) {
+    const k = addrToString(side === 'src' ? b.srcAddr : b.dstAddr, i, b.family[i])
+    packets.set(k, (packets.get(k) ?? 0) + b.packets[i])
+  }
+  return [...packets].sort((x, y) => y[1] - x[1])[0][0]
+}
+
+function steadyLines(s) {
+  const lines = [
+    `steady state (issue #17): ${s.networks} networks of generated benign traffic at the bundled model's training density (${fmt(s.perCopyFlowsPerSec, 1)} flows/s per copy, tiled), ` +
+      `${s.historySec} s of it stored, ${s.liveSec} s live with the real attacks on one network; target: incidents ≤ ${fmt(s.targetMs)} ms after evidence, window commit p99 ≤ lateness + 2 s, ratio < 1`,
+    'flows/s   workers  addresses  worst incident after evidence ms  commit p99 ms  max ratio  background incidents  window FP rate  time: store / features / model / rest ms   kept up',
+  ]
+  for (const r of s.runs) {
+    lines.push(
+      `${fmt(r.rate).padEnd(10)}${String(r.workers).padEnd(9)}${fmt(r.sourceAddresses).padEnd(11)}${fmt(r.worstAfterEvidenceMs).padEnd(34)}${fmt(r.windowCommitMs.p99).padEnd(15)}` +
+        `${fmt(r.maxRatio, 2).padEnd(11)}${String(r.falsePositiveIncidents).padEnd(22)}${(r.backgroundDetectionRate === null ? '-' : `${fmt(r.backgroundDetectionRate * 100, 3)}%`).padEnd(16)}${`${fmt(r.timeMs.store)} / ${fmt(r.timeMs.features)} / ${fmt(r.timeMs.model)} / ${fmt(r.timeMs.rest)}`.padEnd(42)}${r.keptUp ? 'yes' : 'no'}`,
+    )
+  }
+  lines.push(
+    `highest sustained rate: one worker ${s.highestSustainedRate === null ? 'none' : `${fmt(s.highestSustainedRate)} flows/s`}, two workers ${s.highestSustainedRateTwoWorkers === null ? 'none' : `${fmt(s.highestSustainedRateTwoWorkers)} flows/s`}`,
+    '',
+  )
+  return lines
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

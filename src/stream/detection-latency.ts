@@ -9,15 +9,20 @@
  *
  * Every capture is shifted in time so that all of them start together at the moment the replay starts
  * (event time ≈ wall time, as on a live network). Against a local kinesalite unless given an endpoint.
+ *
+ * For a steady state rather than attacks on a quiet network: several networks, each with benign flows
+ * replayed live beside the attacks and a history already in the store (what the trailing model window
+ * looks back on, as after minutes of streaming), and several workers sharing the stream through a lease
+ * table (dynalite on 127.0.0.1), each with its own store.
  */
 
-import {addrToString, type FlowBatch} from '../core/index.js'
+import {ADDR_WORDS, addrToString, type FlowBatch} from '../core/index.js'
 import {EPHEMERAL_PORT_START, INCIDENT_RULES, MIN_INCIDENT_PACKETS, type LoadedModel} from '../infer/index.js'
-import type {FlowStore} from '../io/index.js'
-import {createKinesisClient, sleep} from './aws.js'
+import {addToSource, insertSource, type FlowStore} from '../io/index.js'
+import {createDynamoClient, createKinesisClient, sleep} from './aws.js'
 import {FlowBatchBuilder} from './flow-builder.js'
-import {createLocalStream, startLocalKinesis} from './local.js'
-import {createModelScorer} from './model-scorer.js'
+import {createLocalStream, startLocalDynamo, startLocalKinesis, type LocalServer} from './local.js'
+import {createModelScorer, type ModelScorerStats} from './model-scorer.js'
 import {putFlows} from './producer.js'
 import {DEFAULT_LATENESS_SEC, DEFAULT_STREAM_WINDOW_SEC} from './windows.js'
 import {runStreamWorker, type WindowReport} from './worker.js'
@@ -31,17 +36,33 @@ export interface LatencyAttack {
   types: readonly string[]
 }
 
+/** A network's traffic besides the attacks. */
+export interface LatencyNetwork {
+  network: string
+  /** benign flows replayed live (shifted to start with the attacks) */
+  background?: readonly FlowBatch[]
+  /**
+   * flows already in every worker's store when the replay starts, shifted to end where it starts (so
+   * `history` then `background` is one timeline when they were cut from one)
+   */
+  history?: readonly FlowBatch[]
+}
+
 export interface DetectionLatencyOptions {
-  store: FlowStore
+  /** one worker's store, or one store per worker: two or more share the stream through a lease table */
+  store: FlowStore | readonly FlowStore[]
   model: LoadedModel
   attacks: readonly LatencyAttack[]
-  /** benign flows replayed with them (shifted to the same start) */
+  /** benign flows replayed with them on their network (shifted to the same start) */
   background?: readonly FlowBatch[]
+  /** other networks (or the attacks' own, by name) with background and history */
+  networks?: readonly LatencyNetwork[]
   /** how many times faster than recorded (default 1) */
   speed?: number
   windowSec?: number
   latenessSec?: number
   shards?: number
+  /** the attacks' network (default 'lab') */
   network?: string
   /** Kinesis endpoint; default: kinesalite started here on 127.0.0.1 */
   endpoint?: string
@@ -81,13 +102,22 @@ export interface DetectionLatencyResult {
   flows: number
   attacks: AttackLatency[]
   /** entities with an incident that is no attack's, at any window: false positives while they lasted */
-  otherIncidents: Array<{entity: string; attackType: string}>
+  otherIncidents: Array<{network: string; entity: string; attackType: string}>
   /** the incidents in the store at the end */
   incidents: Array<{entity: string; attackType: string; role: string | null; windows: number}>
   /** window end due (wall) → window committed, ms */
   windowCommitMs: {p50: number; p99: number; max: number}
   windows: number
   lateDropped: number
+  /** flows put per second over the replay (all networks) */
+  putFlowsPerSec: number
+  /** per worker: the largest and mean window processing time / window length (≥ 1: falling behind) */
+  maxRatio: number
+  meanRatio: number
+  /** window processing ms summed over workers, and the scorers' share of it (the rest: incidents, commit) */
+  processingMs: number
+  scorer: Pick<ModelScorerStats, 'rounds' | 'rowsScored' | 'detections' | 'storeMs' | 'featuresMs' | 'modelMs'>
+  workers: number
 }
 
 /** Flows of several batches, shifted by `shiftUs`, in start order, as one batch. */
@@ -104,7 +134,10 @@ function mergeShifted(parts: Array<{flows: readonly FlowBatch[]; shiftUs: number
       }
     }
   }
-  const all = b.view()
+  return sortedByStart(b.view())
+}
+
+function sortedByStart(all: FlowBatch): FlowBatch {
   const order = Array.from({length: all.length}, (_, i) => i).sort((x, y) => all.tsStart[x]! - all.tsStart[y]!)
   const sorted = new FlowBatchBuilder(all.length)
   for (const i of order) sorted.appendRow(all, i, '')
@@ -165,111 +198,221 @@ function involves(b: FlowBatch, i: number, entity: string): boolean {
   return addrToString(b.srcAddr, i, b.family[i]!) === entity || addrToString(b.dstAddr, i, b.family[i]!) === entity
 }
 
+/**
+ * A network `copies` times the size of `template`: copy c is the template with every IPv4 address moved
+ * by c × 65,536 (internal /16s stay whole) and c added to the second word of every IPv6 one, its
+ * timeline rotated by a golden-ratio share of the template's span (wrapping round) so the copies'
+ * sessions interleave. Returns the flows starting in [fromUs, toUs) of the template's clock, in start order.
+ */
+export function tileFlows(template: readonly FlowBatch[], copies: number, fromUs: number, toUs: number): FlowBatch {
+  let lo = Infinity
+  let hi = -Infinity
+  for (const b of template) {
+    for (let i = 0; i < b.length; i++) {
+      lo = Math.min(lo, b.tsStart[i]!)
+      hi = Math.max(hi, b.tsStart[i]!)
+    }
+  }
+  const span = hi - lo + 1
+  const out = new FlowBatchBuilder(1024)
+  for (let c = 0; c < copies; c++) {
+    const rotUs = Math.floor(((c * 0.6180339887498949) % 1) * span)
+    for (const b of template) {
+      for (let i = 0; i < b.length; i++) {
+        const t = lo + ((b.tsStart[i]! - lo + rotUs) % span)
+        if (t < fromUs || t >= toUs) continue
+        const row = out.length
+        out.appendRow(b, i, '')
+        const f = out.batch
+        f.tsEnd[row] = t + (b.tsEnd[i]! - b.tsStart[i]!)
+        f.tsStart[row] = t
+        const o = row * ADDR_WORDS
+        for (const addr of [f.srcAddr, f.dstAddr]) {
+          if (f.family[row] === 4) addr[o + 3] = (addr[o + 3]! + c * 65536) >>> 0
+          else addr[o + 1] = (addr[o + 1]! + c) >>> 0
+        }
+      }
+    }
+  }
+  return sortedByStart(out.view())
+}
+
+/** The flows of `flows` shifted by `shiftUs`, appended to the store under a source of their own. */
+async function appendHistory(store: FlowStore, network: string, flows: readonly FlowBatch[], shiftUs: number): Promise<void> {
+  const b = new FlowBatchBuilder(1024)
+  let packets = 0
+  let bytes = 0
+  let first = Infinity
+  let last = -Infinity
+  for (const batch of flows) {
+    b.reserve(batch.length)
+    for (let i = 0; i < batch.length; i++) {
+      const row = b.length
+      b.appendRow(batch, i, '')
+      b.batch.tsStart[row] = b.batch.tsStart[row]! + shiftUs
+      b.batch.tsEnd[row] = b.batch.tsEnd[row]! + shiftUs
+      packets += batch.packets[i]!
+      bytes += batch.bytes[i]!
+      first = Math.min(first, b.batch.tsStart[row]!)
+      last = Math.max(last, b.batch.tsEnd[row]!)
+    }
+  }
+  if (b.length === 0) return
+  const sourceId = await insertSource(store, {path: `history:${network}`, sha256: `history:${network}:${shiftUs}`, format: 'history', network, ingestedAtUs: Date.now() * 1000, content: 'flow-export'})
+  const appender = await store.createFlowAppender()
+  try {
+    appender.append(b.view(), network, sourceId)
+  } finally {
+    appender.close()
+  }
+  await addToSource(store, sourceId, {flows: b.length, packets, bytes, firstUs: first, lastUs: last, samplingRate: 1})
+}
+
 export async function measureDetectionLatency(o: DetectionLatencyOptions): Promise<DetectionLatencyResult> {
   const speed = o.speed ?? 1
   const windowSec = o.windowSec ?? DEFAULT_STREAM_WINDOW_SEC
   const latenessSec = o.latenessSec ?? DEFAULT_LATENESS_SEC
   const network = o.network ?? 'lab'
   const windowUs = windowSec * 1e6
-  // every capture starts now (event time ≈ wall time), plus a second to set up
-  const startUs = (Date.now() + 1000) * 1000
-  const parts = [...o.attacks.map((a) => ({flows: a.flows, shiftUs: startUs - firstStart(a.flows)}))]
-  if (o.background !== undefined && o.background.length > 0) parts.push({flows: o.background, shiftUs: startUs - firstStart(o.background)})
-  const merged = mergeShifted(parts)
-  const attackStartUs = o.attacks.map((a, k) => firstStart(a.flows) + parts[k]!.shiftUs)
+  const stores: readonly FlowStore[] = Array.isArray(o.store) ? o.store : [o.store as FlowStore]
+  // the networks and what each replays: the attacks on theirs, with its background
+  const traffic = new Map<string, {background: Array<readonly FlowBatch[]>; history: Array<readonly FlowBatch[]>}>([[network, {background: [], history: []}]])
+  const netOf = (name: string): {background: Array<readonly FlowBatch[]>; history: Array<readonly FlowBatch[]>} => {
+    let t = traffic.get(name)
+    if (!t) traffic.set(name, (t = {background: [], history: []}))
+    return t
+  }
+  if (o.background !== undefined) netOf(network).background.push(o.background)
+  for (const n of o.networks ?? []) {
+    if (n.background !== undefined) netOf(n.network).background.push(n.background)
+    if (n.history !== undefined) netOf(n.network).history.push(n.history)
+  }
+  // every capture starts now (event time ≈ wall time), plus a second to set up (more with history to store)
+  const historyFlows = [...traffic.values()].reduce((x, t) => x + t.history.flat().reduce((y, b) => y + b.length, 0), 0)
+  const startUs = (Date.now() + 1000 + Math.ceil(historyFlows / 200)) * 1000
+  const attackShift = o.attacks.map((a) => startUs - firstStart(a.flows))
+  const attackStartUs = o.attacks.map((a, k) => firstStart(a.flows) + attackShift[k]!)
+  const merged = new Map<string, FlowBatch>()
+  for (const [name, t] of traffic) {
+    const parts = t.background.filter((f) => f.length > 0).map((flows) => ({flows, shiftUs: startUs - firstStart(flows)}))
+    if (name === network) parts.unshift(...o.attacks.map((a, k) => ({flows: a.flows, shiftUs: attackShift[k]!})))
+    merged.set(name, mergeShifted(parts))
+  }
+  const totalFlows = [...merged.values()].reduce((x, b) => x + b.length, 0)
 
   const local = o.endpoint === undefined ? await startLocalKinesis() : undefined
   const kinesis = createKinesisClient({endpoint: o.endpoint ?? local!.endpoint, requestTimeoutMs: 10_000})
   const stream = `flowscope-latency-${Date.now()}`
+  let dynamoServer: LocalServer | undefined
+  let dynamo: ReturnType<typeof createDynamoClient> | undefined
   try {
-    await createLocalStream(kinesis, stream, o.shards ?? 1)
+    await createLocalStream(kinesis, stream, o.shards ?? Math.max(1, stores.length))
+    // the past, in every store: each history ends where the replay starts
+    for (const [name, t] of traffic) {
+      for (const h of t.history) {
+        let end = -Infinity
+        for (const b of h) for (let i = 0; i < b.length; i++) end = Math.max(end, b.tsStart[i]!)
+        if (Number.isFinite(end)) for (const store of stores) await appendHistory(store, name, h, startUs - 1 - end)
+      }
+    }
+    if (stores.length > 1) {
+      dynamoServer = await startLocalDynamo()
+      dynamo = createDynamoClient({endpoint: dynamoServer.endpoint, requestTimeoutMs: 10_000})
+    }
     const detectedAt = new Map<string, number>()
-    const scorer = await createModelScorer(o.store, o.model, {
-      stream,
-      workerId: 'latency',
-      onDetections: (_network, _model, detections) => {
-        const at = Date.now()
-        for (const d of detections) if (!detectedAt.has(d.address)) detectedAt.set(d.address, at)
-      },
-    })
     const windows: WindowReport[] = []
     let committed = 0
     const stop = new AbortController()
-    const worker = runStreamWorker({
-      kinesis,
-      stream,
-      workerId: 'latency',
-      store: scorer.store,
-      scoreWindow: scorer.scoreWindow,
-      raiseIncidents: scorer.raiseIncidents,
-      windowSec,
-      latenessSec,
-      startPosition: {type: 'TRIM_HORIZON'},
-      signal: stop.signal,
-      discoveryMs: 2000,
-      read: {idlePollMs: 50},
-      onWindow: (w) => {
-        committed += w.records
-        windows.push(w)
-      },
-    })
-    worker.catch(() => undefined)
+    const scorers = await Promise.all(
+      stores.map((store, w) =>
+        createModelScorer(store, o.model, {
+          stream,
+          workerId: `latency-${w}`,
+          onDetections: (net, _model, detections) => {
+            const at = Date.now()
+            for (const d of detections) if (!detectedAt.has(`${net}/${d.address}`)) detectedAt.set(`${net}/${d.address}`, at)
+          },
+        }),
+      ),
+    )
+    const running = scorers.map((scorer, w) =>
+      runStreamWorker({
+        kinesis,
+        ...(dynamo === undefined ? {} : {dynamo, leaseTable: `${stream}-leases`}),
+        stream,
+        workerId: `latency-${w}`,
+        store: scorer.store,
+        scoreWindow: scorer.scoreWindow,
+        raiseIncidents: scorer.raiseIncidents,
+        windowSec,
+        latenessSec,
+        startPosition: {type: 'TRIM_HORIZON'},
+        signal: stop.signal,
+        discoveryMs: 2000,
+        read: {idlePollMs: 50},
+        onWindow: (r) => {
+          committed += r.records
+          windows.push(r)
+        },
+      }),
+    )
+    for (const r of running) r.catch(() => undefined)
 
     // released at the recorded pace from t0Wall; event time startUs is wall time t0Wall
-    let t0Wall = 0
-    const paced = async function* (): AsyncGenerator<FlowBatch> {
-      t0Wall = Date.now()
+    const t0Wall = Date.now()
+    const paced = async function* (flows: FlowBatch): AsyncGenerator<FlowBatch> {
       let i = 0
-      while (i < merged.length) {
-        const dueMs = t0Wall + (merged.tsStart[i]! - startUs) / 1000 / speed
+      while (i < flows.length) {
+        const dueMs = t0Wall + (flows.tsStart[i]! - startUs) / 1000 / speed
         const wait = dueMs - Date.now()
         if (wait > 0) await sleep(wait)
         // everything due by now, in one put
         const out = new FlowBatchBuilder(256)
         const nowMs = Date.now()
-        for (; i < merged.length && t0Wall + (merged.tsStart[i]! - startUs) / 1000 / speed <= nowMs; i++) out.appendRow(merged, i, '')
+        for (; i < flows.length && t0Wall + (flows.tsStart[i]! - startUs) / 1000 / speed <= nowMs; i++) out.appendRow(flows, i, '')
         if (out.length > 0) yield out.view()
       }
     }
-    await putFlows(kinesis, stream, paced(), {network, partitionKey: 'network'})
+    await Promise.all([...merged].map(([name, flows]) => putFlows(kinesis, stream, paced(flows), {network: name, partitionKey: 'network'})))
+    const putDoneMs = Date.now()
     const deadline = Date.now() + (windowSec + latenessSec) * 1000 + 60_000
-    while (committed < merged.length && Date.now() < deadline) await sleep(20)
+    while (committed < totalFlows && Date.now() < deadline) await sleep(20)
     stop.abort()
-    const summary = await worker
+    const summaries = await Promise.all(running)
 
     const wallOf = (us: number): number => t0Wall + (us - startUs) / 1000 / speed
     const attacks = o.attacks.map((a, k): AttackLatency => {
       const start = wallOf(attackStartUs[k]!)
       let packets = 0
       for (const b of a.flows) for (let i = 0; i < b.length; i++) packets += b.packets[i]!
-      const detection = detectedAt.get(a.entity)
+      const detection = detectedAt.get(`${network}/${a.entity}`)
       let incidentMs: number | null = null
       let firstIncidentType: string | null = null
       let packetsAtIncident: number | null = null
       let incidentEndUs: number | null = null
       for (const w of windows) {
         for (const inc of w.incidents) {
-          if (inc.entity !== a.entity) continue
+          if (inc.entity !== a.entity || inc.network !== network) continue
           firstIncidentType ??= inc.attackType
           if (incidentMs === null && a.types.includes(inc.attackType)) {
             incidentMs = w.committedAtMs - start
             incidentEndUs = w.windowEndUs
-            const endUs = w.windowEndUs - parts[k]!.shiftUs
+            const endUs = w.windowEndUs - attackShift[k]!
             packetsAtIncident = 0
             for (const b of a.flows) for (let i = 0; i < b.length; i++) if (b.tsStart[i]! < endUs && involves(b, i, a.entity)) packetsAtIncident += b.packets[i]!
           }
         }
       }
       const ready = evidenceUs(a.flows, a.entity, a.types[0] ?? '')
-      const readyWall = ready === undefined ? undefined : wallOf(ready + parts[k]!.shiftUs)
+      const readyWall = ready === undefined ? undefined : wallOf(ready + attackShift[k]!)
       return {
         name: a.name,
         entity: a.entity,
         packets,
         incidentAfterEvidenceMs: incidentMs === null || readyWall === undefined ? null : incidentMs + start - readyWall,
-        evidenceAfterStartMs: ready === undefined ? null : (ready + parts[k]!.shiftUs - attackStartUs[k]!) / 1000,
+        evidenceAfterStartMs: ready === undefined ? null : (ready + attackShift[k]! - attackStartUs[k]!) / 1000,
         windowsAfterEvidence:
-          ready === undefined || incidentEndUs === null ? null : Math.round((incidentEndUs - (Math.floor((ready + parts[k]!.shiftUs) / windowUs) + 1) * windowUs) / windowUs),
+          ready === undefined || incidentEndUs === null ? null : Math.round((incidentEndUs - (Math.floor((ready + attackShift[k]!) / windowUs) + 1) * windowUs) / windowUs),
         detectionMs: detection === undefined ? null : detection - start,
         incidentMs,
         firstIncidentType,
@@ -278,32 +421,49 @@ export async function measureDetectionLatency(o: DetectionLatencyOptions): Promi
       }
     })
     const entities = new Set(o.attacks.map((a) => a.entity))
-    const others = new Map<string, string>()
-    for (const w of windows) for (const inc of w.incidents) if (!entities.has(inc.entity)) others.set(inc.entity, inc.attackType)
+    const others = new Map<string, {network: string; entity: string; attackType: string}>()
+    for (const w of windows) {
+      for (const inc of w.incidents) {
+        if (!entities.has(inc.entity) || inc.network !== network) others.set(`${inc.network}/${inc.entity}`, {network: inc.network, entity: inc.entity, attackType: inc.attackType})
+      }
+    }
     const commitDelays = windows
       .filter((w) => w.straggler === undefined)
       .map((w) => w.committedAtMs - wallOf(w.windowEndUs))
       .sort((x, y) => x - y)
     const q = (p: number): number => commitDelays[Math.min(commitDelays.length - 1, Math.floor(p * commitDelays.length))] ?? Number.NaN
+    const incidents: DetectionLatencyResult['incidents'] = []
+    for (const store of stores) {
+      const rows = await store.all<{entity: string; attack_type: string; role: string | null; windows: number}>(
+        'SELECT entity, attack_type, role, windows FROM incidents WHERE network = $1 ORDER BY first_seen',
+        [network],
+      )
+      for (const r of rows) incidents.push({entity: r.entity, attackType: r.attack_type, role: r.role, windows: Number(r.windows)})
+    }
+    const scorer = {rounds: 0, rowsScored: 0, detections: 0, storeMs: 0, featuresMs: 0, modelMs: 0}
+    for (const s of scorers) for (const key of Object.keys(scorer) as Array<keyof typeof scorer>) scorer[key] += s.stats[key]
     return {
       speed,
       windowSec,
       latenessSec,
-      flows: merged.length,
+      flows: totalFlows,
       attacks,
-      otherIncidents: [...others].map(([entity, attackType]) => ({entity, attackType})),
-      incidents: (await o.store.all<{entity: string; attack_type: string; role: string | null; windows: number}>('SELECT entity, attack_type, role, windows FROM incidents ORDER BY first_seen')).map((r) => ({
-        entity: r.entity,
-        attackType: r.attack_type,
-        role: r.role,
-        windows: Number(r.windows),
-      })),
+      otherIncidents: [...others.values()],
+      incidents,
       windowCommitMs: {p50: q(0.5), p99: q(0.99), max: commitDelays.at(-1) ?? Number.NaN},
-      windows: summary.windows,
-      lateDropped: summary.lateDropped,
+      windows: summaries.reduce((x, r) => x + r.windows, 0),
+      lateDropped: summaries.reduce((x, r) => x + r.lateDropped, 0),
+      putFlowsPerSec: totalFlows / Math.max(0.001, (putDoneMs - t0Wall) / 1000),
+      maxRatio: Math.max(...summaries.map((r) => r.maxRatio)),
+      meanRatio: summaries.reduce((x, r) => x + r.meanRatio, 0) / summaries.length,
+      processingMs: summaries.reduce((x, r) => x + r.processingMs, 0),
+      scorer,
+      workers: stores.length,
     }
   } finally {
     kinesis.destroy()
+    dynamo?.destroy()
+    await dynamoServer?.close()
     await local?.close()
   }
 }
