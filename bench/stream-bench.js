@@ -22,10 +22,15 @@
 // minute. "Kept up": put ≥ 90% of the rate (its clock includes the start), no record late, every
 // window processed faster than it lasts, p99 below window + lateness + 2 s (no backlog).
 // Detection latency (issue #17), first: real attacks from ../shared/data (ddosgrid SYN flood, esnet
-// masscan, nDPI synscan) replayed together at their recorded pace as if happening now, at 1/1 and
-// sampled 1/100 beforehand, BENCH_LATENCY_REPS times each (default 3): per attack, the incident's commit
-// after enough sampled evidence arrived (the rule's own minimum, `evidenceUs`) and after the attack's
-// start, p50/p99 over the repeats, against window + lateness + 2 s. BENCH_LATENCY=0 skips it.
+// masscan, nDPI synscan) and the bundled demo capture's generated floods and scans (each on a network of
+// its own, its first 20 s live with the demo's benign traffic around it and the 5 minutes before it in
+// the store) replayed together at their recorded pace as if happening now, at 1/1 and sampled 1/100
+// beforehand, BENCH_LATENCY_REPS times each (default 3): per attack, the incident's commit after enough
+// sampled evidence arrived (the rule's own minimum, `evidenceUs`) and after the attack's start, p50/p99
+// over the repeats, against window + lateness + 2 s. BENCH_LATENCY=0 skips it.
+// Then the steady state (BENCH_STEADY=0 skips it; see steadyBench): benign traffic at rising rates with
+// five minutes of history, one worker and then two, for the highest rate that keeps the latency target.
+// BENCH_STREAM_PATH=0 skips the stream-path sweep below.
 // Results: a table on stdout, bench/out/stream-bench.json, and the returned object.
 import {spawn} from 'node:child_process'
 import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
@@ -220,6 +225,15 @@ export async function streamBench(options = {}) {
 }
 
 const SHARED = path.resolve(ROOT, '../shared/data')
+/** the demo capture's floods and scans: incident types and the side of the incident's entity */
+const GENERATED_TYPES = {
+  'horizontal-scan': {types: ['horizontal_scan'], side: 'src'},
+  'vertical-scan': {types: ['vertical_scan'], side: 'src'},
+  'syn-flood': {types: ['syn_flood'], side: 'dst'},
+  'udp-amplification': {types: ['udp_amplification'], side: 'dst'},
+}
+/** seconds of each demo attack replayed */
+const LIVE_SEC = 20
 const LATENCY_ATTACKS = [
   {name: 'ddosgrid SYN flood', file: 'ddosgrid/synflood.pcap', side: 'dst', types: ['syn_flood']},
   {name: 'esnet masscan', file: 'esnet-scanners/tcp_0_1000_20190821.pcap', side: 'src', types: ['vertical_scan']},
@@ -230,15 +244,28 @@ const LATENCY_ATTACKS = [
 async function latencyBench({model, windowSec, latenessSec, endpoint}) {
   const {existsSync} = await import('node:fs')
   const attacks = LATENCY_ATTACKS.filter((a) => existsSync(path.join(SHARED, a.file)))
-  if (attacks.length === 0) return null
   const reps = Number(process.env.BENCH_LATENCY_REPS ?? 3)
-  const {measureDetectionLatency} = await dist('stream/index.js')
+  const {FlowBatchBuilder, measureDetectionLatency} = await dist('stream/index.js')
   const {buildPacketTable, createPacketSampler, sampleToFlows} = await dist('sampling/index.js')
   const {addrToString, createRng} = await dist('core/index.js')
   const {FlowStore} = await dist('io/index.js')
   const tables = new Map()
   for (const a of attacks) tables.set(a.file, (await buildPacketTable(path.join(SHARED, a.file), {})).table)
   const busiest = (flows, side) => busiestOf(flows, side, addrToString)
+  // the generated floods and scans of the bundled demo capture, each on a network of its own: its first
+  // LIVE_SEC seconds with the demo's benign traffic around it, the demo's traffic before it in the store
+  const demoFile = path.join(ROOT, 'fixtures/demo.pcap')
+  const truth = JSON.parse((await import('node:fs')).readFileSync(`${demoFile}.truth.json`, 'utf8'))
+  const demoTable = (await buildPacketTable(demoFile, {})).table
+  const generated = truth.attacks
+    .filter((a) => GENERATED_TYPES[a.kind] !== undefined)
+    .map((a) => ({name: `demo ${a.kind}`, network: `demo-${a.kind}`, startUs: a.startUs, ...GENERATED_TYPES[a.kind], entity: GENERATED_TYPES[a.kind].side === 'src' ? a.src[0] : a.dst[0]}))
+  const slice = (flows, fromUs, toUs) => {
+    const b = new FlowBatchBuilder(1024)
+    for (const f of flows) for (let i = 0; i < f.length; i++) if (f.tsStart[i] >= fromUs && f.tsStart[i] < toUs) b.appendRow(f, i, '')
+    return b.view()
+  }
+  const names = [...attacks.map((a) => a.name), ...generated.map((g) => g.name)]
   const rows = []
   for (const rate of [1, 100]) {
     const runs = []
@@ -248,21 +275,26 @@ async function latencyBench({model, windowSec, latenessSec, endpoint}) {
         const flows = sampleToFlows(t, createPacketSampler('systematic', rate).sample(t, createRng(rate * 100 + rep))).flows
         return {name: a.name, flows, entity: busiest(flows, a.side), types: a.types}
       })
+      const demo = sampleToFlows(demoTable, createPacketSampler('systematic', rate).sample(demoTable, createRng(rate * 100 + rep))).flows
+      for (const g of generated) input.push({name: g.name, network: g.network, flows: [slice(demo, g.startUs, g.startUs + LIVE_SEC * 1e6)], entity: g.entity, types: g.types})
+      const networks = generated.map((g) => ({network: g.network, history: [slice(demo, g.startUs - 300e6, g.startUs)]}))
       const store = await FlowStore.open(':memory:')
       try {
-        process.stderr.write(`detection latency: ${attacks.length} attacks at their recorded pace, 1/${rate}, run ${rep + 1}/${reps} …\n`)
-        runs.push(await measureDetectionLatency({store, model, attacks: input, windowSec, latenessSec, endpoint}))
+        process.stderr.write(`detection latency: ${input.length} attacks at their recorded pace, 1/${rate}, run ${rep + 1}/${reps} …\n`)
+        runs.push(await measureDetectionLatency({store, model, attacks: input, networks, windowSec, latenessSec, endpoint}))
       } finally {
         await store.close()
       }
     }
-    for (const a of attacks) {
-      const mine = runs.map((r) => r.attacks.find((x) => x.name === a.name))
+    for (const name of names) {
+      const mine = runs.map((r) => r.attacks.find((x) => x.name === name))
       const found = mine.filter((x) => x.incidentMs !== null)
       rows.push({
-        attack: a.name,
+        attack: name,
         rate,
         runs: mine.length,
+        // runs whose sample ever held the evidence the incident rule of the type needs
+        withEvidence: mine.filter((x) => x.evidenceAfterStartMs !== null).length,
         found: found.length,
         sampledPackets: quantiles(mine.map((x) => x.packets)).p50,
         evidenceAfterStartMs: quantiles(found.map((x) => x.evidenceAfterStartMs)),
@@ -272,16 +304,16 @@ async function latencyBench({model, windowSec, latenessSec, endpoint}) {
         types: [...new Set(mine.map((x) => x.firstIncidentType))],
       })
     }
-    rows.push({commit: true, rate, windowCommitMs: quantiles(runs.flatMap((r) => [r.windowCommitMs.p50, r.windowCommitMs.p99])), otherIncidents: runs.map((r) => r.incidents.length - attacks.length)})
+    rows.push({commit: true, rate, windowCommitMs: quantiles(runs.flatMap((r) => [r.windowCommitMs.p50, r.windowCommitMs.p99])), otherIncidents: runs.map((r) => r.otherIncidents.length)})
   }
   return {windowSec, latenessSec, targetMs: (windowSec + latenessSec + 2) * 1000, reps, rows}
 }
 
 function latencyLines(l) {
   const lines = [
-    `detection latency (issue #17): real attacks replayed at their recorded pace into kinesalite, one worker, ${l.windowSec} s windows, ${l.latenessSec} s lateness; ` +
+    `detection latency (issue #17): real attacks, and the demo capture's generated floods and scans (${LIVE_SEC} s of each, its 5 minutes before in the store), replayed at their recorded pace into kinesalite, one worker, ${l.windowSec} s windows, ${l.latenessSec} s lateness; ` +
       `incident committed, p50/p99 over ${l.reps} runs, target window + lateness + 2 s = ${fmt(l.targetMs)} ms`,
-    'attack              rate   found  sampled pkts  evidence after start ms  incident after evidence p50/p99 ms  after start p50/p99 ms  windows late  first type',
+    'attack                   rate   evidence  found  sampled pkts  evidence after start ms  incident after evidence p50/p99 ms  after start p50/p99 ms  windows late  first type',
   ]
   for (const r of l.rows) {
     if (r.commit) {
@@ -289,7 +321,7 @@ function latencyLines(l) {
       continue
     }
     lines.push(
-      `${r.attack.padEnd(20)}1/${String(r.rate).padEnd(5)}${`${r.found}/${r.runs}`.padEnd(7)}${fmt(r.sampledPackets).padEnd(14)}${fmt(r.evidenceAfterStartMs.p50).padEnd(25)}` +
+      `${r.attack.padEnd(25)}1/${String(r.rate).padEnd(5)}${`${r.withEvidence}/${r.runs}`.padEnd(10)}${`${r.found}/${r.runs}`.padEnd(7)}${fmt(r.sampledPackets).padEnd(14)}${fmt(r.evidenceAfterStartMs.p50).padEnd(25)}` +
         `${`${fmt(r.afterEvidenceMs.p50)} / ${fmt(r.afterEvidenceMs.p99)}`.padEnd(36)}${`${fmt(r.afterStartMs.p50)} / ${fmt(r.afterStartMs.p99)}`.padEnd(24)}${String(r.windowsAfterEvidence).padEnd(14)}${r.types.join(',')}`,
     )
   }
@@ -300,10 +332,12 @@ function latencyLines(l) {
  * The steady state (issue #17, item 3): BENCH_STEADY_NETWORKS networks (default 4) of benign traffic at
  * the bundled model's training density (a generated capture, no attacks, tiled over address blocks to
  * the rate), five minutes of it already in the store, then BENCH_STEADY_SEC seconds (default 20) of it
- * replayed live with the real attacks on the first network. Per total rate and worker count: the
+ * replayed live with the real attacks on the first network, a minute (the model's hop: its own windows
+ * of every address are scored) ending BOUNDARY_SEC into it. Per total rate and worker count: the
  * attacks' incidents after their evidence, window end → committed p99, the processing ratio, the
  * incidents on the benign background (false positives) and where the window time went.
  */
+const BOUNDARY_SEC = 7
 async function steadyBench({model, windowSec, latenessSec, endpoint}) {
   const {existsSync} = await import('node:fs')
   const attacks = LATENCY_ATTACKS.filter((a) => existsSync(path.join(SHARED, a.file)))
@@ -358,7 +392,11 @@ async function steadyBench({model, windowSec, latenessSec, endpoint}) {
       process.stderr.write(
         `steady state: ${fmt(copies * perCopy * networks)} benign flows/s over ${networks} networks (${fmt(copies)} copies each, ${fmt(history.length * networks)} flows of history), ${workers} worker(s) …\n`,
       )
-      const r = await measureDetectionLatency({store: stores, model, attacks: input, network: 'net-0', networks: nets, windowSec, latenessSec, endpoint, shards: 4})
+      // the replay starts so that a minute (the model's hop) ends BOUNDARY_SEC into it, while the attacks
+      // run: the window holding it scores the model's own windows of every address, the stream's costliest
+      const readyMs = Date.now() + 3000 + ((history.length * networks * workers) / 50_000) * 1000
+      const startMs = Math.ceil((readyMs + BOUNDARY_SEC * 1000) / 60_000) * 60_000 - BOUNDARY_SEC * 1000
+      const r = await measureDetectionLatency({store: stores, model, attacks: input, network: 'net-0', networks: nets, windowSec, latenessSec, endpoint, shards: 4, startUs: startMs * 1000})
       let addresses = 0
       for (const st of stores) {
         const [row] = await st.all("SELECT count(DISTINCT src_ip) AS n FROM flows WHERE network = 'net-1'")
@@ -385,6 +423,7 @@ async function steadyBench({model, windowSec, latenessSec, endpoint}) {
         attacks: r.attacks.map((a) => ({name: a.name, found: a.incidentMs !== null, afterEvidenceMs: a.incidentAfterEvidenceMs, afterStartMs: a.incidentMs, type: a.firstIncidentType})),
         worstAfterEvidenceMs: worst,
         windowCommitMs: r.windowCommitMs,
+        windowWorkMs: r.windowWorkMs,
         windows: r.windows,
         maxRatio: r.maxRatio,
         meanRatio: r.meanRatio,
@@ -432,11 +471,12 @@ function steadyLines(s) {
   const lines = [
     `steady state (issue #17): ${s.networks} networks of generated benign traffic at the bundled model's training density (${fmt(s.perCopyFlowsPerSec, 1)} flows/s per copy, tiled), ` +
       `${s.historySec} s of it stored, ${s.liveSec} s live with the real attacks on one network; target: incidents ≤ ${fmt(s.targetMs)} ms after evidence, window commit p99 ≤ lateness + 2 s, ratio < 1`,
-    'flows/s   workers  addresses  worst incident after evidence ms  commit p99 ms  max ratio  background incidents  window FP rate  time: store / features / model / rest ms   kept up',
+    'flows/s   workers  addresses  worst incident after evidence ms  commit p99 ms  window work p50 / at the minute ms  max ratio  background incidents  window FP rate  time: store / features / model / rest ms   kept up',
   ]
   for (const r of s.runs) {
     lines.push(
       `${fmt(r.rate).padEnd(10)}${String(r.workers).padEnd(9)}${fmt(r.sourceAddresses).padEnd(11)}${fmt(r.worstAfterEvidenceMs).padEnd(34)}${fmt(r.windowCommitMs.p99).padEnd(15)}` +
+        `${`${fmt(r.windowWorkMs.p50)} / ${r.windowWorkMs.atHop === null ? '-' : fmt(r.windowWorkMs.atHop)}`.padEnd(36)}` +
         `${fmt(r.maxRatio, 2).padEnd(11)}${String(r.falsePositiveIncidents).padEnd(22)}${(r.backgroundDetectionRate === null ? '-' : `${fmt(r.backgroundDetectionRate * 100, 3)}%`).padEnd(16)}${`${fmt(r.timeMs.store)} / ${fmt(r.timeMs.features)} / ${fmt(r.timeMs.model)} / ${fmt(r.timeMs.rest)}`.padEnd(42)}${r.keptUp ? 'yes' : 'no'}`,
     )
   }

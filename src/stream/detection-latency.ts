@@ -34,6 +34,8 @@ export interface LatencyAttack {
   entity: string
   /** incident types that count as found */
   types: readonly string[]
+  /** its network (default: the options' `network`) */
+  network?: string
 }
 
 /** A network's traffic besides the attacks. */
@@ -62,7 +64,12 @@ export interface DetectionLatencyOptions {
   windowSec?: number
   latenessSec?: number
   shards?: number
-  /** the attacks' network (default 'lab') */
+  /**
+   * event time (µs) the replay starts at, as wall time: it waits for that moment once the history is
+   * stored (default: a second from now, more with history to store)
+   */
+  startUs?: number
+  /** the network of the attacks that name none (default 'lab') */
   network?: string
   /** Kinesis endpoint; default: kinesalite started here on 127.0.0.1 */
   endpoint?: string
@@ -103,8 +110,8 @@ export interface DetectionLatencyResult {
   attacks: AttackLatency[]
   /** entities with an incident that is no attack's, at any window: false positives while they lasted */
   otherIncidents: Array<{network: string; entity: string; attackType: string}>
-  /** the incidents in the store at the end */
-  incidents: Array<{entity: string; attackType: string; role: string | null; windows: number}>
+  /** the incidents of the attacks' networks in the store at the end */
+  incidents: Array<{network: string; entity: string; attackType: string; role: string | null; windows: number}>
   /** window end due (wall) → window committed, ms */
   windowCommitMs: {p50: number; p99: number; max: number}
   windows: number
@@ -114,6 +121,11 @@ export interface DetectionLatencyResult {
   /** per worker: the largest and mean window processing time / window length (≥ 1: falling behind) */
   maxRatio: number
   meanRatio: number
+  /**
+   * close → commit of each window, ms: the median and largest, and the largest of the windows ending
+   * on the model's hop (their model windows scored for every address), null when none did
+   */
+  windowWorkMs: {p50: number; max: number; atHop: number | null}
   /** window processing ms summed over workers, and the scorers' share of it (the rest: incidents, commit) */
   processingMs: number
   scorer: Pick<ModelScorerStats, 'rounds' | 'rowsScored' | 'detections' | 'storeMs' | 'featuresMs' | 'modelMs'>
@@ -276,7 +288,7 @@ export async function measureDetectionLatency(o: DetectionLatencyOptions): Promi
   const windowUs = windowSec * 1e6
   const stores: readonly FlowStore[] = Array.isArray(o.store) ? o.store : [o.store as FlowStore]
   // the networks and what each replays: the attacks on theirs, with its background
-  const traffic = new Map<string, {background: Array<readonly FlowBatch[]>; history: Array<readonly FlowBatch[]>}>([[network, {background: [], history: []}]])
+  const traffic = new Map<string, {background: Array<readonly FlowBatch[]>; history: Array<readonly FlowBatch[]>}>()
   const netOf = (name: string): {background: Array<readonly FlowBatch[]>; history: Array<readonly FlowBatch[]>} => {
     let t = traffic.get(name)
     if (!t) traffic.set(name, (t = {background: [], history: []}))
@@ -289,13 +301,15 @@ export async function measureDetectionLatency(o: DetectionLatencyOptions): Promi
   }
   // every capture starts now (event time ≈ wall time), plus a second to set up (more with history to store)
   const historyFlows = [...traffic.values()].reduce((x, t) => x + t.history.flat().reduce((y, b) => y + b.length, 0), 0)
-  const startUs = (Date.now() + 1000 + Math.ceil(historyFlows / 200)) * 1000
+  const startUs = o.startUs ?? (Date.now() + 1000 + Math.ceil(historyFlows / 200)) * 1000
   const attackShift = o.attacks.map((a) => startUs - firstStart(a.flows))
   const attackStartUs = o.attacks.map((a, k) => firstStart(a.flows) + attackShift[k]!)
   const merged = new Map<string, FlowBatch>()
+  const attackNet = o.attacks.map((a) => a.network ?? network)
+  for (const n of attackNet) netOf(n)
   for (const [name, t] of traffic) {
     const parts = t.background.filter((f) => f.length > 0).map((flows) => ({flows, shiftUs: startUs - firstStart(flows)}))
-    if (name === network) parts.unshift(...o.attacks.map((a, k) => ({flows: a.flows, shiftUs: attackShift[k]!})))
+    parts.unshift(...o.attacks.flatMap((a, k) => (attackNet[k] === name ? [{flows: a.flows, shiftUs: attackShift[k]!}] : [])))
     merged.set(name, mergeShifted(parts))
   }
   const totalFlows = [...merged.values()].reduce((x, b) => x + b.length, 0)
@@ -358,7 +372,9 @@ export async function measureDetectionLatency(o: DetectionLatencyOptions): Promi
     )
     for (const r of running) r.catch(() => undefined)
 
-    // released at the recorded pace from t0Wall; event time startUs is wall time t0Wall
+    // released at the recorded pace from t0Wall; event time startUs is wall time t0Wall (later only when
+    // storing the history took longer than planned)
+    if (startUs / 1000 > Date.now()) await sleep(startUs / 1000 - Date.now())
     const t0Wall = Date.now()
     const paced = async function* (flows: FlowBatch): AsyncGenerator<FlowBatch> {
       let i = 0
@@ -385,14 +401,14 @@ export async function measureDetectionLatency(o: DetectionLatencyOptions): Promi
       const start = wallOf(attackStartUs[k]!)
       let packets = 0
       for (const b of a.flows) for (let i = 0; i < b.length; i++) packets += b.packets[i]!
-      const detection = detectedAt.get(`${network}/${a.entity}`)
+      const detection = detectedAt.get(`${attackNet[k]}/${a.entity}`)
       let incidentMs: number | null = null
       let firstIncidentType: string | null = null
       let packetsAtIncident: number | null = null
       let incidentEndUs: number | null = null
       for (const w of windows) {
         for (const inc of w.incidents) {
-          if (inc.entity !== a.entity || inc.network !== network) continue
+          if (inc.entity !== a.entity || inc.network !== attackNet[k]) continue
           firstIncidentType ??= inc.attackType
           if (incidentMs === null && a.types.includes(inc.attackType)) {
             incidentMs = w.committedAtMs - start
@@ -420,11 +436,11 @@ export async function measureDetectionLatency(o: DetectionLatencyOptions): Promi
         packetsAtIncident,
       }
     })
-    const entities = new Set(o.attacks.map((a) => a.entity))
+    const entities = new Set(o.attacks.map((a, k) => `${attackNet[k]}/${a.entity}`))
     const others = new Map<string, {network: string; entity: string; attackType: string}>()
     for (const w of windows) {
       for (const inc of w.incidents) {
-        if (!entities.has(inc.entity) || inc.network !== network) others.set(`${inc.network}/${inc.entity}`, {network: inc.network, entity: inc.entity, attackType: inc.attackType})
+        if (!entities.has(`${inc.network}/${inc.entity}`)) others.set(`${inc.network}/${inc.entity}`, {network: inc.network, entity: inc.entity, attackType: inc.attackType})
       }
     }
     const commitDelays = windows
@@ -432,13 +448,16 @@ export async function measureDetectionLatency(o: DetectionLatencyOptions): Promi
       .map((w) => w.committedAtMs - wallOf(w.windowEndUs))
       .sort((x, y) => x - y)
     const q = (p: number): number => commitDelays[Math.min(commitDelays.length - 1, Math.floor(p * commitDelays.length))] ?? Number.NaN
+    const work = windows.map((w) => w.committedAtMs - w.closedAtMs).sort((x, y) => x - y)
+    const atHop = windows.filter((w) => w.windowEndUs % scorers[0]!.hopUs === 0).map((w) => w.committedAtMs - w.closedAtMs)
     const incidents: DetectionLatencyResult['incidents'] = []
+    const nets = [...new Set(attackNet)]
     for (const store of stores) {
-      const rows = await store.all<{entity: string; attack_type: string; role: string | null; windows: number}>(
-        'SELECT entity, attack_type, role, windows FROM incidents WHERE network = $1 ORDER BY first_seen',
-        [network],
+      const rows = await store.all<{network: string; entity: string; attack_type: string; role: string | null; windows: number}>(
+        `SELECT network, entity, attack_type, role, windows FROM incidents WHERE network IN (${nets.map((_, i) => `$${i + 1}`).join(', ')}) ORDER BY first_seen`,
+        nets,
       )
-      for (const r of rows) incidents.push({entity: r.entity, attackType: r.attack_type, role: r.role, windows: Number(r.windows)})
+      for (const r of rows) incidents.push({network: r.network, entity: r.entity, attackType: r.attack_type, role: r.role, windows: Number(r.windows)})
     }
     const scorer = {rounds: 0, rowsScored: 0, detections: 0, storeMs: 0, featuresMs: 0, modelMs: 0}
     for (const s of scorers) for (const key of Object.keys(scorer) as Array<keyof typeof scorer>) scorer[key] += s.stats[key]
@@ -451,6 +470,7 @@ export async function measureDetectionLatency(o: DetectionLatencyOptions): Promi
       otherIncidents: [...others.values()],
       incidents,
       windowCommitMs: {p50: q(0.5), p99: q(0.99), max: commitDelays.at(-1) ?? Number.NaN},
+      windowWorkMs: {p50: work[Math.floor(work.length / 2)] ?? Number.NaN, max: work.at(-1) ?? Number.NaN, atHop: atHop.length === 0 ? null : Math.max(...atHop)},
       windows: summaries.reduce((x, r) => x + r.windows, 0),
       lateDropped: summaries.reduce((x, r) => x + r.lateDropped, 0),
       putFlowsPerSec: totalFlows / Math.max(0.001, (putDoneMs - t0Wall) / 1000),
