@@ -341,7 +341,7 @@ const BOUNDARY_SEC = 7
 async function steadyBench({model, windowSec, latenessSec, endpoint}) {
   const {existsSync} = await import('node:fs')
   const attacks = LATENCY_ATTACKS.filter((a) => existsSync(path.join(SHARED, a.file)))
-  const rates = (process.env.BENCH_STEADY_RATES ?? '1000,2000,5000,10000,20000').split(',').map(Number)
+  const rates = (process.env.BENCH_STEADY_RATES ?? '250,500,1000,2000,5000,10000,20000').split(',').map(Number)
   const networks = Number(process.env.BENCH_STEADY_NETWORKS ?? 4)
   const liveSec = Number(process.env.BENCH_STEADY_SEC ?? 20)
   const historySec = 300
