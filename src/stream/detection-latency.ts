@@ -251,29 +251,22 @@ export function tileFlows(template: readonly FlowBatch[], copies: number, fromUs
 
 /** The flows of `flows` shifted by `shiftUs`, appended to the store under a source of their own. */
 async function appendHistory(store: FlowStore, network: string, flows: readonly FlowBatch[], shiftUs: number): Promise<void> {
-  const b = new FlowBatchBuilder(1024)
+  const b = mergeShifted([{flows, shiftUs}])
   let packets = 0
   let bytes = 0
   let first = Infinity
   let last = -Infinity
-  for (const batch of flows) {
-    b.reserve(batch.length)
-    for (let i = 0; i < batch.length; i++) {
-      const row = b.length
-      b.appendRow(batch, i, '')
-      b.batch.tsStart[row] = b.batch.tsStart[row]! + shiftUs
-      b.batch.tsEnd[row] = b.batch.tsEnd[row]! + shiftUs
-      packets += batch.packets[i]!
-      bytes += batch.bytes[i]!
-      first = Math.min(first, b.batch.tsStart[row]!)
-      last = Math.max(last, b.batch.tsEnd[row]!)
-    }
+  for (let i = 0; i < b.length; i++) {
+    packets += b.packets[i]!
+    bytes += b.bytes[i]!
+    first = Math.min(first, b.tsStart[i]!)
+    last = Math.max(last, b.tsEnd[i]!)
   }
   if (b.length === 0) return
   const sourceId = await insertSource(store, {path: `history:${network}`, sha256: `history:${network}:${shiftUs}`, format: 'history', network, ingestedAtUs: Date.now() * 1000, content: 'flow-export'})
   const appender = await store.createFlowAppender()
   try {
-    appender.append(b.view(), network, sourceId)
+    appender.append(b, network, sourceId)
   } finally {
     appender.close()
   }
